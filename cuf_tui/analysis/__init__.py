@@ -1,0 +1,1 @@
+"""Pure computations over stored judgments: binarization, agreement, leaderboards."""

@@ -1,0 +1,158 @@
+"""The workspace's `cuf.toml`: read with tomllib, validated with pydantic; errors name the key."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cuf_tui.errors import CufError
+
+CONFIG_NAME = "cuf.toml"
+
+Engine = Literal["vllm", "openai", "llamacpp"]
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ConfigError(CufError):
+    """`cuf.toml` cannot be read or does not validate; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Prices(_Strict):
+    """US dollars per million tokens."""
+
+    input: float = Field(default=0.0, ge=0)
+    output: float = Field(default=0.0, ge=0)
+
+
+class ModelEntry(_Strict):
+    """One model of the generation pool, or one judge: how to reach it and how to sample it."""
+
+    name: str = Field(min_length=1)
+    engine: Engine
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    max_concurrency: int = Field(default=16, ge=1, le=4096)
+    temperature: float = Field(default=0.8, ge=0, le=2)
+    top_p: float = Field(default=0.8, gt=0, le=1)
+    max_tokens: int = Field(default=1024, ge=1)
+    price_per_million_tokens: Prices = Prices()
+    engine_args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _an_env_name_not_a_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not _ENV_NAME.fullmatch(value) or _looks_like_a_key(value):
+            # Say nothing of the value: it may be a secret pasted in the wrong place.
+            raise ValueError(
+                "takes the name of an environment variable (e.g. OPENAI_API_KEY), never the "
+                "key itself; remove the key from this file"
+            )
+        return value
+
+
+def _looks_like_a_key(value: str) -> bool:
+    if value.lower().startswith("sk_"):
+        return True
+    mixed = any(c.islower() for c in value) and any(c.isdigit() for c in value)
+    return len(value) >= 24 and mixed
+
+
+class WorkspaceSection(_Strict):
+    name: str = "workspace"
+    seed: int = 42
+    responses_per_instruction: int = Field(default=4, ge=1, le=64)
+
+
+class Config(_Strict):
+    workspace: WorkspaceSection = WorkspaceSection()
+    models: tuple[ModelEntry, ...] = ()
+    judges: tuple[ModelEntry, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for section in ("models", "judges"):
+            names = [entry.name for entry in getattr(self, section)]
+            for i, name in enumerate(names):
+                if name in names[:i]:
+                    raise ValueError(
+                        f"{section}[{i}].name: {name!r} is used twice in [[{section}]]"
+                    )
+        return self
+
+    @property
+    def default_judge(self) -> ModelEntry | None:
+        return self.judges[0] if self.judges else None
+
+    def model_named(self, name: str) -> ModelEntry:
+        for entry in self.models:
+            if entry.name == name:
+                return entry
+        known = ", ".join(e.name for e in self.models) or "none"
+        raise ConfigError(f"no model named {name!r} in [[models]] (configured: {known})")
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a `cuf.toml`; every error names the file and the key."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run `cuf-tui init` to make a workspace)") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], path: Path | str = CONFIG_NAME) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        problems = [
+            f"{_key(e['loc'])}: {_message(e)}" if e["loc"] else _message(e) for e in err.errors()
+        ]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        detail = "\n  ".join(problems)
+        raise ConfigError(
+            f"{path}: {problems[0]}{more}" + (f"\n  {detail}" if more else "")
+        ) from None
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return key or "(top level)"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key (a typo?)"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")

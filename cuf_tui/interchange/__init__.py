@@ -1,0 +1,1 @@
+"""Getting data in and out: local files, `datasets` folders and Hub datasets, in known layouts."""

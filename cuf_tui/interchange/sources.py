@@ -1,0 +1,258 @@
+"""Reading a source (a local file, a `datasets` folder or a Hub dataset) into rows, each with
+the place it came from (line or row), so an error can point at it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cuf_tui.errors import CufError
+
+FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+# CSV cells hold text; these columns carry lists and are written there as JSON.
+JSON_CELL_COLUMNS = frozenset({"models", "responses", "annotations"})
+
+
+class SourceError(CufError):
+    """A source cannot be read; the message names it and, where it can, the line or row."""
+
+
+@dataclass(frozen=True)
+class Row:
+    where: str  # "line 7" or "row 7"
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    name: str
+    columns: tuple[str, ...]
+    rows: list[Row]
+
+
+def load_source(source: str, split: str | None = None, limit: int | None = None) -> LoadedSource:
+    """Read every row of ``source`` (up to ``limit``); raise SourceError when it can't be read."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        loaded = _load_dataset_folder(path, source, split)
+    elif path.is_file():
+        loaded = _load_file(path, source)
+    elif _looks_like_a_path(source):
+        raise SourceError(f"{source}: no such file or folder")
+    else:
+        loaded = _load_hub_dataset(source, split)
+    if limit is not None:
+        loaded = LoadedSource(loaded.name, loaded.columns, loaded.rows[:limit])
+    if not loaded.rows:
+        raise SourceError(f"{source}: empty (no rows to import)")
+    return loaded
+
+
+def _looks_like_a_path(source: str) -> bool:
+    # A Hub id is "name" or "owner/name"; anything else that does not exist is a missing path.
+    return (
+        source.startswith((".", "/", "~"))
+        or source.count("/") > 1
+        or "\\" in source
+        or Path(source).suffix.lower() in FILE_SUFFIXES
+    )
+
+
+def _load_file(path: Path, name: str) -> LoadedSource:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _load_parquet(path, name)
+    if suffix not in (".jsonl", ".json", ".csv"):
+        raise SourceError(
+            f"{name}: unsupported file type '{suffix or '(none)'}' "
+            "(use .jsonl, .json, .csv, .parquet, or a folder written by datasets.save_to_disk)"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise SourceError(f"{name}: cannot read: {err.strerror}") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise SourceError(f"{name}: empty (no rows to import)")
+    text = _utf8(data, name)
+    if suffix == ".csv":
+        return _parse_csv(text, name)
+    if suffix == ".json" and text.lstrip().startswith("["):
+        return _parse_json_array(text, name)
+    return _parse_json_lines(text, name)
+
+
+def _utf8(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise SourceError(
+            f"{name}, line {line}: not UTF-8 text (byte 0x{data[err.start]:02x} at column {column})"
+        ) from None
+
+
+def _parse_json_lines(text: str, name: str) -> LoadedSource:
+    rows: list[Row] = []
+    columns: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SourceError(
+                f"{name}, {where}: invalid JSON: {err.msg} (column {err.colno})"
+            ) from None
+        if not isinstance(value, dict):
+            raise SourceError(f"{name}, {where}: expected a JSON object, got {_json_kind(value)}")
+        columns.update(dict.fromkeys(value))
+        rows.append(Row(where, value))
+    return LoadedSource(name, tuple(columns), rows)
+
+
+def _parse_json_array(text: str, name: str) -> LoadedSource:
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SourceError(
+            f"{name}, line {err.lineno}: invalid JSON: {err.msg} (column {err.colno})"
+        ) from None
+    rows: list[Row] = []
+    columns: dict[str, None] = {}
+    for number, value in enumerate(items, start=1):
+        where = f"row {number}"
+        if not isinstance(value, dict):
+            raise SourceError(f"{name}, {where}: expected a JSON object, got {_json_kind(value)}")
+        columns.update(dict.fromkeys(value))
+        rows.append(Row(where, value))
+    return LoadedSource(name, tuple(columns), rows)
+
+
+def _parse_csv(text: str, name: str) -> LoadedSource:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as err:
+        raise SourceError(f"{name}, line 1: no header row ({err})") from None
+    header = [h.strip() for h in header]
+    rows: list[Row] = []
+    start = reader.line_num + 1
+    try:
+        for cells in reader:
+            where = f"line {start}"
+            start = reader.line_num + 1
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                raise SourceError(
+                    f"{name}, {where}: {len(cells)} cells where the header has {len(header)}"
+                )
+            values: dict[str, Any] = {}
+            for column, cell in zip(header, cells, strict=True):
+                values[column] = _csv_cell(cell, column, name, where)
+            rows.append(Row(where, values))
+    except csv.Error as err:
+        raise SourceError(f"{name}, line {reader.line_num}: malformed CSV: {err}") from None
+    return LoadedSource(name, tuple(header), rows)
+
+
+def _csv_cell(cell: str, column: str, name: str, where: str) -> Any:
+    if cell == "":
+        return None
+    if column in JSON_CELL_COLUMNS:
+        try:
+            return json.loads(cell)
+        except json.JSONDecodeError as err:
+            raise SourceError(
+                f"{name}, {where}, field '{column}': a CSV cell for a list must hold JSON "
+                f"({err.msg}, column {err.colno})"
+            ) from None
+    return cell
+
+
+def _load_parquet(path: Path, name: str) -> LoadedSource:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise SourceError(f"{name}: not a readable Parquet file ({err})") from None
+    return _from_arrow(table, name)
+
+
+def _from_arrow(table: Any, name: str) -> LoadedSource:
+    rows = [Row(f"row {i}", values) for i, values in enumerate(table.to_pylist(), start=1)]
+    return LoadedSource(name, tuple(table.column_names), rows)
+
+
+def _load_dataset_folder(path: Path, name: str, split: str | None) -> LoadedSource:
+    if not ((path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()):
+        raise SourceError(
+            f"{name}: a folder, but not one written by datasets.save_to_disk "
+            "(no dataset_info.json or dataset_dict.json)"
+        )
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except Exception as err:  # datasets raises many kinds; all mean the same to the user
+        raise SourceError(f"{name}: cannot load this datasets folder ({err})") from None
+    return _from_dataset(loaded, name, split)
+
+
+def _load_hub_dataset(dataset_id: str, split: str | None) -> LoadedSource:
+    import datasets
+
+    try:
+        loaded = datasets.load_dataset(dataset_id, split=split)
+    except Exception as err:  # network, auth, missing split: the message is datasets'
+        raise SourceError(
+            f"{dataset_id}: not a local file or folder, and loading it as a Hugging Face "
+            f"dataset failed: {err}"
+        ) from None
+    return _from_dataset(loaded, dataset_id, split)
+
+
+def _from_dataset(loaded: Any, name: str, split: str | None) -> LoadedSource:
+    import datasets
+
+    if isinstance(loaded, datasets.DatasetDict):
+        splits = list(loaded.keys())
+        if split is None:
+            if len(splits) == 1:
+                split = splits[0]
+            elif "train" in splits:
+                split = "train"
+            else:
+                raise SourceError(
+                    f"{name}: several splits ({', '.join(splits)}); pick one with --split"
+                )
+        if split not in loaded:
+            raise SourceError(f"{name}: no split {split!r} (splits: {', '.join(splits)})")
+        loaded = loaded[split]
+        name = f"{name}[{split}]"
+    elif split is not None and getattr(loaded, "split", None) not in (None, split):
+        raise SourceError(f"{name}: holds split {loaded.split!s}, not {split!r}")
+    rows = [Row(f"row {i}", values) for i, values in enumerate(loaded.to_list(), start=1)]
+    return LoadedSource(name, tuple(loaded.column_names), rows)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "true/false"
+    return "a number"

@@ -1,0 +1,119 @@
+"""Reads of the store shared by export, stats and the workbench summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from cuf_tui.store.db import Store
+
+
+@dataclass
+class StoredRating:
+    model: str
+    position_shown: int | None
+    rating: int | None
+    rationale: str
+
+
+@dataclass
+class StoredJudgment:
+    id: int
+    instruction_id: int
+    judge: str
+    template_sha256: str
+    state: str
+    raw_output: str | None
+    ratings: list[StoredRating] = field(default_factory=list)
+
+
+@dataclass
+class StoredInstruction:
+    id: int
+    text: str
+    preference: str
+    key: str
+    models: list[str]
+    responses: dict[str, str] = field(default_factory=dict)  # model -> text, done only
+
+
+def instructions_with_responses(store: Store) -> list[StoredInstruction]:
+    """Every instruction in id order with its completed responses."""
+    instructions = {
+        row["id"]: StoredInstruction(
+            id=row["id"],
+            text=row["text"],
+            preference=row["preference"],
+            key=row["text_sha256"],
+            models=json.loads(row["models"]),
+        )
+        for row in store.db.query(
+            "SELECT id, text, preference, text_sha256, models FROM instructions ORDER BY id"
+        )
+    }
+    for instruction_id, model, text in store.db.execute(
+        "SELECT instruction_id, model, text FROM responses WHERE state = 'done' ORDER BY id"
+    ):
+        instructions[instruction_id].responses[model] = text
+    return list(instructions.values())
+
+
+def latest_judgments(store: Store, judge: str | None = None) -> dict[int, StoredJudgment]:
+    """Per instruction, the judgment to use: by ``judge`` when given, a parsed one before an
+    unparsed one, the newest first."""
+    where = "state IN ('done', 'unparsed')" + (" AND judge = ?" if judge else "")
+    chosen: dict[int, StoredJudgment] = {}
+    for row in store.db.query(
+        "SELECT id, instruction_id, judge, template_sha256, state, raw_output FROM judgments "
+        f"WHERE {where} ORDER BY instruction_id, state = 'done' DESC, finished_at DESC, id DESC",
+        (judge,) if judge else (),
+    ):
+        if row["instruction_id"] not in chosen:
+            chosen[row["instruction_id"]] = StoredJudgment(**row)
+    by_id = {j.id: j for j in chosen.values()}
+    for judgment_id, model, position, rating, rationale in store.db.execute(
+        "SELECT judgment_id, model, position_shown, rating, rationale FROM judgment_ratings "
+        "ORDER BY judgment_id, position_shown, model"
+    ):
+        if judgment_id in by_id:
+            by_id[judgment_id].ratings.append(StoredRating(model, position, rating, rationale))
+    return chosen
+
+
+def human_ratings(store: Store) -> dict[tuple[int, str], int]:
+    """(instruction id, model) -> the rating a reviewer gave, where one did."""
+    return {
+        (instruction_id, model): rating
+        for instruction_id, model, rating in store.db.execute(
+            "SELECT instruction_id, model, rating FROM reviews WHERE rating IS NOT NULL"
+        )
+    }
+
+
+def judge_names(store: Store) -> list[str]:
+    return [row[0] for row in store.db.execute("SELECT DISTINCT judge FROM judgments ORDER BY 1")]
+
+
+def table_counts(store: Store) -> dict[str, int]:
+    """How many rows each table holds, plus failed responses and unparsed judgments."""
+    counts = {
+        name: int(store.scalar(f"SELECT count(*) FROM {name}"))
+        for name in (
+            "instructions",
+            "responses",
+            "judgments",
+            "reviews",
+            "bench_items",
+            "bench_references",
+            "bench_answers",
+            "bench_grades",
+            "jobs",
+        )
+    }
+    counts["responses_failed"] = int(
+        store.scalar("SELECT count(*) FROM responses WHERE state = 'failed'")
+    )
+    counts["judgments_unparsed"] = int(
+        store.scalar("SELECT count(*) FROM judgments WHERE state = 'unparsed'")
+    )
+    return counts

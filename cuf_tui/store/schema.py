@@ -1,0 +1,174 @@
+"""The store's schema as forward migrations; migration N takes a store from version N-1 to N.
+
+Tables are named for what they hold so that `sqlite3 cuf.db` or Datasette reads plainly.
+Each unit of work has a natural unique key, so the same work can never be stored twice.
+A row is written only when its work is complete; an error is a row whose state says so.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE instructions (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL,
+        preference TEXT NOT NULL CHECK (preference IN
+            ('instruction-following', 'explanation', 'complexity', 'readability', 'style')),
+        text_sha256 TEXT NOT NULL,
+        source TEXT NOT NULL,
+        models TEXT NOT NULL DEFAULT '[]',  -- JSON list of the model names assigned to answer
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (text_sha256, preference)
+    );
+    CREATE INDEX instructions_by_preference ON instructions (preference, id);
+
+    CREATE TABLE responses (
+        id INTEGER PRIMARY KEY,
+        instruction_id INTEGER NOT NULL REFERENCES instructions (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        principle TEXT,                      -- the system-prompt principle it answered under
+        text TEXT,                           -- NULL unless state = 'done'
+        state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
+        error TEXT,                          -- why it failed; NULL unless state = 'failed'
+        source TEXT NOT NULL,                -- 'generated' or where it was imported from
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        cost_usd REAL,
+        latency_ms REAL,
+        started_at TEXT,
+        finished_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (instruction_id, model),
+        CHECK ((state = 'done' AND text IS NOT NULL) OR (state = 'failed' AND error IS NOT NULL))
+    );
+    CREATE INDEX responses_by_model ON responses (model, state);
+
+    CREATE TABLE judgments (
+        id INTEGER PRIMARY KEY,
+        instruction_id INTEGER NOT NULL REFERENCES instructions (id) ON DELETE CASCADE,
+        judge TEXT NOT NULL,
+        template_sha256 TEXT NOT NULL,        -- hash of the rubric template, or 'imported'
+        order_shown TEXT NOT NULL,            -- JSON list of model names in the order shown
+        raw_output TEXT,                      -- what the judge wrote, verbatim
+        state TEXT NOT NULL CHECK (state IN ('done', 'unparsed', 'failed')),
+        error TEXT,
+        source TEXT NOT NULL,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        cost_usd REAL,
+        latency_ms REAL,
+        finished_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (instruction_id, judge, template_sha256)
+    );
+    CREATE INDEX judgments_by_judge ON judgments (judge, state);
+
+    CREATE TABLE judgment_ratings (
+        judgment_id INTEGER NOT NULL REFERENCES judgments (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,                  -- whose response is rated
+        position_shown INTEGER,               -- 1-based place in the judge's prompt
+        rating INTEGER CHECK (rating BETWEEN 1 AND 5),  -- NULL: the judge gave no rating (N/A)
+        rationale TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (judgment_id, model)
+    );
+
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        instruction_id INTEGER NOT NULL REFERENCES instructions (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,                  -- whose response is reviewed
+        judgment_id INTEGER REFERENCES judgments (id) ON DELETE SET NULL,
+        rating INTEGER CHECK (rating BETWEEN 1 AND 5),  -- the human's rating; NULL: none given
+        agrees_with_judge INTEGER NOT NULL DEFAULT 0 CHECK (agrees_with_judge IN (0, 1)),
+        flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+        note TEXT,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (instruction_id, model)
+    );
+
+    CREATE TABLE bench_items (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL,
+        preference TEXT NOT NULL CHECK (preference IN
+            ('instruction-following', 'explanation', 'complexity', 'readability', 'style')),
+        text_sha256 TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (text_sha256, preference)
+    );
+
+    CREATE TABLE bench_references (
+        bench_item_id INTEGER NOT NULL REFERENCES bench_items (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,                  -- the reference model, e.g. 'gpt-4-turbo'
+        text TEXT NOT NULL,
+        PRIMARY KEY (bench_item_id, model)
+    );
+
+    CREATE TABLE bench_answers (
+        id INTEGER PRIMARY KEY,
+        bench_item_id INTEGER NOT NULL REFERENCES bench_items (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,                  -- the model under test
+        principle TEXT,
+        text TEXT,
+        state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
+        error TEXT,
+        source TEXT NOT NULL,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        cost_usd REAL,
+        latency_ms REAL,
+        finished_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (bench_item_id, model),
+        CHECK ((state = 'done' AND text IS NOT NULL) OR (state = 'failed' AND error IS NOT NULL))
+    );
+
+    CREATE TABLE bench_grades (
+        id INTEGER PRIMARY KEY,
+        bench_answer_id INTEGER NOT NULL REFERENCES bench_answers (id) ON DELETE CASCADE,
+        judge TEXT NOT NULL,
+        reference_model TEXT NOT NULL,        -- whose reference answer the grade was made against
+        template_sha256 TEXT NOT NULL,
+        rating INTEGER CHECK (rating BETWEEN 1 AND 10),  -- NULL: no rating could be read
+        rationale TEXT,
+        raw_output TEXT,
+        state TEXT NOT NULL CHECK (state IN ('done', 'unparsed', 'failed')),
+        error TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        cost_usd REAL,
+        latency_ms REAL,
+        finished_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (bench_answer_id, judge, reference_model, template_sha256)
+    );
+
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('generate', 'judge', 'bench')),
+        params TEXT NOT NULL DEFAULT '{}',    -- JSON: models, judge, limit, ...
+        state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN
+            ('queued', 'running', 'done', 'failed', 'cancelled', 'interrupted')),
+        total INTEGER NOT NULL DEFAULT 0,
+        done INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        pid INTEGER,
+        heartbeat_at TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        started_at TEXT,
+        finished_at TEXT
+    );
+
+    CREATE TABLE imports (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        layout TEXT NOT NULL,
+        rows_read INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        already_present INTEGER NOT NULL,
+        imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    """,
+)

@@ -1,0 +1,142 @@
+"""Rich renderings of the workspace for the command line: the summary and `stats` tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cuf_tui.config import Config
+    from cuf_tui.store.stats import Stats
+    from cuf_tui.workspace import Workspace
+
+
+def render_summary(
+    console: Console, workspace: Workspace, config: Config, counts: dict[str, int]
+) -> None:
+    judge = config.default_judge
+    console.print(f"[bold]{config.workspace.name}[/]  {workspace.root}")
+    console.print(
+        f"  pool    {len(config.models)} models"
+        + (
+            f": {', '.join(m.name for m in config.models)}"
+            if config.models
+            else " (add [[models]] entries to cuf.toml to generate responses)"
+        )
+    )
+    console.print(
+        f"  judge   {judge.name} ({judge.engine}, {judge.model})"
+        if judge
+        else "  judge   none (add a [[judges]] entry to cuf.toml to judge responses)"
+    )
+    console.print(
+        f"  store   {counts['instructions']} instructions, {counts['responses']} responses "
+        f"({counts['responses_failed']} failed), {counts['judgments']} judgments "
+        f"({counts['judgments_unparsed']} unparsed), {counts['reviews']} reviews"
+    )
+    console.print(
+        f"  bench   {counts['bench_items']} CODAL-Bench items, "
+        f"{counts['bench_references']} reference answers, {counts['bench_grades']} grades"
+    )
+    console.print(
+        "Next: [bold]cuf-tui stats[/] · [bold]cuf-tui import SOURCE[/] · "
+        "[bold]cuf-tui export --format dpo --out pairs.jsonl[/]"
+    )
+
+
+def render_stats(console: Console, workspace: Workspace, stats: Stats) -> None:
+    from rich.table import Table
+
+    def table(title: str, headers: Sequence[str]) -> Table:
+        made = Table(
+            title=title,
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            pad_edge=False,
+            header_style="underline",
+        )
+        for i, header in enumerate(headers):
+            if i == 0:
+                made.add_column(header, no_wrap=True, overflow="ellipsis", min_width=12)
+            else:
+                made.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+        return made
+
+    console.print(f"[bold]{workspace.root}[/]")
+    by_pref = table(
+        "Instructions by preference",
+        ("preference", "instr", "done", "fail", "pend", "judged", "unpars", "review", "mean"),
+    )
+    for name, c in stats.by_preference.items():
+        by_pref.add_row(
+            name,
+            *(
+                _cell(v)
+                for v in (
+                    c.instructions,
+                    c.done,
+                    c.failed,
+                    c.pending,
+                    c.judged,
+                    c.unparsed,
+                    c.reviewed,
+                    c.mean_rating,
+                )
+            ),
+        )
+    console.print(by_pref)
+    unassigned = sum(c.unassigned for c in stats.by_preference.values())
+    if unassigned:
+        console.print(f"{unassigned} instructions have no models assigned yet.")
+    flagged = sum(c.flagged for c in stats.by_preference.values())
+    if flagged:
+        console.print(f"{flagged} instructions are flagged by a reviewer.")
+
+    if stats.by_model:
+        by_model = table(
+            "Responses by model",
+            ("model", "assign", "done", "fail", "pend", "judged", "review", "mean"),
+        )
+        for name, c in stats.by_model.items():
+            by_model.add_row(
+                name,
+                *(
+                    _cell(v)
+                    for v in (
+                        c.instructions,
+                        c.done,
+                        c.failed,
+                        c.pending,
+                        c.judged,
+                        c.reviewed,
+                        c.mean_rating,
+                    )
+                ),
+            )
+        console.print(by_model)
+    if stats.by_judge:
+        by_judge = table("Judgments by judge", ("judge", "done", "unpars", "fail", "N/A", "mean"))
+        for name, j in stats.by_judge.items():
+            by_judge.add_row(
+                name,
+                *(_cell(v) for v in (j.done, j.unparsed, j.failed, j.no_rating, j.mean_rating)),
+            )
+        console.print(by_judge)
+    if any(stats.bench_items.values()):
+        bench = table("CODAL-Bench items", ("preference", "items"))
+        for pref, count in stats.bench_items.items():
+            bench.add_row(pref, str(count))
+        console.print(bench)
+        refs = ", ".join(f"{m} ({n})" for m, n in stats.bench_references.items())
+        console.print(f"Reference answers: {refs or 'none'}")
+
+
+def _cell(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)

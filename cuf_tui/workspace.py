@@ -1,0 +1,164 @@
+"""A workspace is a folder with `cuf.toml` and `cuf.db`; this module finds, makes and opens one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cuf_tui.config import CONFIG_NAME
+from cuf_tui.errors import CufError
+
+if TYPE_CHECKING:
+    from cuf_tui.config import Config
+    from cuf_tui.store.db import Store
+
+DB_NAME = "cuf.db"
+HOME_ENV = "CUF_TUI_HOME"  # overrides where the per-user sample workspace lives
+SAMPLE_FOLDER = "sample-workspace"
+SAMPLE_SOURCES = ("codeultrafeedback.jsonl", "codal_bench.jsonl")
+
+NEW_CONFIG = """\
+# cuf-tui workspace settings. Every key is checked: a misspelt key is an error, not ignored.
+
+[workspace]
+name = "{name}"
+seed = 42                          # drives every random choice (models, principles, shuffles)
+responses_per_instruction = 4      # models sampled per instruction from the pool
+
+# The generation pool: one [[models]] entry per model. Uncomment and edit.
+#
+# [[models]]
+# name = "deepseek-coder-6.7b-instruct"        # the name stored with each response
+# engine = "vllm"                              # vllm | openai | llamacpp
+# model = "deepseek-ai/deepseek-coder-6.7b-instruct"
+# max_concurrency = 64
+# temperature = 0.8
+# top_p = 0.8
+# max_tokens = 1024
+# engine_args = {{ tensor_parallel_size = 1, gpu_memory_utilization = 0.9 }}
+#
+# [[models]]
+# name = "gpt-3.5-turbo"
+# engine = "openai"                            # any OpenAI-compatible endpoint
+# model = "gpt-3.5-turbo"
+# base_url = "https://api.openai.com/v1"
+# api_key_env = "OPENAI_API_KEY"               # the variable's NAME; never put a key here
+# price_per_million_tokens = {{ input = 0.5, output = 1.5 }}
+
+# The judges: the first [[judges]] entry is the default judge. Same keys as [[models]].
+#
+# [[judges]]
+# name = "gpt-3.5-turbo"
+# engine = "openai"
+# model = "gpt-3.5-turbo"
+# api_key_env = "OPENAI_API_KEY"
+# temperature = 0.0
+# price_per_million_tokens = {{ input = 0.5, output = 1.5 }}
+"""
+
+
+class WorkspaceError(CufError):
+    """No usable workspace where one was asked for."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_NAME
+
+    @cached_property
+    def config(self) -> Config:
+        from cuf_tui.config import load_config
+
+        return load_config(self.config_path)
+
+    def open_store(self) -> Store:
+        from cuf_tui.store.db import open_store
+
+        return open_store(self.db_path)
+
+
+def default_workspace_dir() -> Path:
+    """Where the per-user sample workspace lives (``$CUF_TUI_HOME`` overrides it)."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser() / SAMPLE_FOLDER
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cuf-tui", appauthor=False)) / SAMPLE_FOLDER
+
+
+def resolve_workspace(explicit: Path | None, cwd: Path | None = None) -> Workspace:
+    """The workspace a command works on: ``-w DIR``; else the current folder when it holds
+    a `cuf.toml`; else the per-user sample workspace, made on first use."""
+    if explicit is not None:
+        root = explicit.expanduser()
+        if not (root / CONFIG_NAME).is_file():
+            what = "no such folder" if not root.exists() else f"no {CONFIG_NAME} there"
+            raise WorkspaceError(
+                f"{root}: not a workspace ({what}); make one with `cuf-tui init {root}`"
+            )
+        return Workspace(root.resolve())
+    here = cwd or Path.cwd()
+    if (here / CONFIG_NAME).is_file():
+        return Workspace(here.resolve())
+    return ensure_sample_workspace(default_workspace_dir())
+
+
+def init_workspace(root: Path) -> Workspace:
+    """A new workspace: a `cuf.toml` with commented examples, and an empty store."""
+    from cuf_tui.store.db import open_store
+
+    root = root.expanduser()
+    if (root / CONFIG_NAME).exists():
+        raise WorkspaceError(f"{root}: already a workspace ({CONFIG_NAME} exists); left as it is")
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root}: exists and is not a folder")
+    root.mkdir(parents=True, exist_ok=True)
+    name = root.resolve().name or "workspace"
+    (root / CONFIG_NAME).write_text(NEW_CONFIG.format(name=name.replace('"', "")), "utf-8")
+    open_store(root / DB_NAME).close()
+    return Workspace(root.resolve())
+
+
+def ensure_sample_workspace(root: Path) -> Workspace:
+    """The sample workspace at ``root``, built from the shipped `sample_data/` if missing.
+
+    It is built in a temporary folder beside ``root`` and moved into place at the end, so an
+    interrupted first run leaves nothing half-made.
+    """
+    if (root / CONFIG_NAME).is_file():
+        return Workspace(root)
+    from cuf_tui.interchange.importer import import_source
+    from cuf_tui.resources import sample_data_dir
+    from cuf_tui.store.db import open_store
+
+    seed = sample_data_dir()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        shutil.copyfile(seed / CONFIG_NAME, staging / CONFIG_NAME)
+        with open_store(staging / DB_NAME) as store:
+            for name in SAMPLE_SOURCES:
+                import_source(store, str(seed / name), label=f"sample_data/{name}")
+            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            staging.rename(root)
+        except OSError:
+            if not (root / CONFIG_NAME).is_file():  # not a concurrent first run that won
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Workspace(root)
