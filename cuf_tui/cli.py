@@ -142,7 +142,8 @@ def _positive(text: str) -> int:
 def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    # Markup off: paths, model names and split names like `data[train]` print as they are.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, markup=False)
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:

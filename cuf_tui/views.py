@@ -17,7 +17,8 @@ def render_summary(
     console: Console, workspace: Workspace, config: Config, counts: dict[str, int]
 ) -> None:
     judge = config.default_judge
-    console.print(f"[bold]{config.workspace.name}[/]  {workspace.root}")
+    console.print(config.workspace.name, style="bold", end="")
+    console.print(f"  {workspace.root}")
     console.print(
         f"  pool    {len(config.models)} models"
         + (
@@ -41,8 +42,8 @@ def render_summary(
         f"{counts['bench_references']} reference answers, {counts['bench_grades']} grades"
     )
     console.print(
-        "Next: [bold]cuf-tui stats[/] · [bold]cuf-tui import SOURCE[/] · "
-        "[bold]cuf-tui export --format dpo --out pairs.jsonl[/]"
+        "Next: cuf-tui stats · cuf-tui import SOURCE · "
+        "cuf-tui export --format dpo --out pairs.jsonl"
     )
 
 
@@ -65,7 +66,7 @@ def render_stats(console: Console, workspace: Workspace, stats: Stats) -> None:
                 made.add_column(header, justify="right", no_wrap=True, min_width=len(header))
         return made
 
-    console.print(f"[bold]{workspace.root}[/]")
+    console.print(str(workspace.root), style="bold")
     by_pref = table(
         "Instructions by preference",
         ("preference", "instr", "done", "fail", "pend", "judged", "unpars", "review", "mean"),

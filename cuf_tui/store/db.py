@@ -102,7 +102,10 @@ def _migrate(store: Store) -> None:
         script = f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
         try:
             conn.executescript(script)
-        except sqlite3.Error:
+        except sqlite3.Error as err:
             if conn.in_transaction:
                 conn.rollback()
-            raise
+            raise StoreError(
+                f"{store.path}: upgrading the store to schema version {number} failed ({err}); "
+                f"it is left at version {number - 1}"
+            ) from None
