@@ -4,6 +4,9 @@ store exactly as it was."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -252,17 +255,31 @@ def test_bad_sources_cover_every_case(tmp_path: Path) -> None:
     assert len(_bad_sources(tmp_path)) == 15
 
 
-def test_a_missing_path_and_an_unknown_hub_id(cli, workspace: Path, monkeypatch) -> None:
+def test_a_missing_path_and_an_unknown_hub_id(cli, workspace: Path) -> None:
     run = cli("import", "./nowhere.jsonl", "-w", workspace)
     assert run.code == 1 and "./nowhere.jsonl: no such file or folder" in run.err
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    run = cli("import", "no-such-owner/no-such-dataset", "-w", workspace)
-    assert run.code == 1
+    # A name that is no local path is a Hub id; offline (as here), the Hub's error is reported.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cuf_tui",
+            "import",
+            "no-such-owner/no-such-dataset",
+            "-w",
+            str(workspace),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+        timeout=120,
+    )
+    assert result.returncode == 1
     assert (
         "no-such-owner/no-such-dataset: not a local file or folder, and loading it as a "
-        "Hugging Face dataset failed" in run.err
+        "Hugging Face dataset failed" in result.stderr
     )
+    assert query(workspace, "SELECT count(*) FROM imports") == [(0,)]
 
 
 def test_a_folder_not_written_by_datasets_is_refused(cli, workspace: Path, tmp_path: Path) -> None:

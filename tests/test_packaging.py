@@ -1,0 +1,91 @@
+"""The wheel carries styles/ and sample_data/; the command line stays light and the core
+knows nothing of the screen."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("datasets", "openai", "vllm", "pyarrow", "pandas", "textual", "sqlite_utils", "pydantic")
+
+
+def _python(code: str, cwd: Path = ROOT, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+        cwd=cwd,
+    )
+    return result.stdout
+
+
+def test_help_imports_nothing_heavy() -> None:
+    out = _python(
+        "import sys\n"
+        "from cuf_tui.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_core_layers_never_import_textual() -> None:
+    out = _python(
+        "import sys\n"
+        "import cuf_tui.core.layouts, cuf_tui.store.stats, cuf_tui.interchange.importer\n"
+        "import cuf_tui.interchange.exporter, cuf_tui.analysis.binarize, cuf_tui.workspace\n"
+        "print('textual' in sys.modules)\n"
+    )
+    assert out.strip() == "False"
+
+
+def test_the_wheel_ships_styles_and_sample_data(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("cuf_tui-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for shipped in (
+        "cuf_tui/sample_data/cuf.toml",
+        "cuf_tui/sample_data/codeultrafeedback.jsonl",
+        "cuf_tui/sample_data/codal_bench.jsonl",
+        "cuf_tui/styles/workbench.tcss",
+    ):
+        assert shipped in names
+    assert not any(n.startswith(("tests/", "tools/", "benchmarks/")) for n in names)
+
+    # Installed from the wheel alone, the package finds its sample data and builds the
+    # sample workspace from it.
+    target = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    home = tmp_path / "home"
+    out = _python(
+        "import cuf_tui, sys\n"
+        "from cuf_tui.cli import main\n"
+        "print(cuf_tui.__file__)\n"
+        "sys.exit(main(['stats', '--json']))\n",
+        PYTHONPATH=str(target),
+        CUF_TUI_HOME=str(home),
+        cwd=tmp_path,
+    )
+    assert out.splitlines()[0].startswith(str(target))
+    assert '"instructions": 6' in out
+    assert (home / "sample-workspace" / "cuf.db").exists()
