@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace",
         type=Path,
         metavar="DIR",
+        # SUPPRESS: a subcommand's unset -w must not erase one given before the subcommand.
+        default=argparse.SUPPRESS,
         help="the workspace folder (default: the current folder if it holds cuf.toml, "
         "else the per-user sample workspace)",
     )
@@ -107,9 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list and args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
         opened = Path(args_list.pop(0))
     args = build_parser().parse_args(args_list)
+    args.workspace = getattr(args, "workspace", None)
     if opened is not None:
         if args.command:
-            print("cuf-tui: error: give a workspace with -w DIR before a command", file=sys.stderr)
+            print(
+                f"cuf-tui: error: to run a command on {opened}, use `cuf-tui {args.command} "
+                f"-w {opened} ...`",
+                file=sys.stderr,
+            )
             return 2
         args.workspace = opened
 

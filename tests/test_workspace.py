@@ -123,3 +123,27 @@ def test_stats_counts(cli, args: list[str], private_home: Path, tmp_path, monkey
     else:
         assert "Instructions by preference" in run.out and "Responses by model" in run.out
         assert "gpt-3.5-turbo" in run.out and "CODAL-Bench items" in run.out
+
+
+def test_every_way_of_naming_the_workspace(cli, workspace: Path) -> None:
+    for args in (
+        ["-w", workspace, "stats"],
+        ["stats", "-w", workspace],
+        [workspace],
+        ["-w", workspace],
+        ["--workspace", workspace, "stats", "--json"],
+    ):
+        run = cli(*args)
+        assert run.code == 0, (args, run.err)
+        assert "sample-workspace" not in run.out, args
+    run = cli(workspace, "stats")
+    assert run.code == 2 and f"use `cuf-tui stats -w {workspace} ...`" in run.err
+
+
+def test_version_and_help(cli, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli("--help")
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("init", "import", "export", "stats"):
+        assert command in out
