@@ -21,6 +21,7 @@ from cuf_tui.store.queries import (
     StoredInstruction,
     StoredJudgment,
     human_ratings,
+    judge_names,
     instructions_with_responses,
     latest_judgments,
 )
@@ -177,6 +178,9 @@ def _nothing_to_export(store: Store, layout: ExportFormat, judge: str | None) ->
         return "nothing to export: the store holds no instructions (import some first)"
     if layout == "cuf":
         return f"nothing to export: none of the {instructions} instructions has a response yet"
+    if judge and judge not in judge_names(store):
+        known = ", ".join(judge_names(store)) or "none"
+        return f"nothing to export: no judgments by {judge!r} (judges in the store: {known})"
     judged = "by " + repr(judge) if judge else "by any judge"
     return (
         f"nothing to export: no instruction has two responses with different ratings {judged} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,23 +100,18 @@ def _utf8(data: bytes, name: str) -> str:
 
 
 def _parse_json_lines(text: str, name: str) -> LoadedSource:
-    rows: list[Row] = []
-    columns: dict[str, None] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"line {number}"
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise SourceError(
-                f"{name}, {where}: invalid JSON: {err.msg} (column {err.colno})"
-            ) from None
-        if not isinstance(value, dict):
-            raise SourceError(f"{name}, {where}: expected a JSON object, got {_json_kind(value)}")
-        columns.update(dict.fromkeys(value))
-        rows.append(Row(where, value))
-    return LoadedSource(name, tuple(columns), rows)
+    def objects() -> Iterator[tuple[str, Any]]:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield f"line {number}", json.loads(line)
+            except json.JSONDecodeError as err:
+                raise SourceError(
+                    f"{name}, line {number}: invalid JSON: {err.msg} (column {err.colno})"
+                ) from None
+
+    return _object_rows(objects(), name)
 
 
 def _parse_json_array(text: str, name: str) -> LoadedSource:
@@ -125,10 +121,14 @@ def _parse_json_array(text: str, name: str) -> LoadedSource:
         raise SourceError(
             f"{name}, line {err.lineno}: invalid JSON: {err.msg} (column {err.colno})"
         ) from None
+    return _object_rows(((f"row {i}", item) for i, item in enumerate(items, start=1)), name)
+
+
+def _object_rows(objects: Iterable[tuple[str, Any]], name: str) -> LoadedSource:
+    """Rows from parsed JSON values, each of which must be an object."""
     rows: list[Row] = []
     columns: dict[str, None] = {}
-    for number, value in enumerate(items, start=1):
-        where = f"row {number}"
+    for where, value in objects:
         if not isinstance(value, dict):
             raise SourceError(f"{name}, {where}: expected a JSON object, got {_json_kind(value)}")
         columns.update(dict.fromkeys(value))

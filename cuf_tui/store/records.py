@@ -31,20 +31,13 @@ def write_instructions(
     execute = store.db.execute
     for record in records:
         models = json.dumps(list(record.models))
-        row = execute(
-            "INSERT INTO instructions (text, preference, text_sha256, source, models) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            (record.text, record.preference, record.key, source, models),
-        ).fetchone()
-        if row is not None:
-            instruction_id = row[0]
+        instruction_id, added = _insert_or_find(
+            store, "instructions", record, source, {"models": models}
+        )
+        if added:
             counts.added += 1
         else:
             counts.already_present += 1
-            instruction_id = execute(
-                "SELECT id FROM instructions WHERE text_sha256 = ? AND preference = ?",
-                (record.key, record.preference),
-            ).fetchone()[0]
             if record.models:
                 # An instruction imported bare earlier takes the models a richer source assigns.
                 execute(
@@ -100,20 +93,11 @@ def write_bench_items(store: Store, records: Iterable[BenchItem], source: str) -
     counts = WriteCounts()
     execute = store.db.execute
     for record in records:
-        row = execute(
-            "INSERT INTO bench_items (text, preference, text_sha256, source) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            (record.text, record.preference, record.key, source),
-        ).fetchone()
-        if row is not None:
-            item_id = row[0]
+        item_id, added = _insert_or_find(store, "bench_items", record, source, {})
+        if added:
             counts.added += 1
         else:
             counts.already_present += 1
-            item_id = execute(
-                "SELECT id FROM bench_items WHERE text_sha256 = ? AND preference = ?",
-                (record.key, record.preference),
-            ).fetchone()[0]
         for reference in record.references:
             cursor = execute(
                 "INSERT INTO bench_references (bench_item_id, model, text) VALUES (?, ?, ?) "
@@ -122,6 +106,36 @@ def write_bench_items(store: Store, records: Iterable[BenchItem], source: str) -
             )
             counts.references_added += cursor.rowcount
     return counts
+
+
+def _insert_or_find(
+    store: Store,
+    table: str,
+    record: Instruction | BenchItem,
+    source: str,
+    extra: dict[str, str],
+) -> tuple[int, bool]:
+    """The id of the row for ``record`` in ``table`` (keyed by text and preference), and
+    whether this call added it."""
+    columns = {
+        "text": record.text,
+        "preference": record.preference,
+        "text_sha256": record.key,
+        "source": source,
+        **extra,
+    }
+    row = store.db.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        "ON CONFLICT DO NOTHING RETURNING id",
+        tuple(columns.values()),
+    ).fetchone()
+    if row is not None:
+        return int(row[0]), True
+    found = store.db.execute(
+        f"SELECT id FROM {table} WHERE text_sha256 = ? AND preference = ?",
+        (record.key, record.preference),
+    ).fetchone()
+    return int(found[0]), False
 
 
 def record_import(
