@@ -21,8 +21,8 @@ from cuf_tui.store.queries import (
     StoredInstruction,
     StoredJudgment,
     human_ratings,
-    judge_names,
     instructions_with_responses,
+    judge_names,
     latest_judgments,
 )
 
