@@ -6,6 +6,7 @@ Everything heavy is imported inside the command that needs it, so `cuf-tui --hel
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from cuf_tui.workspace import Workspace
 
 PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
-COMMANDS = ("init", "import", "export", "stats")
+COMMANDS = ("init", "import", "export", "stats", "generate", "judge", "jobs", "cancel", "worker")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +100,40 @@ def build_parser() -> argparse.ArgumentParser:
         "stats", parents=[workspace], help="counts by preference, model, judge and state"
     )
     stats.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    batch = argparse.ArgumentParser(add_help=False, parents=[workspace])
+    batch.add_argument("--limit", type=_positive, metavar="N", help="at most N instructions")
+    batch.add_argument(
+        "--detach", action="store_true", help="run in a background worker and return at once"
+    )
+    batch.add_argument(
+        "--dry-run", action="store_true", help="show what would be requested and request nothing"
+    )
+    gen = commands.add_parser(
+        "generate",
+        parents=[batch],
+        help="generate the missing responses of the model pool",
+        description="For every instruction, ask each of its assigned models (sampled from the "
+        "pool when it has none) for the response it has not given yet.",
+    )
+    gen.add_argument(
+        "--model", action="append", metavar="NAME", help="only this model (repeatable)"
+    )
+    judge = commands.add_parser(
+        "judge",
+        parents=[batch],
+        help="judge every instruction whose responses are all there",
+        description="Rate the responses of every instruction not yet judged by this judge "
+        "with this template.",
+    )
+    judge.add_argument("--judge", metavar="NAME", help="the judge (default: the first in cuf.toml)")
+
+    jobs = commands.add_parser("jobs", parents=[workspace], help="list batches and their progress")
+    jobs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cancel = commands.add_parser("cancel", parents=[workspace], help="stop a running batch")
+    cancel.add_argument("job", type=int, metavar="ID")
+    worker = commands.add_parser("worker", parents=[workspace])  # started by --detach
+    worker.add_argument("job", type=int, metavar="ID")
     return parser
 
 
@@ -129,6 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "import": _import,
             "export": _export,
             "stats": _stats,
+            "generate": _generate,
+            "judge": _judge,
+            "jobs": _jobs,
+            "cancel": _cancel,
+            "worker": _worker,
         }[args.command]
         return handler(args)
     except CufError as err:
@@ -254,3 +294,156 @@ def _summary(args: argparse.Namespace) -> int:
         counts = table_counts(store)
     render_summary(_console(), workspace, config, counts)
     return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from cuf_tui.jobs.plan import estimate_generation, plan_generation
+    from cuf_tui.prompts import load_prompts
+
+    workspace = _workspace(args)
+    config = workspace.config
+    models = sorted(set(args.model)) if args.model else None
+    with workspace.open_store() as store:
+        plan = plan_generation(store, config, models, args.limit)
+        if args.dry_run:
+            from cuf_tui.views import render_estimates
+
+            estimates = estimate_generation(store, config, load_prompts(workspace.root), plan)
+            render_estimates(_console(), "generate", estimates, len(plan.assignments))
+    if plan.unknown_models:
+        names = ", ".join(f"{m} ({n})" for m, n in sorted(plan.unknown_models.items()))
+        _console(stderr=True).print(
+            f"note: responses assigned to models not in cuf.toml are skipped: {names}"
+        )
+    if args.dry_run:
+        return 0
+    if not plan.units:
+        _console().print("Nothing to generate: every assigned model has answered.")
+        return 0
+    return _launch(args, workspace, "generate", {"models": models, "limit": args.limit})
+
+
+def _judge(args: argparse.Namespace) -> int:
+    from cuf_tui.jobs.plan import estimate_judging, plan_judging
+    from cuf_tui.prompts import load_prompts
+
+    workspace = _workspace(args)
+    config = workspace.config
+    prompts = load_prompts(workspace.root)
+    with workspace.open_store() as store:
+        plan = plan_judging(store, config, prompts, args.judge, args.limit)
+        if args.dry_run:
+            from cuf_tui.views import render_estimates
+
+            render_estimates(_console(), "judge", [estimate_judging(store, prompts, plan)], 0)
+    if plan.waiting:
+        _console(stderr=True).print(
+            f"note: {plan.waiting} instructions wait for responses before they can be judged"
+        )
+    if args.dry_run:
+        return 0
+    if not plan.units:
+        _console().print(
+            f"Nothing to judge: {plan.judge.name} has judged every complete instruction."
+        )
+        return 0
+    return _launch(args, workspace, "judge", {"judge": plan.judge.name, "limit": args.limit})
+
+
+def _launch(
+    args: argparse.Namespace, workspace: Workspace, kind: str, params: dict[str, object]
+) -> int:
+    from cuf_tui.jobs.launch import detach, prepare_job
+
+    job_id = prepare_job(workspace, kind, params)
+    if args.detach:
+        pid, log_path = detach(workspace, job_id)
+        _console().print(
+            f"Job {job_id} ({kind}) runs in the background (pid {pid}); "
+            f"follow it with `cuf-tui jobs`, its log is {log_path}"
+        )
+        print(job_id)
+        return 0
+    return _run_with_progress(workspace, job_id, kind)
+
+
+def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
+    from cuf_tui.jobs.launch import run_in_foreground
+    from cuf_tui.views import job_progress
+
+    with job_progress(_console(stderr=True), f"{kind} (job {job_id})") as update:
+        try:
+            outcome = run_in_foreground(workspace, job_id, update)
+        except KeyboardInterrupt:
+            _console(stderr=True).print(
+                f"Stopped job {job_id}; what finished is stored. Run the same command to resume."
+            )
+            return 130
+    progress = outcome.progress
+    out = _console()
+    if outcome.state == "failed":
+        raise _job_error(outcome.error or "failed")
+    out.print(
+        f"Job {job_id} ({kind}): {progress.done} done, {progress.failed} failed of "
+        f"{progress.total}; {progress.prompt_tokens + progress.completion_tokens} tokens, "
+        f"${progress.cost_usd:.4f}"
+    )
+    if progress.failed:
+        out.print(f"  last error: {progress.last_error}")
+        out.print("  Run the same command again to retry the failed units.")
+        return 1
+    return 0
+
+
+def _job_error(message: str) -> Exception:
+    from cuf_tui.errors import CufError
+
+    return CufError(message)
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    from cuf_tui.store.work import list_jobs
+
+    workspace = _workspace(args)
+    with workspace.open_store() as store:
+        rows = list_jobs(store)
+    if args.json:
+        import json
+
+        print(json.dumps(rows, indent=2))
+        return 0
+    from cuf_tui.views import render_jobs
+
+    render_jobs(_console(), rows)
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    import os
+    import signal
+
+    from cuf_tui.errors import CufError
+    from cuf_tui.store.work import job_row, request_cancel
+
+    workspace = _workspace(args)
+    with workspace.open_store() as store:
+        before = job_row(store, args.job)
+        if before is None:
+            raise CufError(f"no job {args.job} in {workspace.db_path}")
+        if before["state"] == "done":
+            raise CufError(f"job {args.job} is already done")
+        after = request_cancel(store, args.job)
+    assert after is not None
+    if before["state"] == "running" and not before["stale"] and before["pid"]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(before["pid"], signal.SIGTERM)
+        _console().print(f"Asked job {args.job} (pid {before['pid']}) to stop.")
+    else:
+        _console().print(f"Job {args.job} cancelled (no worker was running it).")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from cuf_tui.jobs.launch import work_detached
+
+    return work_detached(_workspace(args), args.job)

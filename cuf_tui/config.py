@@ -45,6 +45,8 @@ class ModelEntry(_Strict):
     temperature: float = Field(default=0.8, ge=0, le=2)
     top_p: float = Field(default=0.8, gt=0, le=1)
     max_tokens: int = Field(default=1024, ge=1)
+    max_retries: int = Field(default=5, ge=0, le=50)  # transient failures (429, 5xx, drops)
+    request_timeout: float = Field(default=600.0, gt=0)  # seconds, per attempt
     price_per_million_tokens: Prices = Prices()
     engine_args: dict[str, Any] = Field(default_factory=dict)
 
@@ -101,6 +103,21 @@ class Config(_Strict):
     @property
     def default_judge(self) -> ModelEntry | None:
         return self.judges[0] if self.judges else None
+
+    def judge_named(self, name: str | None) -> ModelEntry:
+        """The judge called ``name``, or the default judge when ``name`` is None."""
+        if not self.judges:
+            raise ConfigError(
+                "no judge configured: add a [[judges]] entry to cuf.toml "
+                '(name, engine, model; e.g. engine = "openai", model = "gpt-3.5-turbo")'
+            )
+        if name is None:
+            return self.judges[0]
+        for entry in self.judges:
+            if entry.name == name:
+                return entry
+        known = ", ".join(e.name for e in self.judges)
+        raise ConfigError(f"no judge named {name!r} in [[judges]] (configured: {known})")
 
     def model_named(self, name: str) -> ModelEntry:
         for entry in self.models:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
     from rich.console import Console
 
     from cuf_tui.config import Config
+    from cuf_tui.jobs.plan import Estimate
+    from cuf_tui.jobs.runner import Progress as JobProgress
     from cuf_tui.store.stats import Stats
     from cuf_tui.workspace import Workspace
 
@@ -141,3 +147,106 @@ def _cell(value: float | int | None) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+def render_estimates(
+    console: Console, kind: str, estimates: Sequence[Estimate], assignments: int
+) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"Dry run: {kind} would request",
+        title_justify="left",
+        box=None,
+        title_style="bold",
+        header_style="underline",
+        pad_edge=False,
+    )
+    for header in ("endpoint", "requests", "input tokens", "output tokens", "cost"):
+        table.add_column(header, justify="left" if header == "endpoint" else "right")
+    for e in estimates:
+        table.add_row(
+            e.name,
+            str(e.requests),
+            f"~{e.input_tokens:,}",
+            f"~{e.output_tokens:,}" + ("" if e.output_measured else "*"),
+            f"~${e.cost_usd:.4f}",
+        )
+    console.print(table)
+    total = sum(e.requests for e in estimates)
+    console.print(f"{total} requests in all; nothing was requested.")
+    if assignments:
+        console.print(f"{assignments} instructions would first get their models assigned.")
+    if any(not e.output_measured for e in estimates):
+        console.print(
+            "* no past output to measure: assumed half of max_tokens per response "
+            "(480 tokens per judgment)"
+        )
+
+
+@contextmanager
+def job_progress(console: Console, title: str) -> Iterator[Callable[[JobProgress], None]]:
+    """A progress bar: done, failed, in flight, requests per second, ETA, tokens, cost."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task = bar.add_task(title, total=None, detail="")
+
+    def update(progress: JobProgress) -> None:
+        remaining = progress.total - progress.finished
+        rate = progress.rate
+        eta = f"{remaining / rate:.0f}s" if rate > 0 and remaining else "-"
+        bar.update(
+            task,
+            total=progress.total,
+            completed=progress.finished,
+            detail=(
+                f"failed {progress.failed} · in flight {progress.in_flight} · "
+                f"{rate:.1f} req/s · ETA {eta} · "
+                f"{progress.prompt_tokens + progress.completion_tokens:,} tok · "
+                f"${progress.cost_usd:.4f}"
+            ),
+        )
+
+    with bar:
+        yield update
+
+
+def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    if not rows:
+        console.print("No jobs yet. Start one with `cuf-tui generate` or `cuf-tui judge`.")
+        return
+    table = Table(box=None, header_style="underline", pad_edge=False)
+    for header in ("id", "kind", "state", "done", "failed", "flight", "tokens", "cost", "started"):
+        table.add_column(
+            header,
+            justify="right" if header not in ("kind", "state", "started") else "left",
+            no_wrap=True,
+        )
+    for row in rows:
+        state = "interrupted" if row["stale"] else row["state"]
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            state,
+            f"{row['done']}/{row['total']}",
+            str(row["failed"]),
+            str(row["in_flight"] if state == "running" else 0),
+            f"{row['prompt_tokens'] + row['completion_tokens']:,}",
+            f"${row['cost_usd']:.4f}",
+            (row["started_at"] or row["created_at"])[:19].replace("T", " "),
+        )
+    console.print(table)
+    for row in rows:
+        if row["error"]:
+            console.print(f"job {row['id']}: {row['error']}")

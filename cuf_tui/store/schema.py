@@ -171,4 +171,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     """,
+    # 2: what the batch engine records beyond the first schema.
+    """
+    ALTER TABLE jobs ADD COLUMN lease_token TEXT;       -- which worker holds the job
+    ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN log_path TEXT;
+    ALTER TABLE responses ADD COLUMN sampling TEXT;     -- JSON: temperature, top_p, max_tokens
+    ALTER TABLE judgments ADD COLUMN repaired INTEGER NOT NULL DEFAULT 0;  -- read after a repair
+    CREATE INDEX jobs_by_state ON jobs (state, kind);
+    """,
 )

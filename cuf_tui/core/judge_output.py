@@ -1,0 +1,239 @@
+"""Reading a judge's answer: a rating 1..5 (or none) and a rationale for each response shown.
+
+Judges rarely write exactly the requested format. This reads JSON answers (bare or in a code
+fence, in several shapes), sections headed per response in any order (markdown headings,
+bold labels, "Output for Text N", numbered lists), labels wrapped in emphasis, ratings
+written "4", "4/5" or "N/A", rationales that span paragraphs, and preambles or closing
+remarks around the sections. A rating outside 1..5 is no rating.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+SCALE_MAX = 5
+
+
+@dataclass(frozen=True)
+class ReadRating:
+    rating: int | None
+    rationale: str
+
+
+@dataclass(frozen=True)
+class ReadJudgment:
+    """What could be read, by the position (1-based) at which the judge saw each response."""
+
+    count: int
+    by_position: dict[int, ReadRating]
+
+    @property
+    def parsed(self) -> bool:
+        return any(r.rating is not None for r in self.by_position.values())
+
+    def at(self, position: int) -> ReadRating:
+        return self.by_position.get(position, ReadRating(None, ""))
+
+
+def read_judge_output(text: str, count: int, scale_max: int = SCALE_MAX) -> ReadJudgment:
+    """Read ratings for ``count`` responses from a judge's answer."""
+    for candidate in _json_candidates(text):
+        found = _from_json(candidate, count, scale_max)
+        if found:
+            return ReadJudgment(count, found)
+    found = _from_sections(text, count, scale_max)
+    if not any(r.rating is not None for r in found.values()):
+        in_order = _from_rating_sequence(text, count, scale_max)
+        if any(r.rating is not None for r in in_order.values()):
+            found = in_order
+    return ReadJudgment(count, found)
+
+
+# ----------------------------------------------------------------------------------- JSON
+
+_FENCE = re.compile(r"```[a-zA-Z]*\s*\n(.*?)```", re.DOTALL)
+_RATING_KEYS = ("rating", "score", "grade")
+_RATIONALE_KEYS = ("rationale", "explanation", "reason", "reasoning", "justification", "comment")
+_POSITION_KEYS = ("response", "response_id", "id", "index", "position", "text", "output", "number")
+_LIST_KEYS = ("ratings", "evaluations", "responses", "results", "scores", "annotations")
+
+
+def _json_candidates(text: str) -> Iterator[Any]:
+    pieces = [m.group(1) for m in _FENCE.finditer(text)]
+    stripped = text.strip()
+    pieces.append(stripped)
+    for opener, closer in (("{", "}"), ("[", "]")):
+        start, end = stripped.find(opener), stripped.rfind(closer)
+        if 0 <= start < end:
+            pieces.append(stripped[start : end + 1])
+    for piece in pieces:
+        try:
+            yield json.loads(piece)
+        except (json.JSONDecodeError, ValueError):
+            continue
+
+
+def _from_json(value: Any, count: int, scale_max: int) -> dict[int, ReadRating]:
+    entries: list[tuple[int | None, Any]] = []
+    if isinstance(value, dict):
+        listed = next((value[k] for k in _LIST_KEYS if isinstance(value.get(k), list)), None)
+        if listed is not None:
+            entries = [(None, item) for item in listed]
+        else:
+            for key, item in value.items():
+                position = _position(key)
+                if position is not None and isinstance(item, dict | int | str | float):
+                    entries.append((position, item))
+    elif isinstance(value, list):
+        entries = [(None, item) for item in value]
+    found: dict[int, ReadRating] = {}
+    for index, (position, item) in enumerate(entries, start=1):
+        if isinstance(item, dict):
+            if position is None:
+                named = next((item[k] for k in _POSITION_KEYS if k in item), None)
+                position = _position(named) if named is not None else index
+            raw = next((item[k] for k in _RATING_KEYS if k in item), None)
+            rationale = next((item[k] for k in _RATIONALE_KEYS if k in item), "")
+        else:
+            raw, rationale = item, ""
+        if position is None or not 1 <= position <= count or position in found:
+            continue
+        found[position] = ReadRating(_rating(raw, scale_max), str(rationale or "").strip())
+    return found if any(r.rating is not None for r in found.values()) else {}
+
+
+def _position(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        match = re.search(r"(\d+)\s*$", value.strip())
+        return int(match.group(1)) if match else None
+    return None
+
+
+def _rating(raw: Any, scale_max: int) -> int | None:
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, int):
+        return raw if 1 <= raw <= scale_max else None
+    if isinstance(raw, str):
+        match = _RATING_VALUE.match(raw.strip().strip("*_ "))
+        if match:
+            return _rating_from_match(match.group("value"), match.group("out_of"), scale_max)
+    return None
+
+
+# ------------------------------------------------------------------------------- sections
+
+_LABEL = r"(?:response|output|answer|text|assistant|candidate|completion)"
+_HEADER = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:[*_]{1,2}[ \t]*)?(?:\[)?"
+    rf"(?:{_LABEL}[ \t]*(?:for[ \t]+{_LABEL}[ \t]*)?#?[ \t]*(?P<number>\d+)|(?P<listed>\d+)[.)])"
+    r"(?:\])?[ \t]*(?:[*_]{1,2})?[ \t]*(?P<rest>(?:[:\-\u2013\u2014)(|].*)?)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_RATING_VALUE = re.compile(
+    r"(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)(?:[ \t]*(?:/|out[ \t]+of)[ \t]*(?P<out_of>\d+))?",
+    re.IGNORECASE,
+)
+_RATING = re.compile(
+    r"(?:rating|score|grade)[ \t]*(?:[*_]{1,2})?[ \t]*(?:[:=\-\u2013][ \t]*)?(?:[*_]{1,2})?[ \t]*"
+    r"\[?(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)\]?"
+    r"(?:[ \t]*(?:/|out[ \t]+of)[ \t]*(?P<out_of>\d+))?",
+    re.IGNORECASE,
+)
+_BARE_FRACTION = re.compile(r"(?<![\d/])(?P<value>\d+)[ \t]*/[ \t]*(?P<out_of>\d+)\b")
+_RATIONALE = re.compile(
+    r"(?:[*_]{1,2})?[ \t]*(?:rationale|explanation|reason(?:ing)?|justification)"
+    r"[ \t]*(?:[*_]{1,2})?[ \t]*[:\-\u2013][ \t]*(?:[*_]{1,2})?",
+    re.IGNORECASE,
+)
+_CLOSING = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:[*_]{1,2})?[ \t]*(?:overall|in summary|summary|in conclusion|"
+    r"conclusion|final (?:ranking|thoughts|verdict)|ranking)\b|^[ \t]*(?:---+|\*\*\*+)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _from_sections(text: str, count: int, scale_max: int) -> dict[int, ReadRating]:
+    headers = [m for m in _HEADER.finditer(text)]
+    named = [m for m in headers if m.group("number")]
+    # Numbered lists count as sections only when no response is named: rationales often
+    # contain numbered lists of their own.
+    chosen = named if named else [m for m in headers if m.group("listed")]
+    found: dict[int, ReadRating] = {}
+    for i, match in enumerate(chosen):
+        position = int(match.group("number") or match.group("listed"))
+        end = chosen[i + 1].start() if i + 1 < len(chosen) else len(text)
+        body = match.group("rest") + "\n" + text[match.end() : end]
+        if i + 1 == len(chosen):
+            closing = _CLOSING.search(body)
+            if closing:
+                body = body[: closing.start()]
+        if not 1 <= position <= count or position in found:
+            continue
+        found[position] = _read_section(body, scale_max)
+    return found
+
+
+def _read_section(body: str, scale_max: int) -> ReadRating:
+    rating_match = _RATING.search(body) or _BARE_FRACTION.search(body)
+    rating = (
+        _rating_from_match(rating_match.group("value"), rating_match.group("out_of"), scale_max)
+        if rating_match
+        else None
+    )
+    label = _RATIONALE.search(body)
+    if label:
+        rationale = body[label.end() :]
+        if rating_match and rating_match.start() > label.end():  # rating written after it
+            rationale = body[label.end() : rating_match.start()]
+    else:
+        rationale = body
+        if rating_match:
+            line_start = body.rfind("\n", 0, rating_match.start()) + 1
+            line_end = body.find("\n", rating_match.end())
+            line_end = len(body) if line_end < 0 else line_end
+            rationale = body[:line_start] + body[line_end:]
+    return ReadRating(rating, _clean(rationale))
+
+
+def _rating_from_match(value: str, out_of: str | None, scale_max: int) -> int | None:
+    if out_of is not None and int(out_of) != scale_max:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None  # N/A, none, null
+    if not number.is_integer() or not 1 <= number <= scale_max:
+        return None
+    return int(number)
+
+
+def _from_rating_sequence(text: str, count: int, scale_max: int) -> dict[int, ReadRating]:
+    """No sections: exactly ``count`` "Rating: N" labels, taken in order."""
+    matches = list(_RATING.finditer(text))
+    if len(matches) != count:
+        return {}
+    found: dict[int, ReadRating] = {}
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < count else len(text)
+        body = text[match.end() : end]
+        label = _RATIONALE.search(body)
+        rationale = body[label.end() :] if label else body
+        rating = _rating_from_match(match.group("value"), match.group("out_of"), scale_max)
+        found[i + 1] = ReadRating(rating, _clean(rationale))
+    return found
+
+
+def _clean(text: str) -> str:
+    text = text.strip().strip("*_").strip()
+    return re.sub(r"\n{3,}", "\n\n", text)

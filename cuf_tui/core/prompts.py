@@ -1,0 +1,102 @@
+"""The prompts of generation and judging, rendered from Jinja2 template texts.
+
+Instruction and response texts are passed to templates as values, never compiled as
+templates, so braces, `{{ }}` or `{% %}` inside them reach the model verbatim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+import jinja2
+
+from cuf_tui.core.preferences import PREFERENCES, Preference
+
+Message = dict[str, str]
+MIN_PRINCIPLES = 5
+
+
+class PromptSet:
+    """Template texts by name (``judge.j2``, ``rubrics/style.j2``, ...)."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self.texts = dict(texts)
+        self.env = jinja2.Environment(
+            loader=jinja2.DictLoader(self.texts),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=False,
+        )
+
+    def render(self, name: str, **values: Any) -> str:
+        return self.env.get_template(name).render(**values).strip()
+
+    # ------------------------------------------------------------------------ generation
+
+    def principles(self, preference: Preference) -> list[str]:
+        text = self.render(f"principles/{preference}.j2")
+        return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+
+    def choose_principle(self, preference: Preference, seed: int, instruction_key: str) -> str:
+        """A principle for one instruction: seeded, so a re-run picks the same one."""
+        options = self.principles(preference)
+        return random.Random(f"{seed}:principle:{instruction_key}").choice(options)
+
+    def generation_messages(
+        self, instruction: str, preference: Preference, principle: str
+    ) -> list[Message]:
+        system = self.render("generate_system.j2", principle=principle, preference=preference)
+        return [{"role": "system", "content": system}, {"role": "user", "content": instruction}]
+
+    # --------------------------------------------------------------------------- judging
+
+    def judge_messages(
+        self, instruction: str, preference: Preference, responses: Sequence[str]
+    ) -> list[Message]:
+        rubric = self.render(f"rubrics/{preference}.j2")
+        request = self.render(
+            "judge.j2",
+            rubric=rubric,
+            preference=preference,
+            instruction=instruction,
+            responses=list(responses),
+        )
+        return [
+            {"role": "system", "content": self.render("judge_system.j2")},
+            {"role": "user", "content": request},
+        ]
+
+    def repair_message(self, count: int) -> Message:
+        return {"role": "user", "content": self.render("judge_repair.j2", count=count)}
+
+    def judge_template_sha256(self, preference: Preference) -> str:
+        return self._judge_hashes[preference]
+
+    @cached_property
+    def _judge_hashes(self) -> dict[Preference, str]:
+        hashes = {}
+        for preference in PREFERENCES:
+            digest = hashlib.sha256()
+            for name in (
+                "judge_system.j2",
+                "judge.j2",
+                f"rubrics/{preference}.j2",
+                "judge_repair.j2",
+            ):
+                digest.update(name.encode() + b"\0" + self.texts[name].encode() + b"\0")
+            hashes[preference] = digest.hexdigest()
+        return hashes
+
+    def check(self) -> None:
+        """Fail early on a missing or broken template, naming it."""
+        for preference in PREFERENCES:
+            count = len(self.principles(preference))
+            if count < 1:
+                raise ValueError(f"principles/{preference}.j2 holds no principle")
+            self.judge_messages("instruction", preference, ["a", "b"])
+        self.generation_messages("instruction", "style", "principle")
+        self.repair_message(2)

@@ -1,0 +1,1 @@
+"""Reaching models: every engine speaks the OpenAI chat API through one client path."""

@@ -1,0 +1,208 @@
+"""The one client path to every engine: `openai.AsyncOpenAI` against a `base_url`.
+
+Retries are the SDK's own (exponential backoff with jitter, `Retry-After` honoured, on 408,
+409, 429, 5xx, dropped connections and timeouts). A 200 whose body is cut short or is not a
+chat completion is turned into a transport error inside the HTTP client, so that the same
+retry loop covers it; there is no second loop. What still fails is reported as
+:class:`RequestFailed`, transient or permanent, with any secret removed from the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cuf_tui.config import ModelEntry
+from cuf_tui.errors import CufError
+
+if TYPE_CHECKING:
+    import httpx2
+    from openai import AsyncOpenAI
+
+TRANSIENT_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key; the SDK insists on one
+
+
+class EngineError(CufError):
+    """An endpoint cannot be used as configured."""
+
+
+class RequestFailed(Exception):
+    """A request that did not give a completion, after the retries it was allowed."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    finish_reason: str | None
+
+
+class Secrets:
+    """Values that must never reach the store, a log or a message."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+
+    def add(self, value: str) -> None:
+        if len(value) >= 4:
+            self._values.add(value)
+
+    def redact(self, text: str) -> str:
+        for value in self._values:
+            text = text.replace(value, "[redacted]")
+        return text
+
+
+def api_key_for(entry: ModelEntry, secrets: Secrets) -> str:
+    if entry.api_key_env is None:
+        return PLACEHOLDER_KEY
+    key = os.environ.get(entry.api_key_env)
+    if not key:
+        raise EngineError(
+            f"{entry.name}: the environment variable {entry.api_key_env} is not set "
+            f"(cuf.toml says the key for this endpoint is there)"
+        )
+    secrets.add(key)
+    return key
+
+
+class ChatEndpoint:
+    """One model behind one OpenAI-compatible server, with its own concurrency limit."""
+
+    def __init__(self, entry: ModelEntry, secrets: Secrets) -> None:
+        if entry.base_url is None and entry.engine != "openai":
+            raise EngineError(
+                f"{entry.name}: engine {entry.engine!r} needs a base_url in cuf.toml (the URL of "
+                f"a running server, e.g. http://127.0.0.1:8000/v1); the workbench does not "
+                f"start {entry.engine} servers itself yet"
+            )
+        self.entry = entry
+        self.secrets = secrets
+        self._api_key = api_key_for(entry, secrets)
+        self._client: AsyncOpenAI | None = None
+        self.limit = asyncio.Semaphore(entry.max_concurrency)
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        if self._client is None:
+            import httpx2
+            from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+            connections = self.entry.max_concurrency
+            http = DefaultAsyncHttpxClient(
+                limits=httpx2.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
+                event_hooks={"response": [_require_a_whole_completion]},
+            )
+            self._client = AsyncOpenAI(
+                base_url=self.entry.base_url,
+                api_key=self._api_key,
+                max_retries=self.entry.max_retries,
+                timeout=self.entry.request_timeout,
+                http_client=http,
+            )
+        return self._client
+
+    async def chat(self, messages: Sequence[dict[str, str]], **overrides: Any) -> Completion:
+        """One chat completion with the entry's sampling settings (``overrides`` win)."""
+        import openai
+
+        settings: dict[str, Any] = {
+            "temperature": self.entry.temperature,
+            "top_p": self.entry.top_p,
+            "max_tokens": self.entry.max_tokens,
+        } | overrides
+        async with self.limit:
+            started = time.perf_counter()
+            try:
+                reply = await self.client.chat.completions.create(
+                    model=self.entry.model,
+                    messages=list(messages),  # type: ignore[arg-type]
+                    **settings,
+                )
+            except openai.APIStatusError as err:
+                raise RequestFailed(
+                    self.secrets.redact(f"HTTP {err.status_code}: {_status_message(err)}"),
+                    transient=err.status_code in TRANSIENT_STATUS,
+                ) from None
+            except openai.APITimeoutError:
+                raise RequestFailed(
+                    f"timed out after {self.entry.request_timeout:g} s "
+                    f"({self.entry.max_retries} retries)",
+                    transient=True,
+                ) from None
+            except openai.APIConnectionError as err:
+                cause = err.__cause__ or err
+                raise RequestFailed(
+                    self.secrets.redact(
+                        f"connection failed ({self.entry.max_retries} retries): "
+                        f"{type(cause).__name__}: {cause}"
+                    ),
+                    transient=True,
+                ) from None
+            latency_ms = (time.perf_counter() - started) * 1000
+        choice = reply.choices[0]
+        text = choice.message.content
+        if text is None:
+            raise RequestFailed("the completion holds no text", transient=False)
+        usage = reply.usage
+        return Completion(
+            text=text,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_ms=latency_ms,
+            finish_reason=choice.finish_reason,
+        )
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        prices = self.entry.price_per_million_tokens
+        return (prompt_tokens * prices.input + completion_tokens * prices.output) / 1e6
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+async def _require_a_whole_completion(response: httpx2.Response) -> None:
+    """Make a truncated or malformed 200 a transport error, which the SDK retries."""
+    import httpx2
+
+    if response.status_code != 200 or not response.request.url.path.endswith("/chat/completions"):
+        return
+    await response.aread()  # a body cut short raises a transport error here
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise httpx2.DecodingError(
+            "the server's reply is not valid JSON", request=response.request
+        ) from None
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("choices"), list)
+        or not body["choices"]
+    ):
+        raise httpx2.DecodingError(
+            "the server's reply is not a chat completion", request=response.request
+        )
+
+
+def _status_message(err: Any) -> str:
+    body = getattr(err, "body", None)
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if message:
+            return str(message)
+    return str(getattr(err, "message", "") or err)

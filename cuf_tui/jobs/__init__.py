@@ -1,0 +1,1 @@
+"""Batches of work (generate, judge): planning, the runner, and detached workers."""

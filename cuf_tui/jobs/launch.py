@@ -1,0 +1,105 @@
+"""Starting a batch: in the foreground, or as a detached worker in its own process session
+that outlives the terminal (and the SSH connection) that launched it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cuf_tui.jobs.runner import JobBusy, JobOutcome, ProgressCallback, run_job
+from cuf_tui.store.work import find_or_create_job, job_row, set_log_path
+from cuf_tui.workspace import Workspace
+
+LOG_FOLDER = "logs"
+
+
+def prepare_job(workspace: Workspace, kind: str, params: dict[str, Any]) -> int:
+    """The job to run for this command: an unfinished one with the same parameters (which
+    resumes it) or a new one. Refuses when a live worker already runs it."""
+    with workspace.open_store() as store:
+        job_id = find_or_create_job(store, kind, params)
+        row = job_row(store, job_id)
+        if row is not None and row["state"] == "running" and not row["stale"]:
+            raise JobBusy(
+                f"job {job_id} ({kind}, the same batch) is already running in process "
+                f"{row['pid']}; follow it with `cuf-tui jobs`, "
+                f"stop it with `cuf-tui cancel {job_id}`"
+            )
+    return job_id
+
+
+def run_in_foreground(
+    workspace: Workspace, job_id: int, on_progress: ProgressCallback
+) -> JobOutcome:
+    return asyncio.run(run_job(workspace, job_id, on_progress=on_progress))
+
+
+def detach(workspace: Workspace, job_id: int) -> tuple[int, Path]:
+    """Start a worker for the job in a new session; returns its pid and log file."""
+    logs = workspace.root / LOG_FOLDER
+    logs.mkdir(exist_ok=True)
+    log_path = logs / f"job-{job_id}.log"
+    with workspace.open_store() as store:
+        set_log_path(store, job_id, str(log_path))
+    with log_path.open("ab") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "cuf_tui", "worker", str(job_id), "-w", str(workspace.root)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=workspace.root,
+        )
+    return worker.pid, log_path
+
+
+def work_detached(workspace: Workspace, job_id: int) -> int:
+    """The body of a detached worker: run the job, log to stderr, stop on SIGTERM."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    logger = logging.getLogger("cuf_tui.worker")
+    logger.info("worker %d starting job %d in %s", os.getpid(), job_id, workspace.root)
+
+    async def main() -> JobOutcome:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(signum, task.cancel)
+        last = [0.0]
+
+        def every_ten_seconds(progress: Any) -> None:
+            if progress.started + last[0] + 10 <= time.monotonic():
+                last[0] += 10
+                logger.info(
+                    "job %d: %d/%d done, %d failed, %d in flight, %.1f req/s",
+                    job_id,
+                    progress.done,
+                    progress.total,
+                    progress.failed,
+                    progress.in_flight,
+                    progress.rate,
+                )
+
+        return await run_job(workspace, job_id, on_progress=every_ten_seconds, log=logger.info)
+
+    try:
+        outcome = asyncio.run(main())
+    except asyncio.CancelledError:
+        logger.info("job %d stopped", job_id)
+        return 130
+    except JobBusy as err:
+        logger.info("%s", err)
+        return 3
+    return 0 if outcome.state == "done" and not outcome.progress.failed else 1

@@ -1,0 +1,176 @@
+"""What a batch will request: the units of a generate or judge job, read from the store, and
+an estimate of their tokens and cost for `--dry-run` and the confirmation before a batch."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import cast
+
+from cuf_tui.config import Config, ConfigError, ModelEntry
+from cuf_tui.core.preferences import Preference
+from cuf_tui.core.prompts import PromptSet
+from cuf_tui.store.db import Store
+from cuf_tui.store.work import (
+    InstructionToAnswer,
+    done_responses,
+    instructions_in_order,
+    judged_instructions,
+    mean_completion_tokens,
+)
+
+CHARS_PER_TOKEN = 4  # a rough rule for estimates only; real counts come from the server
+
+
+@dataclass(frozen=True)
+class GenerationUnit:
+    instruction: InstructionToAnswer
+    model: str
+
+    @property
+    def preference(self) -> Preference:
+        return cast(Preference, self.instruction.preference)
+
+
+@dataclass(frozen=True)
+class JudgeUnit:
+    instruction: InstructionToAnswer
+    responses: dict[str, str]  # model -> text, every assigned model
+
+    @property
+    def preference(self) -> Preference:
+        return cast(Preference, self.instruction.preference)
+
+
+@dataclass
+class GenerationPlan:
+    units: list[GenerationUnit]
+    assignments: dict[int, list[str]]  # models to assign to instructions that have none
+    unknown_models: Counter[str] = field(default_factory=Counter)  # assigned, not configured
+
+
+@dataclass
+class JudgePlan:
+    judge: ModelEntry
+    units: list[JudgeUnit]
+    waiting: int  # instructions whose responses are not all there yet
+
+
+@dataclass(frozen=True)
+class Estimate:
+    name: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    output_measured: bool  # output from past responses, not a guess
+
+
+def sample_models(config: Config, instruction_key: str) -> list[str]:
+    """The models that answer an instruction: seeded by the workspace seed and the text."""
+    pool = [entry.name for entry in config.models]
+    count = min(config.workspace.responses_per_instruction, len(pool))
+    rng = random.Random(f"{config.workspace.seed}:models:{instruction_key}")
+    return rng.sample(pool, count)
+
+
+def plan_generation(
+    store: Store, config: Config, models: list[str] | None, limit: int | None
+) -> GenerationPlan:
+    if not config.models:
+        raise ConfigError(
+            "the model pool is empty: add [[models]] entries to cuf.toml (name, engine, model, "
+            "and base_url for a running server) to generate responses"
+        )
+    wanted = set(models) if models else None
+    if wanted:
+        for name in wanted:
+            config.model_named(name)
+    configured = {entry.name for entry in config.models}
+    done = done_responses(store)
+    plan = GenerationPlan(units=[], assignments={})
+    for instruction in instructions_in_order(store):
+        assigned = instruction.models
+        if not assigned:
+            assigned = sample_models(config, instruction.key)
+            plan.assignments[instruction.id] = assigned
+            instruction = InstructionToAnswer(
+                instruction.id, instruction.key, instruction.text, instruction.preference, assigned
+            )
+        missing = [m for m in assigned if m not in done.get(instruction.id, {})]
+        missing = [m for m in missing if wanted is None or m in wanted]
+        if not missing:
+            continue
+        if limit is not None and len({u.instruction.id for u in plan.units}) >= limit:
+            break
+        for model in missing:
+            if model in configured:
+                plan.units.append(GenerationUnit(instruction, model))
+            else:
+                plan.unknown_models[model] += 1
+    return plan
+
+
+def plan_judging(
+    store: Store, config: Config, prompts: PromptSet, judge_name: str | None, limit: int | None
+) -> JudgePlan:
+    judge = config.judge_named(judge_name)
+    done = done_responses(store)
+    judged = judged_instructions(store, judge.name)
+    plan = JudgePlan(judge=judge, units=[], waiting=0)
+    for instruction in instructions_in_order(store):
+        if not instruction.models:
+            plan.waiting += 1
+            continue
+        template = prompts.judge_template_sha256(cast(Preference, instruction.preference))
+        if (instruction.id, template) in judged:
+            continue
+        have = done.get(instruction.id, {})
+        if any(m not in have for m in instruction.models):
+            plan.waiting += 1
+            continue
+        if limit is not None and len(plan.units) >= limit:
+            break
+        plan.units.append(JudgeUnit(instruction, {m: have[m] for m in instruction.models}))
+    return plan
+
+
+def estimate_generation(
+    store: Store, config: Config, prompts: PromptSet, plan: GenerationPlan
+) -> list[Estimate]:
+    by_model: dict[str, list[GenerationUnit]] = {}
+    for unit in plan.units:
+        by_model.setdefault(unit.model, []).append(unit)
+    estimates = []
+    for name, units in by_model.items():
+        entry = config.model_named(name)
+        system = len(prompts.render("generate_system.j2", principle="x" * 200, preference="style"))
+        input_tokens = sum(len(u.instruction.text) + system for u in units) // CHARS_PER_TOKEN
+        measured = mean_completion_tokens(store, "responses", "model", name)
+        per_request = measured if measured is not None else entry.max_tokens / 2
+        estimates.append(_estimate(entry, len(units), input_tokens, per_request, measured))
+    return estimates
+
+
+def estimate_judging(store: Store, prompts: PromptSet, plan: JudgePlan) -> Estimate:
+    input_chars = 0
+    for unit in plan.units:
+        messages = prompts.judge_messages(
+            unit.instruction.text, unit.preference, list(unit.responses.values())
+        )
+        input_chars += sum(len(m["content"]) for m in messages)
+    measured = mean_completion_tokens(store, "judgments", "judge", plan.judge.name)
+    per_request = measured if measured is not None else 120.0 * 4
+    return _estimate(
+        plan.judge, len(plan.units), input_chars // CHARS_PER_TOKEN, per_request, measured
+    )
+
+
+def _estimate(
+    entry: ModelEntry, requests: int, input_tokens: int, per_request: float, measured: float | None
+) -> Estimate:
+    output_tokens = int(per_request * requests)
+    prices = entry.price_per_million_tokens
+    cost = (input_tokens * prices.input + output_tokens * prices.output) / 1e6
+    return Estimate(entry.name, requests, input_tokens, output_tokens, cost, measured is not None)

@@ -1,0 +1,382 @@
+"""Running a batch: lease the job, plan its units from the store, send them concurrently per
+endpoint, write each result as it completes, heartbeat, and stop cleanly when cancelled.
+
+The foreground command and a detached worker run the same code; what is done is read from
+the store, so a job resumes after any interruption by requesting only what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cuf_tui.core.judge_output import read_judge_output
+from cuf_tui.core.prompts import PromptSet
+from cuf_tui.engines.openai_client import ChatEndpoint, Completion, RequestFailed, Secrets
+from cuf_tui.errors import CufError
+from cuf_tui.jobs.plan import GenerationUnit, JudgeUnit, plan_generation, plan_judging
+from cuf_tui.store.db import Store
+from cuf_tui.store.work import (
+    JudgedRating,
+    UnitCost,
+    assign_models,
+    finish_job,
+    heartbeat,
+    job_row,
+    lease_job,
+    save_judgment,
+    save_response,
+    stale_after_s,
+    start_counting,
+)
+from cuf_tui.workspace import Workspace
+
+HEARTBEAT_INTERVAL_S = 2.0
+REPAIR_SEPARATOR = "\n\n----- answer to the repair request -----\n\n"
+
+
+class JobBusy(CufError):
+    """Another live worker holds the job."""
+
+
+@dataclass
+class Progress:
+    job_id: int
+    kind: str
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    last_error: str | None = None
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.finished / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: int
+    state: str  # done, cancelled, failed
+    progress: Progress
+    error: str | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _silent(_: Progress) -> None:
+    return None
+
+
+async def run_job(
+    workspace: Workspace,
+    job_id: int,
+    *,
+    on_progress: ProgressCallback = _silent,
+    log: Callable[[str], None] = lambda _: None,
+) -> JobOutcome:
+    """Run job ``job_id`` of ``workspace`` to its end, or until it is cancelled."""
+    from cuf_tui.prompts import load_prompts
+
+    store = workspace.open_store()
+    token = uuid.uuid4().hex
+    try:
+        row = job_row(store, job_id)
+        if row is None:
+            raise CufError(f"no job {job_id} in {workspace.db_path}")
+        if not lease_job(store, job_id, os.getpid(), token):
+            row = job_row(store, job_id) or row
+            if row["state"] == "done":
+                raise JobBusy(f"job {job_id} is already done")
+            raise JobBusy(
+                f"job {job_id} is running in process {row['pid']} "
+                f"(last heartbeat {row['heartbeat_at']}); cancel it with `cuf-tui cancel {job_id}`"
+            )
+        progress = Progress(job_id, row["kind"])
+        try:
+            config = workspace.config
+            prompts = load_prompts(workspace.root)
+            params: dict[str, Any] = json.loads(row["params"])
+            batch = _Batch(
+                store, job_id, token, prompts, config.workspace.seed, progress, on_progress, log
+            )
+            if row["kind"] == "generate":
+                plan = plan_generation(store, config, params.get("models"), params.get("limit"))
+                if plan.assignments:
+                    assign_models(store, plan.assignments)
+                work = batch.generation(plan.units, {e.name: e for e in config.models})
+            elif row["kind"] == "judge":
+                judge_plan = plan_judging(
+                    store, config, prompts, params.get("judge"), params.get("limit")
+                )
+                work = batch.judging(judge_plan.units, judge_plan.judge)
+            else:
+                raise CufError(f"job {job_id}: unknown kind {row['kind']!r}")
+            start_counting(store, job_id, token, progress.total)
+            on_progress(progress)
+            log(f"job {job_id} ({row['kind']}): {progress.total} units to request")
+            await batch.run_with_heartbeat(work)
+        except asyncio.CancelledError:
+            finish_job(
+                store, job_id, token, "cancelled", "stopped before the end; run again to resume"
+            )
+            log(f"job {job_id} cancelled: {progress.done} done, {progress.failed} failed")
+            raise
+        except CufError as err:
+            finish_job(store, job_id, token, "failed", str(err))
+            log(f"job {job_id} failed: {err}")
+            return JobOutcome(job_id, "failed", progress, str(err))
+        error = f"{progress.failed} of {progress.total} units failed" if progress.failed else None
+        finish_job(store, job_id, token, "done", error)
+        log(f"job {job_id} done: {progress.done} done, {progress.failed} failed")
+        return JobOutcome(job_id, "done", progress, error)
+    finally:
+        store.close()
+
+
+class _Batch:
+    def __init__(
+        self,
+        store: Store,
+        job_id: int,
+        token: str,
+        prompts: PromptSet,
+        seed: int,
+        progress: Progress,
+        on_progress: ProgressCallback,
+        log: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.token = token
+        self.prompts = prompts
+        self.seed = seed
+        self.progress = progress
+        self.on_progress = on_progress
+        self.log = log
+        self.secrets = Secrets()
+        self.endpoints: list[ChatEndpoint] = []
+
+    # -------------------------------------------------------------------------- scheduling
+
+    async def run_with_heartbeat(self, work: Callable[[], Awaitable[None]]) -> None:
+        main = asyncio.current_task()
+        assert main is not None
+        beat = asyncio.create_task(self._heartbeat(main))
+        try:
+            await work()
+        finally:
+            beat.cancel()
+            for endpoint in self.endpoints:
+                await endpoint.close()
+
+    async def _heartbeat(self, main: asyncio.Task[Any]) -> None:
+        while True:
+            await asyncio.sleep(min(HEARTBEAT_INTERVAL_S, stale_after_s() / 4))
+            ours, cancel = heartbeat(self.store, self.job_id, self.token, self.progress.in_flight)
+            self.on_progress(self.progress)
+            if not ours:
+                self.log(f"job {self.job_id}: another worker took the job over; stopping")
+                main.cancel()
+                return
+            if cancel:
+                self.log(f"job {self.job_id}: cancel requested")
+                main.cancel()
+                return
+
+    async def _drain(
+        self, endpoint: ChatEndpoint, units: Sequence[Any], one: Callable[[Any], Awaitable[None]]
+    ) -> None:
+        queue = deque(units)
+
+        async def worker() -> None:
+            while queue:
+                unit = queue.popleft()
+                self.progress.in_flight += 1
+                try:
+                    await one(unit)
+                finally:
+                    self.progress.in_flight -= 1
+                self.on_progress(self.progress)
+
+        workers = min(endpoint.entry.max_concurrency, len(queue))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+    def _endpoint(self, entry: Any) -> ChatEndpoint:
+        endpoint = ChatEndpoint(entry, self.secrets)
+        self.endpoints.append(endpoint)
+        return endpoint
+
+    def _account(self, cost: UnitCost, ok: bool, error: str | None = None) -> None:
+        self.progress.prompt_tokens += cost.prompt_tokens
+        self.progress.completion_tokens += cost.completion_tokens
+        self.progress.cost_usd += cost.cost_usd
+        if ok:
+            self.progress.done += 1
+        else:
+            self.progress.failed += 1
+            self.progress.last_error = error
+            if self.progress.failed <= 20:
+                self.log(f"job {self.job_id}: unit failed: {error}")
+
+    # -------------------------------------------------------------------------- generation
+
+    def generation(
+        self, units: list[GenerationUnit], entries: dict[str, Any]
+    ) -> Callable[[], Awaitable[None]]:
+        self.progress.total = len(units)
+        by_model: dict[str, list[GenerationUnit]] = {}
+        for unit in units:
+            by_model.setdefault(unit.model, []).append(unit)
+        endpoints = {model: self._endpoint(entries[model]) for model in by_model}
+
+        async def work() -> None:
+            await asyncio.gather(
+                *(
+                    self._drain(endpoints[model], model_units, self._generate_one(endpoints[model]))
+                    for model, model_units in by_model.items()
+                )
+            )
+
+        return work
+
+    def _generate_one(self, endpoint: ChatEndpoint) -> Callable[[GenerationUnit], Awaitable[None]]:
+        entry = endpoint.entry
+        sampling = {
+            "temperature": entry.temperature,
+            "top_p": entry.top_p,
+            "max_tokens": entry.max_tokens,
+        }
+
+        async def one(unit: GenerationUnit) -> None:
+            principle = self.prompts.choose_principle(
+                unit.preference, self.seed, unit.instruction.key
+            )
+            messages = self.prompts.generation_messages(
+                unit.instruction.text, unit.preference, principle
+            )
+            text: str | None = None
+            error: str | None = None
+            try:
+                completion = await endpoint.chat(messages)
+                text = completion.text
+                cost = _cost(endpoint, [completion])
+            except RequestFailed as failure:
+                error, cost = str(failure), UnitCost()
+            save_response(
+                self.store,
+                self.job_id,
+                unit.instruction.id,
+                unit.model,
+                principle=principle,
+                sampling=sampling,
+                text=text,
+                error=error,
+                cost=cost,
+            )
+            self._account(cost, error is None, error)
+
+        return one
+
+    # ----------------------------------------------------------------------------- judging
+
+    def judging(self, units: list[JudgeUnit], judge: Any) -> Callable[[], Awaitable[None]]:
+        self.progress.total = len(units)
+        endpoint = self._endpoint(judge) if units else None
+
+        async def work() -> None:
+            if endpoint is not None:
+                await self._drain(endpoint, units, self._judge_one(endpoint))
+
+        return work
+
+    def _judge_one(self, endpoint: ChatEndpoint) -> Callable[[JudgeUnit], Awaitable[None]]:
+        judge = endpoint.entry.name
+
+        async def one(unit: JudgeUnit) -> None:
+            order = list(unit.responses)
+            random.Random(f"{self.seed}:order:{judge}:{unit.instruction.key}").shuffle(order)
+            count = len(order)
+            messages = self.prompts.judge_messages(
+                unit.instruction.text, unit.preference, [unit.responses[m] for m in order]
+            )
+            template = self.prompts.judge_template_sha256(unit.preference)
+            completions: list[Completion] = []
+            error: str | None = None
+            raw: str | None = None
+            repaired = False
+            read = None
+            try:
+                first = await endpoint.chat(messages)
+                completions.append(first)
+                raw = first.text
+                read = read_judge_output(first.text, count)
+                if not read.parsed:
+                    repair = [
+                        *messages,
+                        {"role": "assistant", "content": first.text},
+                        self.prompts.repair_message(count),
+                    ]
+                    second = await endpoint.chat(repair)
+                    completions.append(second)
+                    raw = first.text + REPAIR_SEPARATOR + second.text
+                    again = read_judge_output(second.text, count)
+                    if again.parsed:
+                        read, repaired = again, True
+            except RequestFailed as failure:
+                if read is None:
+                    error = str(failure)
+                else:  # the repair request failed: keep the unreadable answer for review
+                    raw = (raw or "") + REPAIR_SEPARATOR + f"(the repair request failed: {failure})"
+            state = "failed" if read is None else ("done" if read.parsed else "unparsed")
+            ratings = (
+                [
+                    JudgedRating(order[p - 1], p, read.at(p).rating, read.at(p).rationale)
+                    for p in range(1, count + 1)
+                ]
+                if read is not None
+                else []
+            )
+            cost = _cost(endpoint, completions)
+            save_judgment(
+                self.store,
+                self.job_id,
+                unit.instruction.id,
+                judge,
+                template,
+                order_shown=order,
+                state=state,
+                raw_output=raw,
+                error=error,
+                ratings=ratings,
+                repaired=repaired,
+                cost=cost,
+            )
+            self._account(cost, state != "failed", error)
+
+        return one
+
+
+def _cost(endpoint: ChatEndpoint, completions: Sequence[Completion]) -> UnitCost:
+    prompt = sum(c.prompt_tokens for c in completions)
+    completion = sum(c.completion_tokens for c in completions)
+    latency = sum(c.latency_ms for c in completions) if completions else None
+    return UnitCost(prompt, completion, endpoint.cost(prompt, completion), latency)

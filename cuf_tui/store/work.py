@@ -1,0 +1,322 @@
+"""The store's side of batch work: what is left to do, writing each finished unit (with its
+job's counters, in one short transaction), and the job rows that workers lease."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cuf_tui.store.db import Store
+
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+STALE_ENV = "CUF_TUI_STALE_AFTER_S"  # seconds without a heartbeat before a job is interrupted
+
+
+def stale_after_s() -> float:
+    return float(os.environ.get(STALE_ENV, "15"))
+
+
+def _stale_cutoff() -> str:
+    return f"strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{stale_after_s():g} seconds')"
+
+
+@dataclass(frozen=True)
+class InstructionToAnswer:
+    id: int
+    key: str
+    text: str
+    preference: str
+    models: list[str]
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float | None = None
+
+
+# ------------------------------------------------------------------------------- planning
+
+
+def instructions_in_order(store: Store) -> list[InstructionToAnswer]:
+    return [
+        InstructionToAnswer(row[0], row[1], row[2], row[3], json.loads(row[4]))
+        for row in store.db.execute(
+            "SELECT id, text_sha256, text, preference, models FROM instructions ORDER BY id"
+        )
+    ]
+
+
+def assign_models(store: Store, assignments: dict[int, list[str]]) -> None:
+    """Give instructions that have none the models sampled for them (in one transaction)."""
+    with store.transaction():
+        store.db.conn.executemany(
+            "UPDATE instructions SET models = ? WHERE id = ? AND models = '[]'",
+            [
+                (json.dumps(models), instruction_id)
+                for instruction_id, models in assignments.items()
+            ],
+        )
+
+
+def done_responses(store: Store) -> dict[int, dict[str, str]]:
+    """instruction id -> model -> text, for the responses that are done."""
+    found: dict[int, dict[str, str]] = {}
+    for instruction_id, model, text in store.db.execute(
+        "SELECT instruction_id, model, text FROM responses WHERE state = 'done'"
+    ):
+        found.setdefault(instruction_id, {})[model] = text
+    return found
+
+
+def judged_instructions(store: Store, judge: str) -> set[tuple[int, str]]:
+    """(instruction id, template hash) pairs this judge has a judgment for (parsed or not)."""
+    return {
+        (row[0], row[1])
+        for row in store.db.execute(
+            "SELECT instruction_id, template_sha256 FROM judgments "
+            "WHERE judge = ? AND state IN ('done', 'unparsed')",
+            (judge,),
+        )
+    }
+
+
+def mean_completion_tokens(store: Store, table: str, column: str, name: str) -> float | None:
+    value = store.scalar(
+        f"SELECT avg(completion_tokens) FROM {table} WHERE {column} = ? AND state = 'done' "
+        "AND completion_tokens > 0",
+        (name,),
+    )
+    return None if value is None else float(value)
+
+
+# ---------------------------------------------------------------------------- unit writes
+
+
+def save_response(
+    store: Store,
+    job_id: int,
+    instruction_id: int,
+    model: str,
+    *,
+    principle: str,
+    sampling: dict[str, Any],
+    text: str | None,
+    error: str | None,
+    cost: UnitCost,
+) -> None:
+    """Store one generated response, or its failure, and count it in its job."""
+    state = "done" if error is None else "failed"
+    with store.transaction():
+        store.db.execute(
+            "INSERT INTO responses (instruction_id, model, principle, text, state, error, source, "
+            "prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?) "
+            "ON CONFLICT (instruction_id, model) DO UPDATE SET principle = excluded.principle, "
+            "text = excluded.text, state = excluded.state, error = excluded.error, "
+            "source = excluded.source, prompt_tokens = excluded.prompt_tokens, "
+            "completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd, "
+            f"latency_ms = excluded.latency_ms, sampling = excluded.sampling, finished_at = {NOW} "
+            "WHERE responses.state = 'failed'",
+            (
+                instruction_id,
+                model,
+                principle,
+                text,
+                state,
+                error,
+                cost.prompt_tokens,
+                cost.completion_tokens,
+                cost.cost_usd,
+                cost.latency_ms,
+                json.dumps(sampling, sort_keys=True),
+            ),
+        )
+        _count(store, job_id, error is None, cost)
+
+
+@dataclass(frozen=True)
+class JudgedRating:
+    model: str
+    position_shown: int
+    rating: int | None
+    rationale: str
+
+
+def save_judgment(
+    store: Store,
+    job_id: int,
+    instruction_id: int,
+    judge: str,
+    template_sha256: str,
+    *,
+    order_shown: Sequence[str],
+    state: str,
+    raw_output: str | None,
+    error: str | None,
+    ratings: Sequence[JudgedRating],
+    repaired: bool,
+    cost: UnitCost,
+) -> None:
+    """Store one judgment (done, unparsed or failed) with its ratings, and count it."""
+    with store.transaction():
+        row = store.db.execute(
+            "INSERT INTO judgments (instruction_id, judge, template_sha256, order_shown, "
+            "raw_output, state, error, source, prompt_tokens, completion_tokens, cost_usd, "
+            "latency_ms, repaired) VALUES (?, ?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?) "
+            "ON CONFLICT (instruction_id, judge, template_sha256) DO UPDATE SET "
+            "order_shown = excluded.order_shown, raw_output = excluded.raw_output, "
+            "state = excluded.state, error = excluded.error, source = excluded.source, "
+            "prompt_tokens = excluded.prompt_tokens, "
+            "completion_tokens = excluded.completion_tokens, "
+            "cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms, "
+            f"repaired = excluded.repaired, finished_at = {NOW} "
+            "WHERE judgments.state = 'failed' RETURNING id",
+            (
+                instruction_id,
+                judge,
+                template_sha256,
+                json.dumps(list(order_shown)),
+                raw_output,
+                state,
+                error,
+                cost.prompt_tokens,
+                cost.completion_tokens,
+                cost.cost_usd,
+                cost.latency_ms,
+                int(repaired),
+            ),
+        ).fetchone()
+        if row is not None:
+            store.db.execute("DELETE FROM judgment_ratings WHERE judgment_id = ?", (row[0],))
+            store.db.conn.executemany(
+                "INSERT INTO judgment_ratings (judgment_id, model, position_shown, rating, "
+                "rationale) VALUES (?, ?, ?, ?, ?)",
+                [(row[0], r.model, r.position_shown, r.rating, r.rationale) for r in ratings],
+            )
+        _count(store, job_id, state != "failed", cost)
+
+
+def _count(store: Store, job_id: int, done: bool, cost: UnitCost) -> None:
+    store.db.execute(
+        "UPDATE jobs SET done = done + ?, failed = failed + ?, prompt_tokens = prompt_tokens + ?, "
+        "completion_tokens = completion_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?",
+        (
+            int(done),
+            int(not done),
+            cost.prompt_tokens,
+            cost.completion_tokens,
+            cost.cost_usd,
+            job_id,
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------ jobs
+
+
+def job_params_text(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def find_or_create_job(store: Store, kind: str, params: dict[str, Any]) -> int:
+    """The unfinished job with these parameters (so a re-run resumes it), or a new one."""
+    text = job_params_text(params)
+    with store.transaction():
+        row = store.db.execute(
+            "SELECT id FROM jobs WHERE kind = ? AND params = ? AND state != 'done' "
+            "ORDER BY id DESC LIMIT 1",
+            (kind, text),
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        created = store.db.execute(
+            "INSERT INTO jobs (kind, params) VALUES (?, ?) RETURNING id", (kind, text)
+        ).fetchone()
+    return int(created[0])
+
+
+def job_row(store: Store, job_id: int) -> dict[str, Any] | None:
+    rows = store.query(
+        "SELECT *, (state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < "
+        f"{_stale_cutoff()})) AS stale FROM jobs WHERE id = ?",
+        (job_id,),
+    )
+    return rows[0] if rows else None
+
+
+def list_jobs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT *, (state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < "
+        f"{_stale_cutoff()})) AS stale FROM jobs ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+
+
+def lease_job(store: Store, job_id: int, pid: int, token: str) -> bool:
+    """Take the job for this worker, unless a live worker holds it. Atomic."""
+    with store.transaction():
+        cursor = store.db.execute(
+            f"UPDATE jobs SET state = 'running', pid = ?, lease_token = ?, heartbeat_at = {NOW}, "
+            f"started_at = {NOW}, finished_at = NULL, error = NULL, cancel_requested = 0, "
+            "in_flight = 0 WHERE id = ? AND state != 'done' AND (state != 'running' OR "
+            f"heartbeat_at IS NULL OR heartbeat_at < {_stale_cutoff()})",
+            (pid, token, job_id),
+        )
+        return cursor.rowcount == 1
+
+
+def start_counting(store: Store, job_id: int, token: str, total: int) -> None:
+    """Counts describe the latest run of a job; tokens and cost add up over all its runs."""
+    store.db.execute(
+        "UPDATE jobs SET total = ?, done = 0, failed = 0 WHERE id = ? AND lease_token = ?",
+        (total, job_id, token),
+    )
+
+
+def heartbeat(store: Store, job_id: int, token: str, in_flight: int) -> tuple[bool, bool]:
+    """Renew the lease; returns (still ours, cancel requested)."""
+    with store.transaction():
+        cursor = store.db.execute(
+            f"UPDATE jobs SET heartbeat_at = {NOW}, in_flight = ? "
+            "WHERE id = ? AND lease_token = ? AND state = 'running'",
+            (in_flight, job_id, token),
+        )
+        if cursor.rowcount != 1:
+            return False, False
+        cancel = store.scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,))
+    return True, bool(cancel)
+
+
+def finish_job(store: Store, job_id: int, token: str, state: str, error: str | None) -> None:
+    store.db.execute(
+        f"UPDATE jobs SET state = ?, error = ?, finished_at = {NOW}, in_flight = 0, pid = NULL "
+        "WHERE id = ? AND lease_token = ?",
+        (state, error, job_id, token),
+    )
+
+
+def request_cancel(store: Store, job_id: int) -> dict[str, Any] | None:
+    """Ask a job to stop. A job no worker runs is cancelled at once."""
+    with store.transaction():
+        row = job_row(store, job_id)
+        if row is None:
+            return None
+        if row["state"] == "running" and not row["stale"]:
+            store.db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+        elif row["state"] != "done":
+            store.db.execute(
+                f"UPDATE jobs SET state = 'cancelled', finished_at = {NOW}, in_flight = 0, "
+                "pid = NULL WHERE id = ?",
+                (job_id,),
+            )
+    return job_row(store, job_id)
+
+
+def set_log_path(store: Store, job_id: int, path: str) -> None:
+    store.db.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (path, job_id))

@@ -1,0 +1,69 @@
+"""Workspaces wired to the fault-injecting server, for the batch tests."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from cuf_tui.core.preferences import PREFERENCES
+
+KEY_ENV = "CUF_TEST_API_KEY"
+SECRET = "sk-test-9f3c1d27a4b5e6f708192a3b4c5d6e7f"
+
+
+def model_entry(section: str, name: str, base_url: str, **extra: Any) -> str:
+    lines = [
+        f"[[{section}]]",
+        f'name = "{name}"',
+        'engine = "openai"',
+        f'model = "{extra.pop("model", name)}"',
+        f'base_url = "{base_url}"',
+        f'api_key_env = "{KEY_ENV}"',
+        "price_per_million_tokens = { input = 1.0, output = 2.0 }",
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def make_workspace(
+    root: Path,
+    base_url: str,
+    models: list[str],
+    judges: list[str] = (),  # type: ignore[assignment]
+    instructions: list[dict[str, Any]] | None = None,
+    per_instruction: int = 4,
+    **entry_settings: Any,
+) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    config = (
+        f'[workspace]\nname = "batch"\nseed = 7\nresponses_per_instruction = {per_instruction}\n\n'
+    )
+    config += "\n".join(model_entry("models", m, base_url, **dict(entry_settings)) for m in models)
+    config += "\n".join(model_entry("judges", j, base_url, **dict(entry_settings)) for j in judges)
+    (root / "cuf.toml").write_text(config, encoding="utf-8")
+    if instructions is None:
+        instructions = [
+            {
+                "instruction": f"Write function number {i} in Python.",
+                "preference": PREFERENCES[i % 5],
+            }
+            for i in range(10)
+        ]
+    source = root / "instructions.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in instructions), encoding="utf-8")
+    from cuf_tui.cli import main
+
+    assert main(["import", str(source), "-w", str(root)]) == 0
+    return root
+
+
+def rows(workspace: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(workspace / "cuf.db") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def files_containing(root: Path, needle: str) -> list[Path]:
+    data = needle.encode()
+    return [p for p in root.rglob("*") if p.is_file() and data in p.read_bytes()]

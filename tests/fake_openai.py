@@ -1,0 +1,306 @@
+"""A fault-injecting OpenAI-compatible server on 127.0.0.1: a real HTTP/1.1 server (asyncio,
+keep-alive) that answers `POST /v1/chat/completions` as a code model or as a judge.
+
+Behaviour is chosen by words in the requested model name:
+- faults, on the first attempts of each distinct request: `flaky429` (two 429s with
+  Retry-After), `flaky500` (a 500 then a 503), `drop` (connection closed without a reply),
+  `trunc` (a body cut short), `garbagebody` (a 200 that is not JSON), `slow` (a reply slower
+  than any sane timeout); on every attempt: `always500`, `bad400` (context too long),
+  `leaky` (a 401 whose message repeats the API key, as some servers do).
+- judges (`judge-<style>`): answer in a style judges really use: markdown, json, fenced,
+  paper, reordered, numbered, inline, outofrange, garbage (unreadable, then JSON when asked
+  to repair), garbagealways.
+A generated answer ends with `-- answered by <model>`; a judge rates each response it is
+shown by the model that wrote it (RATINGS), so a test can check that every rating lands on
+the right response whatever order the judge saw.
+
+Run alone for benchmarks: `python tests/fake_openai.py --latency 0.05` prints the port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+RATINGS = {"alpha": 5, "beta": 2, "gamma": 4, "delta": 1, "epsilon": 3}
+SIGNATURE = re.compile(r"-- answered by (\S+)")
+
+
+def expected_rating(model: str) -> int:
+    for name, rating in RATINGS.items():
+        if model.startswith(name):
+            return rating
+    return int(hashlib.sha256(model.encode()).hexdigest(), 16) % 5 + 1
+
+
+@dataclass
+class Received:
+    model: str
+    messages: list[dict[str, str]]
+    authorization: str | None
+
+
+@dataclass
+class FakeOpenAI:
+    api_key: str | None = None
+    latency: float = 0.0
+    requests: list[Received] = field(default_factory=list)
+    attempts: Counter[str] = field(default_factory=Counter)
+
+    # ------------------------------------------------------------------------------ server
+
+    def start(self) -> FakeOpenAI:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        started = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._connection, "127.0.0.1", 0), self.loop
+        )
+        self.server = started.result(timeout=10)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                keep = await self._respond(method, path, headers, body, writer)
+                if not keep:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def _send(
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            401: "Unauthorized",
+            404: "Not Found",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }[status]
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        writer.write(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n{extra}\r\n".encode()
+            + data
+        )
+        await writer.drain()
+
+    # ---------------------------------------------------------------------------- behaviour
+
+    async def _respond(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        if method != "POST" or not path.endswith("/chat/completions"):
+            await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+            return True
+        request = json.loads(body)
+        model = request["model"]
+        messages = request["messages"]
+        self.requests.append(Received(model, messages, headers.get("authorization")))
+        key = hashlib.sha256(body).hexdigest()
+        self.attempts[key] += 1
+        attempt = self.attempts[key]
+        if self.latency:
+            await asyncio.sleep(self.latency)
+
+        if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+            await self._send(writer, 401, {"error": {"message": "missing or wrong API key"}})
+            return True
+        if "leaky" in model:
+            await self._send(
+                writer,
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided: "
+                        + headers.get("authorization", "")[7:]
+                    }
+                },
+            )
+            return True
+        if "always500" in model:
+            await self._send(writer, 500, {"error": {"message": "the server is on fire"}})
+            return True
+        if "bad400" in model:
+            await self._send(
+                writer,
+                400,
+                {"error": {"message": "This model's maximum context length is 8 tokens"}},
+            )
+            return True
+        if "flaky429" in model and attempt <= 2:
+            await self._send(
+                writer, 429, {"error": {"message": "slow down"}}, {"Retry-After": "0.05"}
+            )
+            return True
+        if "flaky500" in model and attempt <= 2:
+            await self._send(writer, 500 if attempt == 1 else 503, {"error": {"message": "oops"}})
+            return True
+        if "drop" in model and attempt == 1:
+            return False
+        if "slow" in model and attempt == 1:
+            await asyncio.sleep(5)
+
+        text = (
+            self._judge(model, messages)
+            if model.startswith("judge")
+            else self._answer(model, messages)
+        )
+        prompt_chars = sum(len(m["content"]) for m in messages)
+        reply = {
+            "id": f"chatcmpl-{key[:12]}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_chars // 4,
+                "completion_tokens": len(text) // 4,
+                "total_tokens": prompt_chars // 4 + len(text) // 4,
+            },
+        }
+        data = json.dumps(reply).encode()
+        if "trunc" in model and attempt == 1:
+            writer.write(
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+                + data[: len(data) // 2]
+            )
+            await writer.drain()
+            return False
+        if "garbagebody" in model and attempt == 1:
+            await self._send(writer, 200, b'{"choices": [{"message": {"content": "cut')
+            return True
+        await self._send(writer, 200, data)
+        return True
+
+    def _answer(self, model: str, messages: list[dict[str, str]]) -> str:
+        instruction = messages[-1]["content"]
+        digest = hashlib.sha256(instruction.encode()).hexdigest()[:10]
+        echo = f"\nYou asked:\n{instruction}\n" if "ECHO" in instruction else ""
+        return (
+            f"Here is my answer to {digest}.{echo}\n```python\nprint({model!r})\n```\n"
+            f"-- answered by {model}"
+        )
+
+    def _judge(self, model: str, messages: list[dict[str, str]]) -> str:
+        style = model.split("-", 1)[1] if "-" in model else "markdown"
+        last = messages[-1]["content"]
+        repairing = last.startswith("I could not read")
+        prompt = messages[1]["content"]
+        shown = SIGNATURE.findall(prompt.split("</instruction>", 1)[-1])
+        ratings = [expected_rating(m) for m in shown]
+        if repairing:
+            if style == "garbagealways":
+                return "I would rather not say."
+            return json.dumps(
+                {
+                    "ratings": [
+                        {"response": i, "rating": r, "rationale": f"repaired {i}"}
+                        for i, r in enumerate(ratings, start=1)
+                    ]
+                }
+            )
+        if style in ("garbage", "garbagealways"):
+            return "These are all fine answers, each with its own strengths."
+        sections = []
+        for i, rating in enumerate(ratings, start=1):
+            why = f"Response {i} earns {rating} because of its approach.\n\nIt also reads well."
+            if style == "paper":
+                sections.append(f"#### Output for Text {i}\nRating: {rating}\nRationale: {why}")
+            elif style == "numbered":
+                sections.append(f"{i}. **Rating**: {rating}/5\n   **Rationale**: {why}")
+            elif style == "inline":
+                sections.append(f"**Response {i}** - Rating: {rating}/5\n{why}")
+            elif style == "outofrange":
+                value = rating if i != 1 else 9
+                sections.append(f"### Response {i}\nRating: {value}\nRationale: {why}")
+            else:
+                sections.append(f"### Response {i}\n**Rating:** {rating}\n**Rationale:** {why}")
+        if style in ("json", "fenced"):
+            payload = json.dumps(
+                {
+                    "ratings": [
+                        {"response": i, "rating": r, "rationale": f"json {i}"}
+                        for i, r in enumerate(ratings, start=1)
+                    ]
+                },
+                indent=1,
+            )
+            return payload if style == "json" else f"My ratings:\n```json\n{payload}\n```\nDone."
+        if style == "reordered":
+            sections.reverse()
+            return (
+                "Let me look at each answer.\n\n"
+                + "\n\n".join(sections)
+                + ("\n\nOverall, the answers vary a lot in quality.")
+            )
+        return "\n\n".join(sections)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    server = FakeOpenAI(latency=args.latency).start()
+    print(server.port, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
