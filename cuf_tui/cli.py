@@ -371,14 +371,14 @@ def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
     from cuf_tui.jobs.launch import run_in_foreground
     from cuf_tui.views import job_progress
 
-    with job_progress(_console(stderr=True), f"{kind} (job {job_id})") as update:
-        try:
+    try:
+        with job_progress(_console(stderr=True), f"{kind} (job {job_id})") as update:
             outcome = run_in_foreground(workspace, job_id, update)
-        except KeyboardInterrupt:
-            _console(stderr=True).print(
-                f"Stopped job {job_id}; what finished is stored. Run the same command to resume."
-            )
-            return 130
+    except KeyboardInterrupt:
+        _console(stderr=True).print(
+            f"Stopped job {job_id}; what finished is stored. Run the same command to resume."
+        )
+        return 130
     progress = outcome.progress
     out = _console()
     if outcome.state == "failed":

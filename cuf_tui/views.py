@@ -191,7 +191,7 @@ def job_progress(console: Console, title: str) -> Iterator[Callable[[JobProgress
 
     bar = Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=20),
         TextColumn("{task.completed}/{task.total}"),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
@@ -228,10 +228,9 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
         return
     table = Table(box=None, header_style="underline", pad_edge=False)
     for header in ("id", "kind", "state", "done", "failed", "flight", "tokens", "cost", "started"):
+        left = header in ("kind", "state", "started")
         table.add_column(
-            header,
-            justify="right" if header not in ("kind", "state", "started") else "left",
-            no_wrap=True,
+            header, justify="left" if left else "right", no_wrap=True, min_width=len(header)
         )
     for row in rows:
         state = "interrupted" if row["stale"] else row["state"]
@@ -244,7 +243,7 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
             str(row["in_flight"] if state == "running" else 0),
             f"{row['prompt_tokens'] + row['completion_tokens']:,}",
             f"${row['cost_usd']:.4f}",
-            (row["started_at"] or row["created_at"])[:19].replace("T", " "),
+            (row["started_at"] or row["created_at"])[5:16].replace("T", " "),
         )
     console.print(table)
     for row in rows:

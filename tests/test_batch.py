@@ -271,3 +271,63 @@ def test_commands_that_need_a_model_or_judge_say_how_to_add_one(cli, workspace: 
     assert run.code == 1 and "add [[models]] entries to cuf.toml" in run.err
     run = cli("judge", "-w", workspace)
     assert run.code == 1 and "add a [[judges]] entry to cuf.toml" in run.err
+
+
+def test_a_workspace_prompt_overrides_the_shipped_one_and_changes_the_hash(cli, server, tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        ["alpha", "beta"],
+        ["judge-markdown"],
+        instructions=[{"instruction": "Sort it.", "preference": "style"}],
+    )
+    assert cli("generate", "-w", ws).code == 0
+    assert cli("judge", "-w", ws).code == 0
+    (ws / "prompts" / "rubrics").mkdir(parents=True)
+    (ws / "prompts" / "rubrics" / "style.j2").write_text("Preference: style. HOUSE RULES apply.\n")
+    assert cli("judge", "-w", ws).code == 0  # a new template: judged again, kept apart
+    hashes = rows(ws, "SELECT template_sha256 FROM judgments ORDER BY id")
+    assert len(hashes) == 2 and hashes[0] != hashes[1]
+    judge_prompts = [
+        r.messages[1]["content"] for r in server.requests if r.model.startswith("judge")
+    ]
+    assert "HOUSE RULES" not in judge_prompts[0] and "HOUSE RULES" in judge_prompts[1]
+    (ws / "prompts" / "judge.j2").write_text("{% for r in responses %}{{ r }\n")
+    run = cli("judge", "-w", ws)
+    assert run.code == 1 and "judge.j2, line 1" in run.err
+
+
+def test_ctrl_c_stops_a_foreground_batch_cleanly(server, tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server.latency = 0.2
+    ws = make_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        ["alpha"],
+        per_instruction=1,
+        max_concurrency=1,
+        instructions=[{"instruction": f"task {i}", "preference": "style"} for i in range(30)],
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(server.requests) < 3:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGINT)
+    out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 130, (out, err)
+    assert "Stopped job 1; what finished is stored" in err
+    assert "Traceback" not in err
+    state, done = rows(ws, "SELECT state, done FROM jobs")[0]
+    assert state == "cancelled" and 1 <= done < 30
+    assert rows(ws, "SELECT count(*) FROM responses")[0][0] == done
+    assert os.environ.get(KEY_ENV) == SECRET

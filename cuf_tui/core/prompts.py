@@ -31,6 +31,7 @@ class PromptSet:
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=False,
         )
+        self._rendered: dict[str, str] = {}
 
     def render(self, name: str, **values: Any) -> str:
         return self.env.get_template(name).render(**values).strip()
@@ -38,7 +39,7 @@ class PromptSet:
     # ------------------------------------------------------------------------ generation
 
     def principles(self, preference: Preference) -> list[str]:
-        text = self.render(f"principles/{preference}.j2")
+        text = self._fixed(f"principles/{preference}.j2")
         return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
 
     def choose_principle(self, preference: Preference, seed: int, instruction_key: str) -> str:
@@ -57,7 +58,7 @@ class PromptSet:
     def judge_messages(
         self, instruction: str, preference: Preference, responses: Sequence[str]
     ) -> list[Message]:
-        rubric = self.render(f"rubrics/{preference}.j2")
+        rubric = self._fixed(f"rubrics/{preference}.j2")
         request = self.render(
             "judge.j2",
             rubric=rubric,
@@ -66,9 +67,15 @@ class PromptSet:
             responses=list(responses),
         )
         return [
-            {"role": "system", "content": self.render("judge_system.j2")},
+            {"role": "system", "content": self._fixed("judge_system.j2")},
             {"role": "user", "content": request},
         ]
+
+    def _fixed(self, name: str) -> str:
+        """A template that takes no values, rendered once."""
+        if name not in self._rendered:
+            self._rendered[name] = self.render(name)
+        return self._rendered[name]
 
     def repair_message(self, count: int) -> Message:
         return {"role": "user", "content": self.render("judge_repair.j2", count=count)}

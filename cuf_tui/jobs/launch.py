@@ -63,12 +63,13 @@ def detach(workspace: Workspace, job_id: int) -> tuple[int, Path]:
 
 def work_detached(workspace: Workspace, job_id: int) -> int:
     """The body of a detached worker: run the job, log to stderr, stop on SIGTERM."""
+    # Only the worker's own lines: libraries stay at WARNING, so no request line (or header)
+    # of theirs reaches the log.
     logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
     logger = logging.getLogger("cuf_tui.worker")
+    logger.setLevel(logging.INFO)
     logger.info("worker %d starting job %d in %s", os.getpid(), job_id, workspace.root)
 
     async def main() -> JobOutcome:

@@ -192,8 +192,7 @@ def save_judgment(
                 int(repaired),
             ),
         ).fetchone()
-        if row is not None:
-            store.db.execute("DELETE FROM judgment_ratings WHERE judgment_id = ?", (row[0],))
+        if row is not None:  # a new judgment, or one that had failed (failures have no ratings)
             store.db.conn.executemany(
                 "INSERT INTO judgment_ratings (judgment_id, model, position_shown, rating, "
                 "rationale) VALUES (?, ?, ?, ?, ?)",
