@@ -145,7 +145,10 @@ def time_sequential(base_url: str, prompts: list[list[dict[str, str]]]) -> float
 
 def time_distilabel(base_url: str, prompts: list[list[dict[str, str]]]) -> float | None:
     try:
-        from distilabel.llms import OpenAILLM  # type: ignore[import-not-found]
+        try:
+            from distilabel.models import OpenAILLM  # type: ignore[import-not-found]
+        except ImportError:
+            from distilabel.llms import OpenAILLM  # type: ignore[import-not-found]
         from distilabel.pipeline import Pipeline  # type: ignore[import-not-found]
         from distilabel.steps import LoadDataFromDicts  # type: ignore[import-not-found]
         from distilabel.steps.tasks import TextGeneration  # type: ignore[import-not-found]
@@ -160,8 +163,12 @@ def time_distilabel(base_url: str, prompts: list[list[dict[str, str]]]) -> float
         )
         load >> generate
     start = time.perf_counter()
-    pipeline.run(use_cache=False)
-    return time.perf_counter() - start
+    distiset = pipeline.run(use_cache=False)
+    elapsed = time.perf_counter() - start
+    generations = distiset["default"]["train"]["generation"]
+    answered = sum(1 for g in generations if g)
+    assert answered == len(data), f"distilabel answered {answered} of {len(data)}"
+    return elapsed
 
 
 def main() -> None:

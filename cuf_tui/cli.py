@@ -320,6 +320,10 @@ def _generate(args: argparse.Namespace) -> int:
     if not plan.units:
         _console().print("Nothing to generate: every assigned model has answered.")
         return 0
+    from cuf_tui.engines.openai_client import check_endpoint
+
+    for name in sorted({unit.model for unit in plan.units}):
+        check_endpoint(config.model_named(name))
     return _launch(args, workspace, "generate", {"models": models, "limit": args.limit})
 
 
@@ -347,6 +351,9 @@ def _judge(args: argparse.Namespace) -> int:
             f"Nothing to judge: {plan.judge.name} has judged every complete instruction."
         )
         return 0
+    from cuf_tui.engines.openai_client import check_endpoint
+
+    check_endpoint(plan.judge)
     return _launch(args, workspace, "judge", {"judge": plan.judge.name, "limit": args.limit})
 
 

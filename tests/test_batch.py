@@ -241,7 +241,7 @@ def test_a_missing_key_variable_is_reported_before_any_request(cli, server, tmp_
     assert run.code == 1
     assert f"the environment variable {KEY_ENV} is not set" in run.err
     assert server.requests == []
-    assert rows(ws, "SELECT state FROM jobs") == [("failed",)]
+    assert rows(ws, "SELECT count(*) FROM jobs") == [(0,)]
 
 
 def test_dry_run_requests_and_writes_nothing(cli, server, tmp_path):
@@ -331,3 +331,16 @@ def test_ctrl_c_stops_a_foreground_batch_cleanly(server, tmp_path, monkeypatch):
     assert state == "cancelled" and 1 <= done < 30
     assert rows(ws, "SELECT count(*) FROM responses")[0][0] == done
     assert os.environ.get(KEY_ENV) == SECRET
+
+
+def test_a_judge_without_its_key_is_refused_before_a_job_is_made(
+    cli, server, tmp_path, monkeypatch
+):
+    ws = make_workspace(
+        tmp_path / "ws", server.base_url, ["alpha"], ["judge-markdown"], per_instruction=1
+    )
+    assert cli("generate", "-w", ws).code == 0
+    monkeypatch.delenv(KEY_ENV)
+    run = cli("judge", "-w", ws)
+    assert run.code == 1 and f"the environment variable {KEY_ENV} is not set" in run.err
+    assert rows(ws, "SELECT kind FROM jobs") == [("generate",)]

@@ -78,16 +78,22 @@ def api_key_for(entry: ModelEntry, secrets: Secrets) -> str:
     return key
 
 
+def check_endpoint(entry: ModelEntry) -> None:
+    """Raise EngineError when ``entry`` cannot be reached as configured; requests nothing."""
+    if entry.base_url is None and entry.engine != "openai":
+        raise EngineError(
+            f"{entry.name}: engine {entry.engine!r} needs a base_url in cuf.toml (the URL of "
+            f"a running server, e.g. http://127.0.0.1:8000/v1); the workbench does not "
+            f"start {entry.engine} servers itself yet"
+        )
+    api_key_for(entry, Secrets())
+
+
 class ChatEndpoint:
     """One model behind one OpenAI-compatible server, with its own concurrency limit."""
 
     def __init__(self, entry: ModelEntry, secrets: Secrets) -> None:
-        if entry.base_url is None and entry.engine != "openai":
-            raise EngineError(
-                f"{entry.name}: engine {entry.engine!r} needs a base_url in cuf.toml (the URL of "
-                f"a running server, e.g. http://127.0.0.1:8000/v1); the workbench does not "
-                f"start {entry.engine} servers itself yet"
-            )
+        check_endpoint(entry)
         self.entry = entry
         self.secrets = secrets
         self._api_key = api_key_for(entry, secrets)
