@@ -241,19 +241,19 @@ def find_or_create_job(store: Store, kind: str, params: dict[str, Any]) -> int:
 
 
 def job_row(store: Store, job_id: int) -> dict[str, Any] | None:
-    rows = store.query(
-        "SELECT *, (state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < "
-        f"{_stale_cutoff()})) AS stale FROM jobs WHERE id = ?",
-        (job_id,),
-    )
+    rows = store.query(f"{_jobs_with_staleness()} WHERE id = ?", (job_id,))
     return rows[0] if rows else None
 
 
 def list_jobs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    return store.query(
+    return store.query(f"{_jobs_with_staleness()} ORDER BY id DESC LIMIT ?", (limit,))
+
+
+def _jobs_with_staleness() -> str:
+    """Job rows plus `stale`: running, but its worker stopped heartbeating (it died)."""
+    return (
         "SELECT *, (state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < "
-        f"{_stale_cutoff()})) AS stale FROM jobs ORDER BY id DESC LIMIT ?",
-        (limit,),
+        f"{_stale_cutoff()})) AS stale FROM jobs"
     )
 
 
