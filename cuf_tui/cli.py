@@ -20,7 +20,18 @@ if TYPE_CHECKING:
     from cuf_tui.workspace import Workspace
 
 PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
-COMMANDS = ("init", "import", "export", "stats", "generate", "judge", "jobs", "cancel", "worker")
+COMMANDS = (
+    "init",
+    "import",
+    "export",
+    "stats",
+    "summary",
+    "generate",
+    "judge",
+    "jobs",
+    "cancel",
+    "worker",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         "stats", parents=[workspace], help="counts by preference, model, judge and state"
     )
     stats.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    commands.add_parser(
+        "summary", parents=[workspace], help="what the workspace holds, in a few lines"
+    )
 
     batch = argparse.ArgumentParser(add_help=False, parents=[workspace])
     batch.add_argument("--limit", type=_positive, metavar="N", help="at most N instructions")
@@ -159,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         handler = {
-            None: _summary,
+            None: _workbench,
+            "summary": _summary,
             "init": _init,
             "import": _import,
             "export": _export,
@@ -281,6 +296,18 @@ def _stats(args: argparse.Namespace) -> int:
     from cuf_tui.views import render_stats
 
     render_stats(_console(), workspace, stats)
+    return 0
+
+
+def _workbench(args: argparse.Namespace) -> int:
+    """The workbench in a terminal; the summary when output is not a terminal."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return _summary(args)
+    from cuf_tui.tui.app import build_app
+
+    workspace = _workspace(args)
+    workspace.config  # a broken cuf.toml is reported before the screen takes over  # noqa: B018
+    build_app(workspace).run()
     return 0
 
 

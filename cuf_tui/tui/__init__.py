@@ -1,0 +1,1 @@
+"""The workbench: a Textual app over the store that launches detached batches."""

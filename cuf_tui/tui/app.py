@@ -1,0 +1,395 @@
+"""The workbench app: the queue with its detail, CODAL-Bench scores and jobs, over the store;
+batches are launched as detached workers and never run inside the app."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Input, TabbedContent, TabPane
+
+from cuf_tui.core.preferences import PREFERENCES
+from cuf_tui.resources import styles_dir
+from cuf_tui.store import browse
+from cuf_tui.store.browse import QueueFilter
+from cuf_tui.store.db import Store
+from cuf_tui.store.reviews import restore_review, write_review
+from cuf_tui.tui.commands import WorkbenchCommands
+from cuf_tui.tui.screens.dialogs import ConfirmBatch, HelpDialog, NoteDialog, TextDialog
+from cuf_tui.tui.widgets.bench import BenchPane
+from cuf_tui.tui.widgets.detail import InstructionDetail
+from cuf_tui.tui.widgets.jobs import JobsPane
+from cuf_tui.tui.widgets.queue import QueueView
+from cuf_tui.tui.widgets.queue_pane import QueuePane
+from cuf_tui.workspace import Workspace
+
+NARROW_BELOW = 120  # columns: below this the queue sits above the detail
+
+
+class WorkbenchApp(App[None]):
+    CSS_PATH = str(styles_dir() / "workbench.tcss")
+    TITLE = "cuf-tui"
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Keys"),
+        Binding("f2", "show_tab('queue')", "Queue"),
+        Binding("f3", "show_tab('bench')", "Bench"),
+        Binding("f4", "show_tab('jobs')", "Jobs"),
+        Binding("G", "launch('generate')", "Generate"),
+        Binding("J", "launch('judge')", "Judge"),
+    ]
+
+    def __init__(self, workspace: Workspace, store: Store, *, poll_interval: float = 1.0) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.store = store
+        self.poll_interval = poll_interval
+        self.filter = QueueFilter()
+        self.undo_stack: list[tuple[int, str, dict[str, Any] | None]] = []
+        self._data_version = -1
+
+    # ---------------------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="queue", id="tabs"):
+            with TabPane("Queue", id="queue"):
+                yield QueuePane(self.store)
+            with TabPane("Bench", id="bench"):
+                yield BenchPane(id="bench-pane")
+            with TabPane("Jobs", id="jobs"):
+                yield JobsPane(id="jobs-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.workspace.config.workspace.name
+        self.query_one("#search", Input).display = False
+        self.reload_queue()
+        self.query_one(QueueView).focus()
+        self.set_interval(self.poll_interval, self.poll)
+
+    def on_resize(self) -> None:
+        self.screen.set_class(self.size.width < NARROW_BELOW, "narrow")
+
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one(QueueView)
+
+    @property
+    def detail(self) -> InstructionDetail:
+        return self.query_one(InstructionDetail)
+
+    # ------------------------------------------------------------------------ the queue
+
+    def reload_queue(self) -> None:
+        """Re-read the ids the filter keeps (cheap: ids only) and the rows on screen."""
+        keep = self.queue.current_id
+        ids = browse.queue_ids(self.store, self.filter)
+        total = int(self.store.scalar("SELECT count(*) FROM instructions"))
+        self.query_one(QueuePane).show_filter(self.filter.describe(), len(ids), total)
+        self.queue.show(ids, keep=keep)
+
+    @on(QueueView.Highlighted)
+    async def show_instruction(self, event: QueueView.Highlighted) -> None:
+        if event.instruction_id == self.queue.current_id:  # else a newer move is on its way
+            await self.refresh_detail(event.instruction_id)
+
+    async def synced_detail(self) -> InstructionDetail:
+        """The detail, showing the instruction under the queue's cursor (keys can arrive
+        faster than the detail follows the cursor)."""
+        current = self.queue.current_id
+        if (self.detail.view.id if self.detail.view else None) != current:
+            await self.refresh_detail(current)
+        return self.detail
+
+    async def refresh_detail(self, instruction_id: int | None = None, keep: bool = True) -> None:
+        if instruction_id is None:
+            instruction_id = self.queue.current_id
+        judge = self.workspace.config.default_judge
+        view = (
+            browse.instruction_view(self.store, instruction_id, judge.name if judge else None)
+            if instruction_id is not None
+            else None
+        )
+        await self.detail.show(view, keep_selection=keep)
+
+    def poll(self) -> None:
+        """Follow what workers write: re-read only when another connection has committed."""
+        version = int(self.store.scalar("PRAGMA data_version"))
+        if version == self._data_version:
+            return
+        self._data_version = version
+        self.reload_queue()
+        self.queue.refresh_rows()
+        self.refresh_jobs()
+        self.query_one(BenchPane).show(browse.bench_table(self.store))
+        self.call_later(self.refresh_detail)
+
+    def refresh_jobs(self) -> None:
+        from cuf_tui.store.work import list_jobs
+
+        self.query_one(JobsPane).show(list_jobs(self.store))
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        if tab == "queue":
+            self.queue.focus()
+        elif tab == "jobs":
+            self.refresh_jobs()
+            self.query_one("#jobs-table", DataTable).focus()
+        elif tab == "bench":
+            self.query_one(BenchPane).show(browse.bench_table(self.store))
+            self.query_one("#bench-table", DataTable).focus()
+
+    def action_cycle_filter(self, which: str) -> None:
+        current = self.filter
+        if which == "preference":
+            options: list[Any] = [None, *PREFERENCES]
+            value = options[(options.index(current.preference) + 1) % len(options)]
+            self.filter = QueueFilter(value, current.status, current.model, current.search)
+        elif which == "status":
+            options = list(browse.STATUSES)
+            value = options[(options.index(current.status) + 1) % len(options)]
+            self.filter = QueueFilter(current.preference, value, current.model, current.search)
+        elif which == "model":
+            options = [None, *browse.pool_models(self.store)]
+            index = options.index(current.model) if current.model in options else 0
+            value = options[(index + 1) % len(options)]
+            self.filter = QueueFilter(current.preference, current.status, value, current.search)
+        self.reload_queue()
+
+    def action_clear_filters(self) -> None:
+        search = self.query_one("#search", Input)
+        search.value = ""
+        search.display = False
+        self.filter = QueueFilter()
+        self.reload_queue()
+        self.queue.focus()
+
+    def action_search(self) -> None:
+        self.action_show_tab("queue")
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        current = self.filter
+        self.filter = QueueFilter(current.preference, current.status, current.model, event.value)
+        self.reload_queue()
+
+    @on(Input.Submitted, "#search")
+    def search_done(self) -> None:
+        self.queue.focus()
+
+    def action_open(self) -> None:
+        self.detail.focus()
+
+    def action_back(self) -> None:
+        if self.focused is self.query_one("#search", Input) or self.focused is self.queue:
+            self.action_clear_filters()
+        else:
+            self.queue.focus()
+
+    async def action_select_response(self, step: int) -> None:
+        await (await self.synced_detail()).move_selection(step)
+
+    def action_next_review(self, direction: int) -> None:
+        current = self.queue.current_id
+        base = self.filter
+        needing = browse.queue_ids(
+            self.store, QueueFilter(base.preference, "needs review", base.model, base.search)
+        )
+        candidates = (
+            [i for i in needing if (i > current if direction > 0 else i < current)]
+            if current is not None
+            else needing
+        )
+        if not candidates:
+            self.notify("No other instruction needs review.", timeout=3)
+            return
+        target = candidates[0] if direction > 0 else candidates[-1]
+        if target not in self.queue.ids:
+            self.filter = QueueFilter(base.preference, "needs review", base.model, base.search)
+            self.reload_queue()
+        self.queue.cursor = self.queue.ids.index(target)
+
+    # --------------------------------------------------------------------------- reviews
+
+    async def _review(self, **changes: Any) -> None:
+        detail = await self.synced_detail()
+        view, response = detail.view, detail.selected_response
+        if view is None or response is None:
+            return
+        if view.judgment is not None:
+            changes.setdefault("judgment_id", view.judgment.id)
+        before = write_review(self.store, view.id, response.model, **changes)
+        self.undo_stack.append((view.id, response.model, before))
+        self.queue.refresh_rows()
+        await self.refresh_detail(view.id, keep=True)
+
+    async def action_rate(self, rating: int) -> None:
+        response = (await self.synced_detail()).selected_response
+        if response is None:
+            return
+        await self._review(rating=rating, agrees_with_judge=int(rating == response.rating))
+
+    async def action_agree(self) -> None:
+        response = (await self.synced_detail()).selected_response
+        if response is None:
+            return
+        if response.rating is None:
+            self.notify("The judge gave no rating here: rate it yourself with 1-5.", timeout=4)
+            return
+        await self._review(rating=response.rating, agrees_with_judge=1)
+
+    async def action_flag(self) -> None:
+        response = (await self.synced_detail()).selected_response
+        if response is not None:
+            await self._review(flagged=int(not response.flagged))
+
+    async def action_note(self) -> None:
+        response = (await self.synced_detail()).selected_response
+        if response is None:
+            return
+
+        async def save(note: str | None) -> None:
+            if note is not None:
+                await self._review(note=note or None)
+
+        self.push_screen(NoteDialog(response.model, response.note), save)
+
+    async def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify("Nothing to undo.", timeout=3)
+            return
+        instruction_id, model, before = self.undo_stack.pop()
+        restore_review(self.store, instruction_id, model, before)
+        self.queue.refresh_rows()
+        if instruction_id in self.queue.ids:
+            self.queue.cursor = self.queue.ids.index(instruction_id)
+        await self.refresh_detail(instruction_id, keep=True)
+        self.notify(f"Undone: review of {model} on #{instruction_id}.", timeout=3)
+
+    async def action_raw(self) -> None:
+        view = (await self.synced_detail()).view
+        if view is None or view.judgment is None:
+            self.notify("This instruction has no judgment.", timeout=3)
+            return
+        judgment = view.judgment
+        self.push_screen(
+            TextDialog(
+                f"Raw answer of {judgment.judge} ({judgment.state}) on #{view.id}",
+                judgment.raw_output or judgment.error or "(the judge's text was not kept)",
+            )
+        )
+
+    # ---------------------------------------------------------------------------- batches
+
+    def action_launch(self, kind: str) -> None:
+        self.plan_batch(kind)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="plan",
+        exit_on_error=False,
+        description="planning a batch",
+    )
+    def plan_batch(self, kind: str) -> None:
+        """Plan in a thread (it reads every response): the screen stays live meanwhile."""
+        from cuf_tui.errors import CufError
+        from cuf_tui.tui.batch import describe_plan
+
+        try:
+            title, summary, params = describe_plan(self.workspace, kind)
+        except CufError as err:
+            self.call_from_thread(self.push_screen, ConfirmBatch(f"Cannot {kind}", str(err), False))
+            return
+        if params is None:
+            self.call_from_thread(self.push_screen, ConfirmBatch(title, summary, False))
+            return
+
+        def start(confirmed: bool | None) -> None:
+            if confirmed:
+                self.start_batch(kind, params)
+
+        self.call_from_thread(self.push_screen, ConfirmBatch(title, summary), start)
+
+    def start_batch(self, kind: str, params: dict[str, Any]) -> None:
+        from cuf_tui.errors import CufError
+        from cuf_tui.jobs.launch import detach, prepare_job
+
+        try:
+            job_id = prepare_job(self.workspace, kind, params)
+            pid, _ = detach(self.workspace, job_id)
+        except CufError as err:
+            self.notify(str(err), severity="error", timeout=8)
+            return
+        self.notify(f"Job {job_id} ({kind}) started in the background (pid {pid}).", timeout=5)
+        self.refresh_jobs()
+
+    def action_cancel_job(self) -> None:
+        job_id = self.query_one(JobsPane).selected_job_id
+        if job_id is None:
+            return
+
+        def cancel(confirmed: bool | None) -> None:
+            if confirmed:
+                from cuf_tui.tui.batch import cancel_job
+
+                self.notify(cancel_job(self.store, job_id), timeout=5)
+                self.refresh_jobs()
+
+        self.push_screen(
+            ConfirmBatch(
+                f"Cancel job {job_id}?", "The worker stops; what is done stays in the store."
+            ),
+            cancel,
+        )
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        from textual.worker import WorkerState
+
+        if event.state == WorkerState.ERROR:
+            self.notify(
+                f"{event.worker.description} failed: {event.worker.error}",
+                severity="error",
+                timeout=8,
+            )
+
+    # ------------------------------------------------------------------------------ keys
+
+    def action_help(self) -> None:
+        sections: list[tuple[str, list[tuple[str, str]]]] = []
+        seen: set[str] = set()
+        node = self.focused
+        while node is not None and node is not self.screen:
+            keys = [(b.key, b.description) for b in _bindings(node) if b.description]
+            if keys and type(node).__name__ not in seen:
+                seen.add(type(node).__name__)
+                sections.append((_pane_name(node), keys))
+            node = node.parent  # type: ignore[assignment]
+        sections.append(("Everywhere", [(b.key, b.description) for b in _bindings(self)]))
+        self.push_screen(HelpDialog(sections))
+
+
+def _bindings(node: Any) -> list[Binding]:
+    return [b for b in getattr(node, "BINDINGS", []) if isinstance(b, Binding)]
+
+
+def _pane_name(node: Any) -> str:
+    return {
+        "QueueView": "Queue list",
+        "QueuePane": "Queue and review",
+        "InstructionDetail": "Detail",
+    }.get(type(node).__name__, type(node).__name__)
+
+
+def build_app(workspace: Workspace, *, poll_interval: float = 1.0) -> WorkbenchApp:
+    """The workbench on ``workspace`` (tests build it on a temporary one)."""
+    return WorkbenchApp(workspace, workspace.open_store(), poll_interval=poll_interval)

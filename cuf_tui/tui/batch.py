@@ -1,0 +1,77 @@
+"""What the workbench says before it starts a batch, and how it cancels one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from typing import Any
+
+from cuf_tui.store.db import Store
+from cuf_tui.workspace import Workspace
+
+
+def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, Any] | None]:
+    """Title, summary (requests, models or judge, estimated tokens and cost) and the job
+    parameters, or None for the parameters when there is nothing to do."""
+    from cuf_tui.config import load_config
+    from cuf_tui.engines.openai_client import check_endpoint
+    from cuf_tui.jobs.plan import (
+        estimate_generation,
+        estimate_judging,
+        plan_generation,
+        plan_judging,
+    )
+    from cuf_tui.prompts import load_prompts
+
+    config = load_config(workspace.config_path)  # read again: the user may have edited it
+    prompts = load_prompts(workspace.root)
+    with workspace.open_store() as store:
+        if kind == "generate":
+            plan = plan_generation(store, config, None, None)
+            if not plan.units:
+                return "Nothing to generate", "Every assigned model has answered.", None
+            estimates = estimate_generation(store, config, prompts, plan)
+            for estimate in estimates:
+                check_endpoint(config.model_named(estimate.name))
+            params: dict[str, Any] = {"models": None, "limit": None}
+        else:
+            judge_plan = plan_judging(store, config, prompts, None, None)
+            if not judge_plan.units:
+                return (
+                    "Nothing to judge",
+                    f"{judge_plan.judge.name} has judged every complete instruction.",
+                    None,
+                )
+            estimates = [estimate_judging(store, prompts, judge_plan)]
+            check_endpoint(judge_plan.judge)
+            params = {"judge": judge_plan.judge.name, "limit": None}
+    lines = []
+    for e in estimates:
+        guess = "" if e.output_measured else " (output guessed)"
+        lines.append(
+            f"{e.name:<28} {e.requests:>6} requests  ~{e.input_tokens:,} in  "
+            f"~{e.output_tokens:,} out{guess}  ~${e.cost_usd:.4f}"
+        )
+    total = sum(e.requests for e in estimates)
+    cost = sum(e.cost_usd for e in estimates)
+    lines.append(
+        f"\n{total} requests in all, about ${cost:.4f}. The batch runs in a background "
+        "worker: closing the workbench or the SSH session does not stop it."
+    )
+    verb = "Generate responses" if kind == "generate" else "Judge"
+    return f"{verb}?", "\n".join(lines), params
+
+
+def cancel_job(store: Store, job_id: int) -> str:
+    from cuf_tui.store.work import job_row, request_cancel
+
+    before = job_row(store, job_id)
+    if before is None or before["state"] == "done":
+        return f"Job {job_id} is not running."
+    request_cancel(store, job_id)
+    if before["state"] == "running" and not before["stale"] and before["pid"]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(before["pid"], signal.SIGTERM)
+        return f"Asked job {job_id} (pid {before['pid']}) to stop."
+    return f"Job {job_id} cancelled."

@@ -1,0 +1,105 @@
+"""Modal dialogs: confirm a batch, write a note, read a judge's raw answer, see the keys."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class ConfirmBatch(ModalScreen[bool]):
+    """What a batch will request, and y/n."""
+
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Start"),
+        Binding("n,escape", "answer(False)", "Cancel"),
+    ]
+
+    def __init__(self, title: str, summary: str, can_start: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.summary = summary
+        self.can_start = can_start
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(self.summary, id="batch-summary")
+            hint = (
+                "y/Enter start in the background · n/Esc cancel" if self.can_start else "Esc close"
+            )
+            yield Static(Text(hint, style="dim"))
+
+    def action_answer(self, start: bool) -> None:
+        self.dismiss(start and self.can_start)
+
+
+class NoteDialog(ModalScreen[str | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, model: str, note: str) -> None:
+        super().__init__()
+        self.model = model
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Note on {self.model}'s response", style="bold"))
+            yield Input(value=self.note, placeholder="Enter saves, Esc cancels", id="note-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextDialog(ModalScreen[None]):
+    """Read-only text: a judge's raw answer, a job's log."""
+
+    BINDINGS = [Binding("escape,q,r", "close", "Close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static(Text(self.title_text, style="bold"))
+            with VerticalScroll(id="dialog-text"):
+                yield Static(Text(self.text or "(empty)"))
+            yield Static(Text("Esc close", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class HelpDialog(ModalScreen[None]):
+    """The keys of the focused pane, then the keys that work everywhere."""
+
+    BINDINGS = [Binding("escape,question_mark,f1,q", "close", "Close")]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        text = Text()
+        for title, keys in self.sections:
+            text.append(f"{title}\n", style="bold underline")
+            for key, description in keys:
+                text.append(f"  {key:<14}", style="bold cyan")
+                text.append(f"{description}\n")
+            text.append("\n")
+        with Vertical(classes="dialog wide"):
+            yield Static(Text("Keys", style="bold"))
+            with VerticalScroll(id="dialog-text"):
+                yield Static(text)
+            yield Static(Text("Esc close", style="dim"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

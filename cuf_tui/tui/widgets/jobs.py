@@ -1,0 +1,133 @@
+"""Jobs: running and past batches with progress, rate, ETA, tokens, cost and errors, and the
+tail of the selected job's log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+LOG_TAIL_LINES = 12
+
+
+def progress_text(row: dict[str, Any], width: int = 12) -> str:
+    total = row["total"] or 0
+    finished = row["done"] + row["failed"]
+    filled = int(width * finished / total) if total else 0
+    return "█" * filled + "░" * (width - filled) + f" {finished}/{total}"
+
+
+def rate_and_eta(row: dict[str, Any], now: dt.datetime | None = None) -> tuple[str, str]:
+    started = row.get("started_at")
+    finished = row["done"] + row["failed"]
+    if not started or not finished:
+        return "-", "-"
+    end = row.get("finished_at") if row["state"] != "running" else None
+    stop = _parse(end) if end else (now or dt.datetime.now(dt.UTC))
+    seconds = max(0.001, (stop - _parse(started)).total_seconds())
+    rate = finished / seconds
+    remaining = (row["total"] or 0) - finished
+    eta = f"{remaining / rate:.0f}s" if row["state"] == "running" and remaining > 0 else "-"
+    return f"{rate:.1f}/s", eta
+
+
+def _parse(stamp: str) -> dt.datetime:
+    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
+    if not path:
+        return "This job ran in the foreground; it has no log file."
+    try:
+        with Path(path).open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 16_384))
+            tail = handle.read().decode("utf-8", "replace").splitlines()[-lines:]
+    except OSError as err:
+        return f"cannot read {path}: {err.strerror}"
+    return "\n".join(tail)
+
+
+class JobsPane(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "app.cancel_job", "Cancel job")]
+
+    DEFAULT_CSS = """
+    JobsPane > DataTable { height: 1fr; }
+    JobsPane > #job-log { height: auto; max-height: 16; border-top: solid $panel; }
+    """
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Any] = DataTable(id="jobs-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns(
+            "id", "kind", "state", "progress", "failed", "rate", "ETA", "tokens", "cost", "error"
+        )
+        yield table
+        yield Static(id="job-log")
+
+    @property
+    def table(self) -> DataTable[Any]:
+        return self.query_one("#jobs-table", DataTable)
+
+    def show(self, rows: list[dict[str, Any]], now: dt.datetime | None = None) -> None:
+        table = self.table
+        selected = self.selected_job_id
+        table.clear()
+        for row in rows:
+            state = "interrupted" if row["stale"] else row["state"]
+            rate, eta = rate_and_eta(row, now)
+            style = {
+                "running": "bold green",
+                "failed": "bold red",
+                "interrupted": "yellow",
+                "cancelled": "yellow",
+            }.get(state, "")
+            table.add_row(
+                str(row["id"]),
+                row["kind"],
+                Text(state, style=style),
+                progress_text(row),
+                str(row["failed"]),
+                rate,
+                eta,
+                f"{row['prompt_tokens'] + row['completion_tokens']:,}",
+                f"${row['cost_usd']:.4f}",
+                Text(row["error"] or "", style="red"),
+                key=str(row["id"]),
+            )
+        self.rows = {row["id"]: row for row in rows}
+        if selected in self.rows:
+            table.move_cursor(row=list(self.rows).index(selected))
+        self.show_log()
+        if not rows:
+            self.query_one("#job-log", Static).update(
+                Text("No jobs yet. G generates responses, J judges them.", style="dim")
+            )
+
+    @property
+    def selected_job_id(self) -> int | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key is not None else None
+
+    def show_log(self) -> None:
+        job_id = self.selected_job_id
+        rows = getattr(self, "rows", {})
+        if job_id is None or job_id not in rows:
+            return
+        row = rows[job_id]
+        self.query_one("#job-log", Static).update(
+            Text(f"job {job_id} log (last lines):\n", style="bold")
+            + Text(log_tail(row["log_path"]))
+        )
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_log()

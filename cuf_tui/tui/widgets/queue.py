@@ -1,0 +1,165 @@
+"""The instruction queue: a line-API list that pages short rows from SQLite as it scrolls,
+so ten thousand instructions cost ten thousand ids, not ten thousand texts."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from cuf_tui.store.browse import QueueRow, queue_rows
+from cuf_tui.store.db import Store
+
+PAGE_ROWS = 100
+SHORT = {
+    "instruction-following": "follow",
+    "explanation": "explain",
+    "complexity": "complex",
+    "readability": "read",
+    "style": "style",
+}
+
+
+def status_text(row: QueueRow) -> str:
+    """Compact status: responses done/assigned, judged (J) or unparsed (?), failed (!n),
+    reviewed (R), flagged (F)."""
+    judged = {"done": "J", "unparsed": "?"}.get(row.judged, "·")
+    failed = f"!{row.failed}" if row.failed else "  "
+    return (
+        f"{row.done}/{row.assigned} {judged} {failed:>2} "
+        f"{'R' if row.reviewed else '·'}{'F' if row.flagged else ' '}"
+    )
+
+
+class QueueView(ScrollView, can_focus=True):
+    """Instructions, one per line; the cursor picks the one shown in the other panes."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor(1)", "Down", show=False),
+        Binding("k,up", "cursor(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("home", "edge(0)", "First", show=False),
+        Binding("end", "edge(1)", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    class Highlighted(Message):
+        def __init__(self, instruction_id: int | None) -> None:
+            super().__init__()
+            self.instruction_id = instruction_id
+
+    def __init__(self, store: Store, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.ids: list[int] = []
+        self._pages: dict[int, dict[int, QueueRow]] = {}
+        self.rows_loaded = 0  # how many short rows were read from the store, for tests
+
+    @property
+    def current_id(self) -> int | None:
+        return self.ids[self.cursor] if 0 <= self.cursor < len(self.ids) else None
+
+    def show(self, ids: list[int], keep: int | None = None) -> None:
+        """Show these instruction ids; keep the cursor on ``keep`` when it is still there."""
+        self.ids = ids
+        self._pages.clear()
+        self.virtual_size = Size(self.size.width, len(ids))
+        position = ids.index(keep) if keep is not None and keep in ids else 0
+        if position != self.cursor:
+            self.cursor = position
+        else:
+            self.post_message(self.Highlighted(self.current_id))
+        self.refresh()
+
+    def refresh_rows(self) -> None:
+        """Re-read the rows on screen (their statuses change as results land)."""
+        self._pages.clear()
+        self.refresh()
+
+    def _row(self, index: int) -> QueueRow | None:
+        page = index // PAGE_ROWS
+        if page not in self._pages:
+            ids = self.ids[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
+            self._pages[page] = queue_rows(self.store, ids)
+            self.rows_loaded += len(ids)
+            if len(self._pages) > 20:  # keep memory flat on long scrolls
+                self._pages.pop(next(iter(self._pages)))
+        return self._pages[page].get(self.ids[index])
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self.ids):
+            return Strip.blank(width, self.rich_style)
+        row = self._row(index)
+        if row is None:
+            return Strip.blank(width, self.rich_style)
+        selected = index == self.cursor
+        base = self.get_component_rich_style(
+            "queue--cursor"
+            if selected and self.has_focus
+            else "queue--selected"
+            if selected
+            else "queue--row"
+        )
+        muted = base + Style(dim=not selected)
+        text = f" {row.id:>5} {SHORT.get(row.preference, row.preference):<7} "
+        status = status_text(row)
+        rest = max(0, width - len(text) - len(status) - 2)
+        head = row.head[:rest].ljust(rest)
+        segments = [
+            Segment(text, muted),
+            Segment(status, base + Style(color="red") if row.failed else base),
+            Segment("  " + head, base),
+        ]
+        return Strip(segments).crop(0, width).extend_cell_length(width, base)
+
+    COMPONENT_CLASSES = {"queue--row", "queue--cursor", "queue--selected"}
+
+    DEFAULT_CSS = """
+    QueueView { height: 1fr; background: $surface; }
+    QueueView > .queue--row { }
+    QueueView > .queue--cursor { background: $accent; color: $text; text-style: bold; }
+    QueueView > .queue--selected { background: $boost; text-style: bold; }
+    """
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line(old - self.scroll_offset.y)
+        self.refresh_line(new - self.scroll_offset.y)
+        self.scroll_to_region_of(new)
+        self.post_message(self.Highlighted(self.current_id))
+
+    def scroll_to_region_of(self, index: int) -> None:
+        top = self.scroll_offset.y
+        height = self.scrollable_content_region.height
+        if index < top:
+            self.scroll_to(y=index, animate=False)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False)
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.ids))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_cursor(self, step: int) -> None:
+        if self.ids:
+            self.cursor = max(0, min(len(self.ids) - 1, self.cursor + step))
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_edge(self, end: int) -> None:
+        if self.ids:
+            self.cursor = len(self.ids) - 1 if end else 0
