@@ -1,0 +1,270 @@
+"""The workbench driven with Pilot: navigation, filters, search, review keys (checked in the
+store), the batch confirmation, live updates from a detached job, and a 10,000-row queue."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from cuf_tui.tui.app import WorkbenchApp, build_app
+from cuf_tui.tui.screens.dialogs import ConfirmBatch, HelpDialog, NoteDialog, TextDialog
+from cuf_tui.workspace import Workspace, ensure_sample_workspace
+from tests.batch_helpers import KEY_ENV, SECRET, make_workspace, rows
+
+
+@pytest.fixture
+def sample(private_home: Path) -> Workspace:
+    return ensure_sample_workspace(private_home / "sample-workspace")
+
+
+def reviews(ws: Workspace) -> list[tuple]:
+    with sqlite3.connect(ws.db_path) as conn:
+        return conn.execute(
+            "SELECT instruction_id, model, rating, agrees_with_judge, flagged, note FROM reviews "
+            "ORDER BY instruction_id, model"
+        ).fetchall()
+
+
+async def test_moving_through_the_queue_shows_each_instruction(sample: Workspace) -> None:
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.queue.current_id == 1 and app.detail.view.id == 1
+        await pilot.press("j", "j", "down")
+        await pilot.pause()
+        assert app.queue.current_id == 4 and app.detail.view.id == 4
+        await pilot.press("k")
+        await pilot.pause()
+        assert app.detail.view.id == 3
+        await pilot.press("end")
+        await pilot.pause()
+        assert app.detail.view.id == 30
+        await pilot.press("home", "pagedown")
+        await pilot.pause()
+        assert app.queue.current_id > 10
+        assert len(app.detail.view.responses) == 4
+        await pilot.press("tab")
+        assert app.focused is app.detail
+
+
+async def test_filters_and_search(sample: Workspace) -> None:
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("p")  # instruction-following
+        await pilot.pause()
+        assert len(app.queue.ids) == 6
+        await pilot.press("p", "p")  # complexity
+        await pilot.pause()
+        assert app.filter.preference == "complexity"
+        assert app.detail.view.preference == "complexity"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(app.queue.ids) == 30
+        await pilot.press("s", "s", "s")  # needs review -> unjudged -> unparsed
+        await pilot.pause()
+        assert app.filter.status == "unparsed" and app.queue.ids == [27]
+        assert "UNPARSED" in str(app.query_one("#judgment-line").render())
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, TextDialog)
+        assert "each with its own strengths" not in app.screen.text  # the sample's own words
+        assert "All four answers are reasonable" in app.screen.text
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        model = app.filter.model
+        assert model is not None
+        with sqlite3.connect(sample.db_path) as conn:
+            expected = [
+                i
+                for (i,) in conn.execute(
+                    "SELECT i.id FROM instructions i, json_each(i.models) m WHERE m.value = ? "
+                    "ORDER BY i.id",
+                    (model,),
+                )
+            ]
+        assert app.queue.ids == expected
+        await pilot.press("escape", "slash")
+        await pilot.press(*"Rust")
+        await pilot.pause()
+        assert app.filter.search == "Rust" and len(app.queue.ids) == 4
+        await pilot.press("enter")
+        assert app.focused is app.queue
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.filter.search == "" and len(app.queue.ids) == 30
+
+
+async def test_review_keys_write_the_store_and_undo(sample: Workspace) -> None:
+    with sqlite3.connect(sample.db_path) as conn:
+        judge_said = conn.execute("SELECT * FROM judgment_ratings ORDER BY 1, 2").fetchall()
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("j", "j", "l", "4")  # instruction 3, second response
+        await pilot.pause()
+        second = app.detail.view.responses[1].model
+        assert reviews(sample) == [(3, second, 4, 0, 0, None)]
+        await pilot.press("l", "a")  # third response: agree with the judge
+        await pilot.pause()
+        third = app.detail.view.responses[2]
+        assert third.human_rating == third.rating and third.agrees
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteDialog)
+        await pilot.press(*"uses RANK", "enter")
+        await pilot.pause()
+        stored = {r[1]: r for r in reviews(sample)}
+        assert stored[third.model][2:] == (third.rating, 1, 1, "uses RANK")
+        await pilot.press("u")  # the note
+        await pilot.pause()
+        assert {r[1]: r for r in reviews(sample)}[third.model][5] is None
+        await pilot.press("u", "u", "u")  # the flag, the agreement, the first rating
+        await pilot.pause()
+        assert reviews(sample) == []
+    # What the judge said is never touched by a review.
+    with sqlite3.connect(sample.db_path) as conn:
+        assert conn.execute("SELECT * FROM judgment_ratings ORDER BY 1, 2").fetchall() == judge_said
+
+
+async def test_next_review_walks_what_needs_review(sample: Workspace) -> None:
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(4):  # review every response of #1 in agreement with the judge
+            await pilot.press("a", "l")
+        await pilot.pause()
+        await pilot.press("home", "right_square_bracket")
+        await pilot.pause()
+        assert app.queue.current_id == 2  # #1 is reviewed and agrees: skipped
+        await pilot.press("left_square_bracket")  # nothing before #2 needs review
+        await pilot.pause()
+        assert app.queue.current_id == 2
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.queue.current_id == 3
+
+
+async def test_help_lists_the_keys_of_the_focused_pane(sample: Workspace) -> None:
+    app = build_app(sample)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpDialog)
+        titles = [title for title, _ in app.screen.sections]
+        assert titles[0] == "Queue list" and "Queue and review" in titles
+        assert titles[-1] == "Everywhere"
+        await pilot.press("escape")
+        await pilot.press("f4")
+        await pilot.pause()
+        assert app.query_one("#tabs").active == "jobs"
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    from tests.fake_openai import FakeOpenAI
+
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    fake = FakeOpenAI(api_key=SECRET, latency=0.05).start()
+    yield fake
+    fake.stop()
+
+
+async def test_a_confirmed_batch_runs_detached_and_the_queue_follows_it(server, tmp_path) -> None:
+    root = make_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        ["alpha", "beta"],
+        ["judge-json"],
+        per_instruction=2,
+        max_concurrency=2,
+    )
+    workspace = Workspace(root)
+    app = WorkbenchApp(workspace, workspace.open_store(), poll_interval=0.1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("G")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        summary = str(app.screen.summary)
+        assert "alpha" in summary and "beta" in summary and "20 requests in all" in summary
+        await pilot.press("n")  # declined: nothing starts
+        await pilot.pause()
+        assert rows(root, "SELECT count(*) FROM jobs") == [(0,)]
+        await pilot.press("G")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        await pilot.press("y")
+        # The worker writes; the workbench only reads and shows it as it lands.
+        await _until(pilot, lambda: "2/2" in app.queue.render_line(0).text)
+        await _until(pilot, lambda: rows(root, "SELECT state FROM jobs") == [("done",)])
+        assert len(server.requests) == 20
+        await pilot.press("J")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        assert "judge-json" in str(app.screen.summary)
+        await pilot.press("y")
+        await _until(
+            pilot, lambda: app.detail.view is not None and app.detail.view.judgment is not None
+        )
+        assert {r.rating for r in app.detail.view.responses} <= {5, 2}
+        await pilot.press("f4")
+        await pilot.pause()
+        assert app.query_one("#jobs-table").row_count == 2
+
+
+async def _until(pilot, condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if condition():
+            return
+    raise AssertionError("timed out")
+
+
+async def test_a_batch_that_cannot_start_says_why(tmp_path: Path, cli) -> None:
+    root = tmp_path / "empty"
+    cli("init", root)
+    app = build_app(Workspace(root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("J")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        assert "no judge configured" in app.screen.summary and not app.screen.can_start
+
+
+def big_workspace(root: Path, count: int) -> Workspace:
+    from cuf_tui.cli import main
+
+    main(["init", str(root)])
+    with sqlite3.connect(root / "cuf.db") as conn:
+        conn.executemany(
+            "INSERT INTO instructions (text, preference, text_sha256, source, models) "
+            "VALUES (?, ?, ?, 'bench', ?)",
+            [
+                (
+                    f"Instruction {i}: " + "write a function. " * 40,
+                    ("style", "complexity", "readability", "explanation", "instruction-following")[
+                        i % 5
+                    ],
+                    f"{i:064x}",
+                    json.dumps(["a", "b"]),
+                )
+                for i in range(count)
+            ],
+        )
+    return Workspace(root)
+
+
+async def test_moving_through_ten_thousand_instructions_loads_only_what_is_shown(tmp_path):
+    workspace = big_workspace(tmp_path / "big", 10_000)
+    app = build_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert len(app.queue.ids) == 10_000
+        for _ in range(50):
+            await pilot.press("j")
+        await pilot.press("pagedown", "pagedown", "end", "k", "home")
+        await pilot.pause()
+        assert app.queue.rows_loaded <= 400  # a few pages, never all 10,000
+        assert app.detail.view.id == app.queue.current_id
