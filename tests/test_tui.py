@@ -268,3 +268,48 @@ async def test_moving_through_ten_thousand_instructions_loads_only_what_is_shown
         await pilot.pause()
         assert app.queue.rows_loaded <= 400  # a few pages, never all 10,000
         assert app.detail.view.id == app.queue.current_id
+
+
+def add_bench_grades(ws: Workspace) -> None:
+    """Grades for two models on the sample's bench items: model-a better on style."""
+    with sqlite3.connect(ws.db_path) as conn:
+        items = conn.execute("SELECT id, preference FROM bench_items ORDER BY id").fetchall()
+        for model, base in (("model-a", 6), ("model-b", 7)):
+            for item_id, preference in items:
+                answer = conn.execute(
+                    "INSERT INTO bench_answers (bench_item_id, model, text, state, source) "
+                    "VALUES (?, ?, 'answer', 'done', 'test') RETURNING id",
+                    (item_id, model),
+                ).fetchone()[0]
+                rating = base + (3 if preference == "style" and model == "model-a" else 0)
+                conn.execute(
+                    "INSERT INTO bench_grades (bench_answer_id, judge, reference_model, "
+                    "template_sha256, rating, rationale, state) VALUES (?, 'gpt-4', "
+                    "'gpt-4-turbo', 'h', ?, 'because', 'done')",
+                    (answer, rating),
+                )
+
+
+async def test_bench_scores_and_grades(sample: Workspace) -> None:
+    from cuf_tui.store.browse import bench_table
+    from cuf_tui.tui.widgets.bench import score_grid
+
+    add_bench_grades(sample)
+    with sample.open_store() as store:
+        grid = score_grid(bench_table(store))
+    assert grid["model-a"]["style"] == 9 and grid["model-b"]["style"] == 7
+    assert grid["model-b"]["average"] == 7 and grid["model-a"]["average"] == pytest.approx(6.6)
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        table = app.query_one("#bench-table")
+        assert table.row_count == 2
+        assert table.get_row_at(0)[0] == "model-b"  # best average first
+        style_cell = table.get_cell("model-a", "style")
+        assert style_cell.plain == "9.00" and "bold" in str(style_cell.style)
+        table.move_cursor(row=1, column=5)  # model-a, style
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = str(app.query_one("#bench-grades-text").render())
+        assert "model-a · style · 2 grades" in shown and "[9/10]" in shown

@@ -145,6 +145,16 @@ class WorkbenchApp(App[None]):
             self.query_one(BenchPane).show(browse.bench_table(self.store))
             self.query_one("#bench-table", DataTable).focus()
 
+    @on(DataTable.CellSelected, "#bench-table")
+    def show_bench_grades(self, event: DataTable.CellSelected) -> None:
+        model = event.cell_key.row_key.value
+        column = event.cell_key.column_key.value
+        if model is None or column == "model":
+            return
+        preference = None if column == "average" else column
+        grades = browse.bench_grades(self.store, model, preference)
+        self.query_one(BenchPane).show_grades(model, preference, grades)
+
     def action_cycle_filter(self, which: str) -> None:
         current = self.filter
         if which == "preference":

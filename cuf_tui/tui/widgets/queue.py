@@ -70,7 +70,7 @@ class QueueView(ScrollView, can_focus=True):
         """Show these instruction ids; keep the cursor on ``keep`` when it is still there."""
         self.ids = ids
         self._pages.clear()
-        self.virtual_size = Size(self.size.width, len(ids))
+        self.virtual_size = Size(0, len(ids))
         position = ids.index(keep) if keep is not None and keep in ids else 0
         if position != self.cursor:
             self.cursor = position
@@ -124,7 +124,7 @@ class QueueView(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"queue--row", "queue--cursor", "queue--selected"}
 
     DEFAULT_CSS = """
-    QueueView { height: 1fr; background: $surface; }
+    QueueView { height: 1fr; background: $surface; overflow-x: hidden; }
     QueueView > .queue--row { }
     QueueView > .queue--cursor { background: $accent; color: $text; text-style: bold; }
     QueueView > .queue--selected { background: $boost; text-style: bold; }
@@ -145,7 +145,7 @@ class QueueView(ScrollView, can_focus=True):
             self.scroll_to(y=index - height + 1, animate=False)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.ids))
+        self.virtual_size = Size(0, len(self.ids))
 
     def on_focus(self) -> None:
         self.refresh()

@@ -1,0 +1,85 @@
+"""SVG snapshots of the workbench on the sample workspace (review diffs before updating them
+with `pytest --snapshot-update`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cuf_tui.tui.app import build_app
+from cuf_tui.workspace import Workspace, ensure_sample_workspace
+
+
+@pytest.fixture
+def sample(private_home: Path) -> Workspace:
+    return ensure_sample_workspace(private_home / "sample-workspace")
+
+
+def test_main_screen_80x24(snap_compare, sample: Workspace) -> None:
+    assert snap_compare(build_app(sample), terminal_size=(80, 24))
+
+
+def test_main_screen_160x48(snap_compare, sample: Workspace) -> None:
+    assert snap_compare(build_app(sample), terminal_size=(160, 48))
+
+
+def test_review_view(snap_compare, sample: Workspace) -> None:
+    # Instruction 3, second response rated 2 by the reviewer and flagged; third agreed.
+    assert snap_compare(
+        build_app(sample), terminal_size=(160, 48), press=["j", "j", "l", "2", "x", "l", "a"]
+    )
+
+
+def test_unparsed_judgment_view(snap_compare, sample: Workspace) -> None:
+    assert snap_compare(build_app(sample), terminal_size=(120, 40), press=["s", "s", "s"])
+
+
+def test_jobs_view(snap_compare, sample: Workspace) -> None:
+    with sqlite3.connect(sample.db_path) as conn:
+        conn.executemany(
+            "INSERT INTO jobs (kind, params, state, total, done, failed, prompt_tokens, "
+            "completion_tokens, cost_usd, error, created_at, started_at, finished_at) "
+            "VALUES (?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    "generate",
+                    "done",
+                    120,
+                    118,
+                    2,
+                    61_000,
+                    98_000,
+                    0.1935,
+                    "2 of 120 units failed",
+                    "2026-11-01T10:00:00.000Z",
+                    "2026-11-01T10:00:00.000Z",
+                    "2026-11-01T10:04:00.000Z",
+                ),
+                (
+                    "judge",
+                    "cancelled",
+                    30,
+                    12,
+                    0,
+                    40_500,
+                    9_800,
+                    0.0349,
+                    "stopped before the end; run again to resume",
+                    "2026-11-01T11:00:00.000Z",
+                    "2026-11-01T11:00:00.000Z",
+                    "2026-11-01T11:01:00.000Z",
+                ),
+            ],
+        )
+    assert snap_compare(build_app(sample), terminal_size=(120, 30), press=["f4"])
+
+
+def test_bench_view(snap_compare, sample: Workspace) -> None:
+    from tests.test_tui import add_bench_grades
+
+    add_bench_grades(sample)
+    assert snap_compare(
+        build_app(sample), terminal_size=(120, 30), press=["f3", "_", "right", "right", "enter"]
+    )
