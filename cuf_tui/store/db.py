@@ -56,9 +56,31 @@ class Store:
         self.close()
 
 
+def _sqlite_utils() -> Any:
+    """sqlite-utils, imported without pandas and numpy when they are not loaded yet.
+
+    sqlite-utils imports them, if installed, only to map their types to column types; the
+    store never holds pandas or numpy values, and importing them costs about half a second on
+    every start of the workbench. They stay importable for anything else afterwards.
+    """
+    import sys
+
+    if "sqlite_utils" in sys.modules:
+        return sys.modules["sqlite_utils"]
+    hidden = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+    try:
+        import sqlite_utils
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+    return sqlite_utils
+
+
 def open_store(path: Path | str | None, *, create: bool = True) -> Store:
     """Open (and bring up to date) the store at ``path``; ``None`` opens one in memory."""
-    import sqlite_utils
+    sqlite_utils = _sqlite_utils()
 
     if path is not None:
         path = Path(path)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, TabbedContent, TabPane
 
 from cuf_tui.core.preferences import PREFERENCES
@@ -51,6 +52,7 @@ class WorkbenchApp(App[None]):
         self.filter = QueueFilter()
         self.undo_stack: list[tuple[int, str, dict[str, Any] | None]] = []
         self._data_version = -1
+        self._prefetch: Timer | None = None
 
     # ---------------------------------------------------------------------------- layout
 
@@ -97,6 +99,18 @@ class WorkbenchApp(App[None]):
     async def show_instruction(self, event: QueueView.Highlighted) -> None:
         if event.instruction_id == self.queue.current_id:  # else a newer move is on its way
             await self.refresh_detail(event.instruction_id)
+            if self._prefetch is not None:
+                self._prefetch.stop()
+            self._prefetch = self.set_timer(0.15, self.prerender_neighbours)
+
+    def prerender_neighbours(self) -> None:
+        """While the user reads, prepare the instructions one step away."""
+        queue = self.queue
+        for index in (queue.cursor + 1, queue.cursor - 1):
+            if 0 <= index < len(queue.ids):
+                view = browse.instruction_view(self.store, queue.ids[index])
+                if view is not None:
+                    self.detail.prerender(view)
 
     async def synced_detail(self) -> InstructionDetail:
         """The detail, showing the instruction under the queue's cursor (keys can arrive
@@ -239,7 +253,7 @@ class WorkbenchApp(App[None]):
             changes.setdefault("judgment_id", view.judgment.id)
         before = write_review(self.store, view.id, response.model, **changes)
         self.undo_stack.append((view.id, response.model, before))
-        self.queue.refresh_rows()
+        self.queue.refresh_row(view.id)
         await self.refresh_detail(view.id, keep=True)
 
     async def action_rate(self, rating: int) -> None:

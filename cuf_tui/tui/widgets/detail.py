@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import cast
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.text import Text
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from cuf_tui.core.preferences import Preference, rating_level
 from cuf_tui.store.browse import InstructionView, ResponseView
+from cuf_tui.tui.widgets.rendered import markdown
 
 
 def rating_label(preference: str, rating: int | None) -> str:
@@ -43,6 +43,35 @@ class ResponseColumn(Vertical):
         yield self.judge
 
     def show(self, preference: str, response: ResponseView, number: int, count: int) -> None:
+        """Show a response; only the parts that changed are updated (each update costs a
+        layout pass)."""
+        content = (
+            response.model,
+            response.state,
+            response.text,
+            response.error,
+            number,
+            count,
+            response.rating,
+        )
+        if content != getattr(self, "_content", None):
+            self._content = content
+            self._show_response(response, number, count)
+        review = (
+            preference,
+            response.rating,
+            response.rationale,
+            response.position_shown,
+            response.human_rating,
+            response.agrees,
+            response.flagged,
+            response.note,
+        )
+        if review != getattr(self, "_review", None):
+            self._review = review
+            self.judge.update(judge_box(preference, response))
+
+    def _show_response(self, response: ResponseView, number: int, count: int) -> None:
         head = Text(f"{number}/{count} {response.model}", style="bold")
         if response.state == "done" and response.rating is not None:
             head.append(f"  ★ {response.rating}", style="bold yellow")
@@ -53,9 +82,8 @@ class ResponseColumn(Vertical):
         elif response.state == "pending":
             body = Text("not generated yet", style="dim italic")
         else:
-            body = Markdown(response.text, code_theme="monokai")
+            body = markdown(response.model, response.text)
         self.body.update(body)
-        self.judge.update(judge_box(preference, response))
 
 
 def judge_box(preference: str, response: ResponseView) -> RenderableType:
@@ -126,6 +154,10 @@ class InstructionDetail(VerticalScroll, can_focus=True):
         return 4 if width >= 150 else 3 if width >= 110 else 2 if width >= 70 else 1
 
     async def show(self, view: InstructionView | None, keep_selection: bool = False) -> None:
+        with self.app.batch_update():
+            await self._show(view, keep_selection)
+
+    async def _show(self, view: InstructionView | None, keep_selection: bool) -> None:
         previous = self.view.id if self.view else None
         self.view = view
         if view is None:
@@ -134,11 +166,19 @@ class InstructionDetail(VerticalScroll, can_focus=True):
             self.judgment_line.update("")
             await self.responses.remove_children()
             return
-        if not (keep_selection and previous == view.id):
+        same = previous == view.id
+        if not (keep_selection and same):
             self.selected = 0
-        self.instruction_head.update(Text(f"#{view.id} · {view.preference} · from {view.source}"))
-        self.instruction_text.update(Markdown(view.text, code_theme="monokai"))
-        self.judgment_line.update(judgment_line(view))
+        if not same:
+            self.instruction_head.update(
+                Text(f"#{view.id} · {view.preference} · from {view.source}")
+            )
+            self.instruction_text.update(markdown("instruction", view.text))
+            self.scroll_home(animate=False)
+        line = judgment_line(view)
+        if not same or line != getattr(self, "_judgment_line", None):
+            self._judgment_line = line
+            self.judgment_line.update(line)
         await self.render_columns()
 
     async def render_columns(self) -> None:
@@ -157,6 +197,24 @@ class InstructionDetail(VerticalScroll, can_focus=True):
         for offset, (column, response) in enumerate(zip(existing, shown, strict=True)):
             column.show(view.preference, response, first + offset + 1, count)
             column.set_class(first + offset == self.selected, "selected")
+
+    def prerender(self, view: InstructionView) -> None:
+        """Render the markdown of ``view`` at the current column widths ahead of time, so
+        moving to it later costs no syntax highlighting."""
+        console = self.app.console
+        columns = list(self.query(ResponseColumn))
+        if not columns:
+            return
+        jobs = [(self.instruction_text, markdown("instruction", view.text))]
+        jobs += [
+            (columns[0].body, markdown(r.model, r.text))
+            for r in view.responses[: self.columns_shown]
+            if r.state == "done"
+        ]
+        for widget, renderable in jobs:
+            width = widget.content_region.width
+            if width > 0:
+                console.render_lines(renderable, console.options.update_width(width), pad=False)
 
     async def move_selection(self, step: int) -> None:
         if self.view and self.view.responses:

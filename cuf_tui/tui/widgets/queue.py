@@ -83,6 +83,14 @@ class QueueView(ScrollView, can_focus=True):
         self._pages.clear()
         self.refresh()
 
+    def refresh_row(self, instruction_id: int) -> None:
+        """Re-read one row (a review changed its status) and repaint only its line."""
+        if instruction_id not in self.ids:
+            return
+        index = self.ids.index(instruction_id)
+        self._pages.pop(index // PAGE_ROWS, None)
+        self.refresh_line(index - self.scroll_offset.y)
+
     def _row(self, index: int) -> QueueRow | None:
         page = index // PAGE_ROWS
         if page not in self._pages:
