@@ -313,3 +313,17 @@ async def test_bench_scores_and_grades(sample: Workspace) -> None:
         await pilot.pause()
         shown = str(app.query_one("#bench-grades-text").render())
         assert "model-a · style · 2 grades" in shown and "[9/10]" in shown
+
+
+async def test_the_workbench_keeps_working_under_a_dialog_and_while_quitting(sample, cli):
+    app = WorkbenchApp(sample, sample.open_store(), poll_interval=0.05)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        with sqlite3.connect(sample.db_path) as conn:  # another process writes meanwhile
+            conn.execute("INSERT INTO reviews (instruction_id, model, flagged) VALUES (2, 'x', 1)")
+        await pilot.pause(0.3)  # polls and the pre-rendering timer run under the dialog
+        assert isinstance(app.screen, HelpDialog)
+        await pilot.press("escape", "j")
+        await pilot.pause(0.05)
+    assert app.return_code in (None, 0)

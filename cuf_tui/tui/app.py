@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, TabbedContent, TabPane
 
@@ -69,21 +70,30 @@ class WorkbenchApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = self.workspace.config.workspace.name
-        self.query_one("#search", Input).display = False
+        self.main.query_one("#search", Input).display = False
         self.reload_queue()
-        self.query_one(QueueView).focus()
+        self.main.query_one(QueueView).focus()
         self.set_interval(self.poll_interval, self.poll)
 
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width < NARROW_BELOW, "narrow")
 
+    def _main_screen_ready(self) -> bool:
+        """False while the app starts or shuts down (timers may fire then)."""
+        return bool(self.screen_stack) and bool(self.main.query(QueueView))
+
+    @property
+    def main(self) -> Screen[Any]:
+        """The workbench's own screen, whatever dialog is on top of it."""
+        return self.screen_stack[0]
+
     @property
     def queue(self) -> QueueView:
-        return self.query_one(QueueView)
+        return self.main.query_one(QueueView)
 
     @property
     def detail(self) -> InstructionDetail:
-        return self.query_one(InstructionDetail)
+        return self.main.query_one(InstructionDetail)
 
     # ------------------------------------------------------------------------ the queue
 
@@ -92,7 +102,7 @@ class WorkbenchApp(App[None]):
         keep = self.queue.current_id
         ids = browse.queue_ids(self.store, self.filter)
         total = int(self.store.scalar("SELECT count(*) FROM instructions"))
-        self.query_one(QueuePane).show_filter(self.filter.describe(), len(ids), total)
+        self.main.query_one(QueuePane).show_filter(self.filter.describe(), len(ids), total)
         self.queue.show(ids, keep=keep)
 
     @on(QueueView.Highlighted)
@@ -105,6 +115,8 @@ class WorkbenchApp(App[None]):
 
     def prerender_neighbours(self) -> None:
         """While the user reads, prepare the instructions one step away."""
+        if not self._main_screen_ready():
+            return
         queue = self.queue
         for index in (queue.cursor + 1, queue.cursor - 1):
             if 0 <= index < len(queue.ids):
@@ -133,6 +145,8 @@ class WorkbenchApp(App[None]):
 
     def poll(self) -> None:
         """Follow what workers write: re-read only when another connection has committed."""
+        if not self._main_screen_ready():
+            return
         version = int(self.store.scalar("PRAGMA data_version"))
         if version == self._data_version:
             return
@@ -140,24 +154,24 @@ class WorkbenchApp(App[None]):
         self.reload_queue()
         self.queue.refresh_rows()
         self.refresh_jobs()
-        self.query_one(BenchPane).show(browse.bench_table(self.store))
+        self.main.query_one(BenchPane).show(browse.bench_table(self.store))
         self.call_later(self.refresh_detail)
 
     def refresh_jobs(self) -> None:
         from cuf_tui.store.work import list_jobs
 
-        self.query_one(JobsPane).show(list_jobs(self.store))
+        self.main.query_one(JobsPane).show(list_jobs(self.store))
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self.main.query_one(TabbedContent).active = tab
         if tab == "queue":
             self.queue.focus()
         elif tab == "jobs":
             self.refresh_jobs()
-            self.query_one("#jobs-table", DataTable).focus()
+            self.main.query_one("#jobs-table", DataTable).focus()
         elif tab == "bench":
-            self.query_one(BenchPane).show(browse.bench_table(self.store))
-            self.query_one("#bench-table", DataTable).focus()
+            self.main.query_one(BenchPane).show(browse.bench_table(self.store))
+            self.main.query_one("#bench-table", DataTable).focus()
 
     @on(DataTable.CellSelected, "#bench-table")
     def show_bench_grades(self, event: DataTable.CellSelected) -> None:
@@ -167,7 +181,7 @@ class WorkbenchApp(App[None]):
             return
         preference = None if column == "average" else column
         grades = browse.bench_grades(self.store, model, preference)
-        self.query_one(BenchPane).show_grades(model, preference, grades)
+        self.main.query_one(BenchPane).show_grades(model, preference, grades)
 
     def action_cycle_filter(self, which: str) -> None:
         current = self.filter
@@ -187,7 +201,7 @@ class WorkbenchApp(App[None]):
         self.reload_queue()
 
     def action_clear_filters(self) -> None:
-        search = self.query_one("#search", Input)
+        search = self.main.query_one("#search", Input)
         search.value = ""
         search.display = False
         self.filter = QueueFilter()
@@ -196,7 +210,7 @@ class WorkbenchApp(App[None]):
 
     def action_search(self) -> None:
         self.action_show_tab("queue")
-        search = self.query_one("#search", Input)
+        search = self.main.query_one("#search", Input)
         search.display = True
         search.focus()
 
@@ -214,7 +228,7 @@ class WorkbenchApp(App[None]):
         self.detail.focus()
 
     def action_back(self) -> None:
-        if self.focused is self.query_one("#search", Input) or self.focused is self.queue:
+        if self.focused is self.main.query_one("#search", Input) or self.focused is self.queue:
             self.action_clear_filters()
         else:
             self.queue.focus()
@@ -358,7 +372,7 @@ class WorkbenchApp(App[None]):
         self.refresh_jobs()
 
     def action_cancel_job(self) -> None:
-        job_id = self.query_one(JobsPane).selected_job_id
+        job_id = self.main.query_one(JobsPane).selected_job_id
         if job_id is None:
             return
 
