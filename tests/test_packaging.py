@@ -89,3 +89,21 @@ def test_the_wheel_ships_styles_and_sample_data(tmp_path: Path) -> None:
     assert out.splitlines()[0].startswith(str(target))
     assert '"instructions": 6' in out
     assert (home / "sample-workspace" / "cuf.db").exists()
+
+
+def test_opening_the_workbench_imports_nothing_heavy(tmp_path: Path) -> None:
+    out = _python(
+        "import asyncio, os, sys\n"
+        "from cuf_tui.tui.app import build_app\n"
+        "from cuf_tui.workspace import default_workspace_dir, ensure_sample_workspace\n"
+        "async def main():\n"
+        "    app = build_app(ensure_sample_workspace(default_workspace_dir()))\n"
+        "    async with app.run_test(size=(120, 40)) as pilot:\n"
+        "        await pilot.press('j', 'l', '4')\n"
+        "        await pilot.pause()\n"
+        "asyncio.run(main())\n"
+        "print([m for m in ('datasets', 'openai', 'vllm', 'pandas', 'pyarrow') "
+        "if m in sys.modules])\n",
+        CUF_TUI_HOME=str(tmp_path),
+    )
+    assert out.strip().splitlines()[-1] == "[]"
