@@ -80,6 +80,13 @@ def test_bench_view(snap_compare, sample: Workspace) -> None:
     from tests.test_tui import add_bench_grades
 
     add_bench_grades(sample)
-    assert snap_compare(
-        build_app(sample), terminal_size=(120, 30), press=["f3", "_", "right", "right", "enter"]
-    )
+    app = build_app(sample)
+
+    async def open_a_score(pilot) -> None:
+        await pilot.press("f3")
+        await pilot.pause()
+        app.query_one("#bench-table").move_cursor(row=1, column=5)  # model-a, style
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 30), run_before=open_a_score)

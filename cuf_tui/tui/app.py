@@ -80,7 +80,11 @@ class WorkbenchApp(App[None]):
 
     def _main_screen_ready(self) -> bool:
         """False while the app starts or shuts down (timers may fire then)."""
-        return bool(self.screen_stack) and bool(self.main.query(QueueView))
+        return (
+            bool(self.screen_stack)
+            and bool(self.main.query("#jobs-table"))
+            and bool(self.main.query(QueueView))
+        )
 
     @property
     def main(self) -> Screen[Any]:

@@ -43,6 +43,12 @@ class BenchPane(Vertical):
             yield Static(id="bench-grades-text")
 
     def show(self, cells: list[BenchCell]) -> None:
+        if not self.query("#bench-table"):
+            return  # not composed yet; the next poll fills it
+        if cells == getattr(self, "_cells", None):
+            return  # unchanged: keep the cursor and the grades on show
+        first = not hasattr(self, "_cells")
+        self._cells = cells
         table = self.query_one("#bench-table", DataTable)
         table.clear()
         grid = score_grid(cells)
@@ -59,7 +65,15 @@ class BenchPane(Vertical):
                 top = best[column] is not None and scores[column] == best[column]
                 values.append(Text(f"{scores[column]:.2f}", style="bold green" if top else ""))
             table.add_row(model, *values, key=model)
-        if not grid:
+        if grid and first:
+            self.query_one("#bench-grades-text", Static).update(
+                Text(
+                    "Mean grade (1-10) over parsed grades; the best of each column in green. "
+                    "Enter on a score lists its grades.",
+                    style="dim",
+                )
+            )
+        elif not grid:
             self.query_one("#bench-grades-text", Static).update(
                 Text(
                     "No CODAL-Bench grades in this workspace yet. Bench items and references are "

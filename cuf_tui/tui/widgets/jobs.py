@@ -76,6 +76,8 @@ class JobsPane(Vertical):
         return self.query_one("#jobs-table", DataTable)
 
     def show(self, rows: list[dict[str, Any]], now: dt.datetime | None = None) -> None:
+        if not self.query("#jobs-table"):
+            return  # not composed yet; the next poll fills it
         table = self.table
         selected = self.selected_job_id
         table.clear()
