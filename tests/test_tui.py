@@ -67,7 +67,7 @@ async def test_filters_and_search(sample: Workspace) -> None:
         await pilot.press("s", "s", "s")  # needs review -> unjudged -> unparsed
         await pilot.pause()
         assert app.filter.status == "unparsed" and app.queue.ids == [27]
-        assert "UNPARSED" in str(app.query_one("#judgment-line").render())
+        assert "UNPARSED" in app.detail.text()
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, TextDialog)

@@ -3,6 +3,7 @@ batches are launched as detached workers and never run inside the app."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -71,6 +72,7 @@ class WorkbenchApp(App[None]):
     def on_mount(self) -> None:
         self.sub_title = self.workspace.config.workspace.name
         self.main.query_one("#search", Input).display = False
+        self.queue.on_highlight = self.show_instruction
         self.reload_queue()
         self.main.query_one(QueueView).focus()
         self.set_interval(self.poll_interval, self.poll)
@@ -109,13 +111,12 @@ class WorkbenchApp(App[None]):
         self.main.query_one(QueuePane).show_filter(self.filter.describe(), len(ids), total)
         self.queue.show(ids, keep=keep)
 
-    @on(QueueView.Highlighted)
-    async def show_instruction(self, event: QueueView.Highlighted) -> None:
-        if event.instruction_id == self.queue.current_id:  # else a newer move is on its way
-            await self.refresh_detail(event.instruction_id)
-            if self._prefetch is not None:
-                self._prefetch.stop()
-            self._prefetch = self.set_timer(0.15, self.prerender_neighbours)
+    def show_instruction(self, instruction_id: int | None) -> None:
+        """The queue's cursor moved: show that instruction in the same frame."""
+        self.refresh_detail(instruction_id)
+        if self._prefetch is not None:
+            self._prefetch.stop()
+        self._prefetch = self.set_timer(0.15, self.prerender_neighbours)
 
     def prerender_neighbours(self) -> None:
         """While the user reads, prepare the instructions one step away."""
@@ -127,16 +128,21 @@ class WorkbenchApp(App[None]):
                 view = browse.instruction_view(self.store, queue.ids[index])
                 if view is not None:
                     self.detail.prerender(view)
+        # The app keeps many long-lived objects (rendered lines, caches); a full pass of the
+        # cycle collector over them takes ~60 ms and would land on a key press every few
+        # seconds. Moving what exists now out of its reach, while the user reads, keeps those
+        # passes short. (These objects are freed by reference counting all the same.)
+        gc.freeze()
 
-    async def synced_detail(self) -> InstructionDetail:
+    def synced_detail(self) -> InstructionDetail:
         """The detail, showing the instruction under the queue's cursor (keys can arrive
         faster than the detail follows the cursor)."""
         current = self.queue.current_id
         if (self.detail.view.id if self.detail.view else None) != current:
-            await self.refresh_detail(current)
+            self.refresh_detail(current)
         return self.detail
 
-    async def refresh_detail(self, instruction_id: int | None = None, keep: bool = True) -> None:
+    def refresh_detail(self, instruction_id: int | None = None, keep: bool = True) -> None:
         if instruction_id is None:
             instruction_id = self.queue.current_id
         judge = self.workspace.config.default_judge
@@ -145,7 +151,7 @@ class WorkbenchApp(App[None]):
             if instruction_id is not None
             else None
         )
-        await self.detail.show(view, keep_selection=keep)
+        self.detail.show(view, keep_selection=keep)
 
     def poll(self) -> None:
         """Follow what workers write: re-read only when another connection has committed."""
@@ -237,8 +243,8 @@ class WorkbenchApp(App[None]):
         else:
             self.queue.focus()
 
-    async def action_select_response(self, step: int) -> None:
-        await (await self.synced_detail()).move_selection(step)
+    def action_select_response(self, step: int) -> None:
+        self.synced_detail().move_selection(step)
 
     def action_next_review(self, direction: int) -> None:
         current = self.queue.current_id
@@ -262,8 +268,8 @@ class WorkbenchApp(App[None]):
 
     # --------------------------------------------------------------------------- reviews
 
-    async def _review(self, **changes: Any) -> None:
-        detail = await self.synced_detail()
+    def _review(self, **changes: Any) -> None:
+        detail = self.synced_detail()
         view, response = detail.view, detail.selected_response
         if view is None or response is None:
             return
@@ -272,40 +278,40 @@ class WorkbenchApp(App[None]):
         before = write_review(self.store, view.id, response.model, **changes)
         self.undo_stack.append((view.id, response.model, before))
         self.queue.refresh_row(view.id)
-        await self.refresh_detail(view.id, keep=True)
+        self.refresh_detail(view.id, keep=True)
 
-    async def action_rate(self, rating: int) -> None:
-        response = (await self.synced_detail()).selected_response
+    def action_rate(self, rating: int) -> None:
+        response = self.synced_detail().selected_response
         if response is None:
             return
-        await self._review(rating=rating, agrees_with_judge=int(rating == response.rating))
+        self._review(rating=rating, agrees_with_judge=int(rating == response.rating))
 
-    async def action_agree(self) -> None:
-        response = (await self.synced_detail()).selected_response
+    def action_agree(self) -> None:
+        response = self.synced_detail().selected_response
         if response is None:
             return
         if response.rating is None:
             self.notify("The judge gave no rating here: rate it yourself with 1-5.", timeout=4)
             return
-        await self._review(rating=response.rating, agrees_with_judge=1)
+        self._review(rating=response.rating, agrees_with_judge=1)
 
-    async def action_flag(self) -> None:
-        response = (await self.synced_detail()).selected_response
+    def action_flag(self) -> None:
+        response = self.synced_detail().selected_response
         if response is not None:
-            await self._review(flagged=int(not response.flagged))
+            self._review(flagged=int(not response.flagged))
 
-    async def action_note(self) -> None:
-        response = (await self.synced_detail()).selected_response
+    def action_note(self) -> None:
+        response = self.synced_detail().selected_response
         if response is None:
             return
 
-        async def save(note: str | None) -> None:
+        def save(note: str | None) -> None:
             if note is not None:
-                await self._review(note=note or None)
+                self._review(note=note or None)
 
         self.push_screen(NoteDialog(response.model, response.note), save)
 
-    async def action_undo(self) -> None:
+    def action_undo(self) -> None:
         if not self.undo_stack:
             self.notify("Nothing to undo.", timeout=3)
             return
@@ -314,11 +320,11 @@ class WorkbenchApp(App[None]):
         self.queue.refresh_rows()
         if instruction_id in self.queue.ids:
             self.queue.cursor = self.queue.ids.index(instruction_id)
-        await self.refresh_detail(instruction_id, keep=True)
+        self.refresh_detail(instruction_id, keep=True)
         self.notify(f"Undone: review of {model} on #{instruction_id}.", timeout=3)
 
-    async def action_raw(self) -> None:
-        view = (await self.synced_detail()).view
+    def action_raw(self) -> None:
+        view = self.synced_detail().view
         if view is None or view.judgment is None:
             self.notify("This instruction has no judgment.", timeout=3)
             return

@@ -1,18 +1,29 @@
 """One instruction in full: its text, its responses side by side (rendered markdown with
-highlighted code) and, under each, the judge's rating and rationale and the human review."""
+highlighted code) and, under each, the judge's rating and rationale and the human review.
+
+A line-API view: the whole pane is rendered into lines when the instruction or the
+selection changes, so moving through the queue never asks Textual for a new layout.
+"""
 
 from __future__ import annotations
 
 from typing import cast
 
 from rich.console import Group, RenderableType
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from cuf_tui.core.preferences import Preference, rating_level
 from cuf_tui.store.browse import InstructionView, ResponseView
 from cuf_tui.tui.widgets.rendered import markdown
+
+GAP = 1  # columns between response columns
+RULE = Style(color="grey42")
+SELECTED_RULE = Style(color="dark_orange", bold=True)
 
 
 def rating_label(preference: str, rating: int | None) -> str:
@@ -21,69 +32,27 @@ def rating_label(preference: str, rating: int | None) -> str:
     return f"{rating} {rating_level(cast(Preference, preference), rating)}"
 
 
-class ResponseColumn(Vertical):
-    """A response with its rating, rationale and review."""
+def response_head(response: ResponseView, number: int, count: int) -> Text:
+    head = Text(f"{number}/{count} {response.model}", style="bold")
+    if response.state == "done" and response.rating is not None:
+        head.append(f"  ★ {response.rating}", style="bold yellow")
+    # The review at a glance, without scrolling to the judge box at the column's foot.
+    if response.human_rating is not None:
+        differs = response.rating is not None and response.human_rating != response.rating
+        head.append(f"  you {response.human_rating}", style="bold magenta" if differs else "green")
+    elif response.agrees:
+        head.append("  you agree", style="green")
+    if response.flagged:
+        head.append("  ⚑", style="bold red")
+    return head
 
-    DEFAULT_CSS = """
-    ResponseColumn { width: 1fr; height: auto; border: round $panel; padding: 0 1; }
-    ResponseColumn.selected { border: round $accent; }
-    ResponseColumn > .response-head { text-style: bold; }
-    ResponseColumn > .judge-box { border-top: dashed $panel; margin-top: 1; }
-    """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.head = Static(classes="response-head")
-        self.body = Static(classes="response-body")
-        self.judge = Static(classes="judge-box")
-
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield self.head
-        yield self.body
-        yield self.judge
-
-    def show(self, preference: str, response: ResponseView, number: int, count: int) -> None:
-        """Show a response; only the parts that changed are updated (each update costs a
-        layout pass)."""
-        content = (
-            response.model,
-            response.state,
-            response.text,
-            response.error,
-            number,
-            count,
-            response.rating,
-        )
-        if content != getattr(self, "_content", None):
-            self._content = content
-            self._show_response(response, number, count)
-        review = (
-            preference,
-            response.rating,
-            response.rationale,
-            response.position_shown,
-            response.human_rating,
-            response.agrees,
-            response.flagged,
-            response.note,
-        )
-        if review != getattr(self, "_review", None):
-            self._review = review
-            self.judge.update(judge_box(preference, response))
-
-    def _show_response(self, response: ResponseView, number: int, count: int) -> None:
-        head = Text(f"{number}/{count} {response.model}", style="bold")
-        if response.state == "done" and response.rating is not None:
-            head.append(f"  ★ {response.rating}", style="bold yellow")
-        self.head.update(head)
-        body: RenderableType
-        if response.state == "failed":
-            body = Text(f"FAILED: {response.error}", style="bold red")
-        elif response.state == "pending":
-            body = Text("not generated yet", style="dim italic")
-        else:
-            body = markdown(response.model, response.text)
-        self.body.update(body)
+def response_body(response: ResponseView) -> RenderableType:
+    if response.state == "failed":
+        return Text(f"FAILED: {response.error}", style="bold red")
+    if response.state == "pending":
+        return Text("not generated yet", style="dim italic")
+    return markdown(response.model, response.text)
 
 
 def judge_box(preference: str, response: ResponseView) -> RenderableType:
@@ -117,116 +86,7 @@ def judge_box(preference: str, response: ResponseView) -> RenderableType:
     return Group(*lines)
 
 
-class InstructionDetail(VerticalScroll, can_focus=True):
-    """The selected instruction; ``selected`` is the response the review keys act on."""
-
-    DEFAULT_CSS = """
-    InstructionDetail { height: 1fr; padding: 0 1; }
-    InstructionDetail > #instruction-head { color: $text-muted; }
-    InstructionDetail > #judgment-line { margin: 1 0 0 0; }
-    InstructionDetail > #responses { height: auto; }
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.view: InstructionView | None = None
-        self.selected = 0
-        self.columns_shown = 1
-        self.instruction_head = Static(id="instruction-head")
-        self.instruction_text = Static(id="instruction-text")
-        self.judgment_line = Static(id="judgment-line")
-        self.responses = Horizontal(id="responses")
-
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield self.instruction_head
-        yield self.instruction_text
-        yield self.judgment_line
-        yield self.responses
-
-    @property
-    def selected_response(self) -> ResponseView | None:
-        if self.view is None or not self.view.responses:
-            return None
-        return self.view.responses[min(self.selected, len(self.view.responses) - 1)]
-
-    def columns_for_width(self) -> int:
-        width = self.size.width or 80
-        return 4 if width >= 150 else 3 if width >= 110 else 2 if width >= 70 else 1
-
-    async def show(self, view: InstructionView | None, keep_selection: bool = False) -> None:
-        with self.app.batch_update():
-            await self._show(view, keep_selection)
-
-    async def _show(self, view: InstructionView | None, keep_selection: bool) -> None:
-        previous = self.view.id if self.view else None
-        self.view = view
-        if view is None:
-            self.instruction_head.update(Text("No instruction matches the filter.", style="dim"))
-            self.instruction_text.update("")
-            self.judgment_line.update("")
-            await self.responses.remove_children()
-            return
-        same = previous == view.id
-        if not (keep_selection and same):
-            self.selected = 0
-        if not same:
-            self.instruction_head.update(
-                Text(f"#{view.id} · {view.preference} · from {view.source}")
-            )
-            self.instruction_text.update(markdown("instruction", view.text))
-            self.scroll_home(animate=False)
-        line = judgment_line(view)
-        if not same or line != getattr(self, "_judgment_line", None):
-            self._judgment_line = line
-            self.judgment_line.update(line)
-        await self.render_columns()
-
-    async def render_columns(self) -> None:
-        view = self.view
-        if view is None:
-            return
-        count = len(view.responses)
-        self.columns_shown = max(1, min(count, self.columns_for_width()))
-        first = (self.selected // self.columns_shown) * self.columns_shown
-        shown = view.responses[first : first + self.columns_shown]
-        existing = list(self.query(ResponseColumn))
-        if len(existing) != len(shown):
-            await self.responses.remove_children()
-            existing = [ResponseColumn() for _ in shown]
-            await self.responses.mount_all(existing)
-        for offset, (column, response) in enumerate(zip(existing, shown, strict=True)):
-            column.show(view.preference, response, first + offset + 1, count)
-            column.set_class(first + offset == self.selected, "selected")
-
-    def prerender(self, view: InstructionView) -> None:
-        """Render the markdown of ``view`` at the current column widths ahead of time, so
-        moving to it later costs no syntax highlighting."""
-        console = self.app.console
-        columns = list(self.query(ResponseColumn))
-        if not columns:
-            return
-        jobs = [(self.instruction_text, markdown("instruction", view.text))]
-        jobs += [
-            (columns[0].body, markdown(r.model, r.text))
-            for r in view.responses[: self.columns_shown]
-            if r.state == "done"
-        ]
-        for widget, renderable in jobs:
-            width = widget.content_region.width
-            if width > 0:
-                console.render_lines(renderable, console.options.update_width(width), pad=False)
-
-    async def move_selection(self, step: int) -> None:
-        if self.view and self.view.responses:
-            self.selected = (self.selected + step) % len(self.view.responses)
-            await self.render_columns()
-
-    async def on_resize(self) -> None:
-        if self.view is not None and self.columns_for_width() != self.columns_shown:
-            await self.render_columns()
-
-
-def judgment_line(view: InstructionView) -> RenderableType:
+def judgment_line(view: InstructionView) -> Text:
     judgment = view.judgment
     if judgment is None:
         return Text("Not judged yet.", style="dim italic")
@@ -246,3 +106,142 @@ def judgment_line(view: InstructionView) -> RenderableType:
     if len(view.judges) > 1:
         line.append(f" · judges: {', '.join(view.judges)}", style="dim")
     return line
+
+
+class InstructionDetail(ScrollView, can_focus=True):
+    """The selected instruction; ``selected`` is the response the review keys act on."""
+
+    DEFAULT_CSS = """
+    InstructionDetail { height: 1fr; padding: 0 1; overflow-x: hidden; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: InstructionView | None = None
+        self.selected = 0
+        self.columns_shown = 1
+        self._lines: list[Strip] = []
+
+    @property
+    def selected_response(self) -> ResponseView | None:
+        if self.view is None or not self.view.responses:
+            return None
+        return self.view.responses[min(self.selected, len(self.view.responses) - 1)]
+
+    def text(self) -> str:
+        """What the pane shows, as plain text (for tests and screen readers of logs)."""
+        return "\n".join(line.text.rstrip() for line in self._lines)
+
+    @property
+    def _width(self) -> int:
+        return max(20, self.scrollable_content_region.width or self.size.width or 80)
+
+    def columns_for_width(self, width: int | None = None) -> int:
+        width = width or self._width
+        return 4 if width >= 150 else 3 if width >= 110 else 2 if width >= 70 else 1
+
+    def show(self, view: InstructionView | None, keep_selection: bool = False) -> None:
+        same = view is not None and self.view is not None and self.view.id == view.id
+        self.view = view
+        if not (keep_selection and same):
+            self.selected = 0
+        if not same:
+            self.scroll_to(y=0, animate=False)
+        self._rebuild()
+
+    def move_selection(self, step: int) -> None:
+        if self.view and self.view.responses:
+            self.selected = (self.selected + step) % len(self.view.responses)
+            self._rebuild()
+
+    def _render(self, renderable: RenderableType, width: int) -> list[Strip]:
+        console = self.app.console
+        options = console.options.update_width(width)
+        return [
+            Strip(line, width)
+            for line in console.render_lines(renderable, options, style=self.rich_style, pad=True)
+        ]
+
+    def _rebuild(self) -> None:
+        width = self._width
+        view = self.view
+        if view is None:
+            self._lines = self._render(
+                Text("No instruction matches the filter.", style="dim"), width
+            )
+        else:
+            head = Text(f"#{view.id} · {view.preference} · from {view.source}", style="grey62")
+            lines = self._render(head, width)
+            lines += self._render(markdown("instruction", view.text), width)
+            lines += self._render(Text(""), width)
+            lines += self._render(judgment_line(view), width)
+            lines += self._render(Text(""), width)
+            lines += self._columns(view, width)
+            self._lines = lines
+        self.virtual_size = Size(width, len(self._lines))
+        self.refresh()
+
+    def _columns(self, view: InstructionView, width: int) -> list[Strip]:
+        count = len(view.responses)
+        if not count:
+            return self._render(Text("No responses assigned yet.", style="dim italic"), width)
+        shown = max(1, min(count, self.columns_for_width(width)))
+        self.columns_shown = shown
+        first = (self.selected // shown) * shown
+        column_width = (width - GAP * (shown - 1)) // shown
+        columns: list[list[Strip]] = []
+        for offset, response in enumerate(view.responses[first : first + shown]):
+            selected = first + offset == self.selected
+            rule = SELECTED_RULE if selected else RULE
+            lines = [
+                Strip(
+                    [Segment("━" * column_width if selected else "─" * column_width, rule)],
+                    column_width,
+                )
+            ]
+            lines += self._render(response_head(response, first + offset + 1, count), column_width)
+            lines += self._render(response_body(response), column_width)
+            lines.append(Strip([Segment("╌" * column_width, RULE)], column_width))
+            lines += self._render(judge_box(view.preference, response), column_width)
+            columns.append(lines)
+        height = max(len(c) for c in columns)
+        blank = Strip.blank(column_width, self.rich_style)
+        gap = Strip.blank(GAP, self.rich_style)
+        rows = []
+        for y in range(height):
+            parts: list[Strip] = []
+            for index, column in enumerate(columns):
+                if index:
+                    parts.append(gap)
+                parts.append(column[y] if y < len(column) else blank)
+            rows.append(Strip.join(parts))
+        if count > shown:
+            note = Text(
+                f"responses {first + 1}-{first + len(columns)} of {count} · h/l for more",
+                style="dim",
+            )
+            rows += self._render(note, width)
+        return rows
+
+    def prerender(self, view: InstructionView) -> None:
+        """Render the markdown of ``view`` at the current widths ahead of time, so moving to
+        it later costs no syntax highlighting."""
+        width = self._width
+        markdown("instruction", view.text)
+        self._render(markdown("instruction", view.text), width)
+        shown = max(1, min(len(view.responses), self.columns_for_width(width)))
+        column_width = (width - GAP * (shown - 1)) // shown
+        for response in view.responses[:shown]:
+            if response.state == "done":
+                self._render(markdown(response.model, response.text), column_width)
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self._rebuild()
+
+    def render_line(self, y: int) -> Strip:
+        index = y + self.scroll_offset.y
+        width = self.scrollable_content_region.width
+        if index < len(self._lines):
+            return self._lines[index].crop_extend(0, width, self.rich_style)
+        return Strip.blank(width, self.rich_style)

@@ -3,11 +3,12 @@ so ten thousand instructions cost ten thousand ids, not ten thousand texts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.geometry import Size
-from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -50,17 +51,15 @@ class QueueView(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0)
 
-    class Highlighted(Message):
-        def __init__(self, instruction_id: int | None) -> None:
-            super().__init__()
-            self.instruction_id = instruction_id
-
     def __init__(self, store: Store, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
         self.ids: list[int] = []
         self._pages: dict[int, dict[int, QueueRow]] = {}
         self.rows_loaded = 0  # how many short rows were read from the store, for tests
+        # Called with the instruction under the cursor whenever it changes, in the same frame
+        # as the cursor, so the list and the detail repaint together.
+        self.on_highlight: Callable[[int | None], None] = lambda _: None
 
     @property
     def current_id(self) -> int | None:
@@ -75,7 +74,7 @@ class QueueView(ScrollView, can_focus=True):
         if position != self.cursor:
             self.cursor = position
         else:
-            self.post_message(self.Highlighted(self.current_id))
+            self.on_highlight(self.current_id)
         self.refresh()
 
     def refresh_rows(self) -> None:
@@ -142,7 +141,8 @@ class QueueView(ScrollView, can_focus=True):
         self.refresh_line(old - self.scroll_offset.y)
         self.refresh_line(new - self.scroll_offset.y)
         self.scroll_to_region_of(new)
-        self.post_message(self.Highlighted(self.current_id))
+        with self.app.batch_update():
+            self.on_highlight(self.current_id)
 
     def scroll_to_region_of(self, index: int) -> None:
         top = self.scroll_offset.y
