@@ -138,7 +138,7 @@ class InstructionDetail(ScrollView, can_focus=True):
 
     def columns_for_width(self, width: int | None = None) -> int:
         width = width or self._width
-        return 4 if width >= 150 else 3 if width >= 110 else 2 if width >= 70 else 1
+        return 4 if width >= 150 else 3 if width >= 100 else 2 if width >= 60 else 1
 
     def show(self, view: InstructionView | None, keep_selection: bool = False) -> None:
         same = view is not None and self.view is not None and self.view.id == view.id
