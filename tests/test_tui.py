@@ -327,3 +327,25 @@ async def test_the_workbench_keeps_working_under_a_dialog_and_while_quitting(sam
         await pilot.press("escape", "j")
         await pilot.pause(0.05)
     assert app.return_code in (None, 0)
+
+
+async def test_the_command_palette_offers_every_action(sample: Workspace) -> None:
+    from cuf_tui.tui.commands import ACTIONS
+
+    app = build_app(sample)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"flag this")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert rows_of_reviews(sample) == [(1, 1)]
+    names = {action for _, action, _ in ACTIONS}
+    for action in names:  # every palette entry names an action the app has
+        assert hasattr(app, "action_" + action.split("(")[0]), action
+
+
+def rows_of_reviews(ws: Workspace) -> list[tuple]:
+    with sqlite3.connect(ws.db_path) as conn:
+        return conn.execute("SELECT instruction_id, flagged FROM reviews").fetchall()

@@ -18,23 +18,28 @@ from cuf_tui.tui.widgets.queue import QueueView
 class QueuePane(Container):
     """Keys here act on the selected instruction and its selected response."""
 
+    # Keys of one kind share a footer entry ("1-5 Rate", "h/l Response"); the help dialog
+    # lists each of them.
     BINDINGS: ClassVar[list[BindingType]] = [
+        *[
+            Binding(str(n), f"app.rate({n})", f"Rate {n}", show=n == 1, key_display="1-5")
+            for n in range(1, 6)
+        ],
+        Binding("a", "app.agree", "Agree"),
+        Binding("x", "app.flag", "Flag"),
+        Binding("n", "app.note", "Note"),
+        Binding("u", "app.undo", "Undo"),
+        Binding("right_square_bracket", "app.next_review(1)", "Next review", key_display="]/["),
+        Binding("left_square_bracket", "app.next_review(-1)", "Prev review", show=False),
+        Binding("l,right", "app.select_response(1)", "Next response", key_display="h/l"),
+        Binding("h,left", "app.select_response(-1)", "Prev response", show=False),
+        Binding("r", "app.raw", "Raw"),
         Binding("slash", "app.search", "Search"),
         Binding("p", "app.cycle_filter('preference')", "Preference"),
         Binding("s", "app.cycle_filter('status')", "Status"),
         Binding("m", "app.cycle_filter('model')", "Model"),
         Binding("escape", "app.back", "Back/clear", show=False),
         Binding("enter", "app.open", "Open", show=False),
-        Binding("h,left", "app.select_response(-1)", "Prev response", show=False),
-        Binding("l,right", "app.select_response(1)", "Next response", show=False),
-        *[Binding(str(n), f"app.rate({n})", f"Rate {n}", show=False) for n in range(1, 6)],
-        Binding("a", "app.agree", "Agree"),
-        Binding("x", "app.flag", "Flag"),
-        Binding("n", "app.note", "Note"),
-        Binding("u", "app.undo", "Undo"),
-        Binding("right_square_bracket", "app.next_review(1)", "Next review"),
-        Binding("left_square_bracket", "app.next_review(-1)", "Prev review", show=False),
-        Binding("r", "app.raw", "Raw", show=False),
     ]
 
     def __init__(self, store: Store) -> None:
