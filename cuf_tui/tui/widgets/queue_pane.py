@@ -22,7 +22,7 @@ class QueuePane(Container):
     # lists each of them.
     BINDINGS: ClassVar[list[BindingType]] = [
         *[
-            Binding(str(n), f"app.rate({n})", f"Rate {n}", show=n == 1, key_display="1-5")
+            Binding(str(n), f"app.rate({n})", "Rate", show=n == 1, key_display="1-5")
             for n in range(1, 6)
         ],
         Binding("a", "app.agree", "Agree"),
