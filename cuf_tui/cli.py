@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cuf_tui import __version__
+from cuf_tui.core.preferences import PREFERENCES
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from cuf_tui.workspace import Workspace
 
-PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
 COMMANDS = (
     "init",
     "import",
