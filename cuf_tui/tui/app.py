@@ -423,6 +423,17 @@ class WorkbenchApp(App[None]):
                 sections.append((_pane_name(node), keys))
             node = node.parent  # type: ignore[assignment]
         sections.append(("Everywhere", [(b.key, b.description) for b in _bindings(self)]))
+        sections.append(
+            (
+                "Queue status column",
+                [
+                    ("3/4", "responses done / models assigned"),
+                    ("J  ?", "judged / the judge's answer could not be read"),
+                    ("!2", "two responses failed"),
+                    ("R  F", "reviewed / flagged by a reviewer"),
+                ],
+            )
+        )
         self.push_screen(HelpDialog(sections))
 
 
