@@ -18,22 +18,36 @@ def sample(private_home: Path) -> Workspace:
 
 
 def test_main_screen_80x24(snap_compare, sample: Workspace) -> None:
-    assert snap_compare(build_app(sample), terminal_size=(80, 24))
+    assert snap_compare(build_app(sample), terminal_size=(80, 24), run_before=keys())
 
 
 def test_main_screen_160x48(snap_compare, sample: Workspace) -> None:
-    assert snap_compare(build_app(sample), terminal_size=(160, 48))
+    assert snap_compare(build_app(sample), terminal_size=(160, 48), run_before=keys())
+
+
+def keys(*pressed: str):
+    """Press keys one at a time, letting the app settle after each (stable under load)."""
+
+    async def run(pilot) -> None:
+        for key in pressed:
+            await pilot.press(key)
+            await pilot.pause()
+        await pilot.pause(0.3)  # past the pre-rendering timer
+
+    return run
 
 
 def test_review_view(snap_compare, sample: Workspace) -> None:
     # Instruction 3, second response rated 2 by the reviewer and flagged; third agreed.
     assert snap_compare(
-        build_app(sample), terminal_size=(160, 48), press=["j", "j", "l", "2", "x", "l", "a"]
+        build_app(sample),
+        terminal_size=(160, 48),
+        run_before=keys("j", "j", "l", "2", "x", "l", "a"),
     )
 
 
 def test_unparsed_judgment_view(snap_compare, sample: Workspace) -> None:
-    assert snap_compare(build_app(sample), terminal_size=(120, 40), press=["s", "s", "s"])
+    assert snap_compare(build_app(sample), terminal_size=(120, 40), run_before=keys("s", "s", "s"))
 
 
 def test_jobs_view(snap_compare, sample: Workspace) -> None:
@@ -73,7 +87,7 @@ def test_jobs_view(snap_compare, sample: Workspace) -> None:
                 ),
             ],
         )
-    assert snap_compare(build_app(sample), terminal_size=(120, 30), press=["f4"])
+    assert snap_compare(build_app(sample), terminal_size=(120, 30), run_before=keys("f4"))
 
 
 def test_bench_view(snap_compare, sample: Workspace) -> None:
