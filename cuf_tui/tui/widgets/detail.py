@@ -112,7 +112,7 @@ class InstructionDetail(ScrollView, can_focus=True):
     """The selected instruction; ``selected`` is the response the review keys act on."""
 
     DEFAULT_CSS = """
-    InstructionDetail { height: 1fr; padding: 0 1; overflow-x: hidden; }
+    InstructionDetail { height: 1fr; padding: 0 1; overflow-x: hidden; scrollbar-gutter: stable; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
