@@ -14,14 +14,6 @@ PREFERENCES: Final[tuple[Preference, ...]] = (
     "style",
 )
 
-PREFERENCE_TITLES: Final[dict[Preference, str]] = {
-    "instruction-following": "Instruction following",
-    "explanation": "Code explanation",
-    "complexity": "Code complexity and efficiency",
-    "readability": "Code readability",
-    "style": "Coding style",
-}
-
 # The name of each score 1..5 on a preference's rubric (index 0 is score 1).
 RATING_LEVELS: Final[dict[Preference, tuple[str, str, str, str, str]]] = {
     "instruction-following": (
@@ -48,10 +40,6 @@ RATING_LEVELS: Final[dict[Preference, tuple[str, str, str, str, str]]] = {
         "Exemplary Adherent",
     ),
 }
-
-
-def is_preference(value: object) -> bool:
-    return isinstance(value, str) and value in PREFERENCES
 
 
 def rating_level(preference: Preference, rating: int) -> str:

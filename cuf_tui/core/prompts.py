@@ -17,7 +17,6 @@ import jinja2
 from cuf_tui.core.preferences import PREFERENCES, Preference
 
 Message = dict[str, str]
-MIN_PRINCIPLES = 5
 
 
 class PromptSet:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from cuf_tui.core.layouts import (
-    LAYOUTS,
     FieldError,
     Layout,
     LayoutError,
@@ -25,7 +24,6 @@ from cuf_tui.store.db import Store
 from cuf_tui.store.records import WriteCounts, record_import, write_bench_items, write_instructions
 
 ImportFormat = Literal["auto", "cuf", "codal", "instructions"]
-IMPORT_FORMATS: tuple[ImportFormat, ...] = ("auto", *LAYOUTS)
 DEFAULT_IMPORT_JUDGE = "imported"
 
 T = TypeVar("T")

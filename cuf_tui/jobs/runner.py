@@ -225,7 +225,9 @@ class _Batch:
         self.endpoints.append(endpoint)
         return endpoint
 
-    def _account(self, cost: UnitCost, ok: bool, error: str | None = None) -> None:
+    def _account(
+        self, cost: UnitCost, ok: bool, error: str | None = None, transient: bool = False
+    ) -> None:
         self.progress.prompt_tokens += cost.prompt_tokens
         self.progress.completion_tokens += cost.completion_tokens
         self.progress.cost_usd += cost.cost_usd
@@ -235,7 +237,8 @@ class _Batch:
             self.progress.failed += 1
             self.progress.last_error = error
             if self.progress.failed <= 20:
-                self.log(f"job {self.job_id}: unit failed: {error}")
+                kind = "transient, retries used up" if transient else "permanent"
+                self.log(f"job {self.job_id}: unit failed ({kind}): {error}")
 
     # -------------------------------------------------------------------------- generation
 
@@ -275,12 +278,13 @@ class _Batch:
             )
             text: str | None = None
             error: str | None = None
+            transient = False
             try:
                 completion = await endpoint.chat(messages)
                 text = completion.text
                 cost = _cost(endpoint, [completion])
             except RequestFailed as failure:
-                error, cost = str(failure), UnitCost()
+                error, cost, transient = str(failure), UnitCost(), failure.transient
             save_response(
                 self.store,
                 self.job_id,
@@ -292,7 +296,7 @@ class _Batch:
                 error=error,
                 cost=cost,
             )
-            self._account(cost, error is None, error)
+            self._account(cost, error is None, error, transient)
 
         return one
 
@@ -321,6 +325,7 @@ class _Batch:
             template = self.prompts.judge_template_sha256(unit.preference)
             completions: list[Completion] = []
             error: str | None = None
+            transient = False
             raw: str | None = None
             repaired = False
             read = None
@@ -343,7 +348,7 @@ class _Batch:
                         read, repaired = again, True
             except RequestFailed as failure:
                 if read is None:
-                    error = str(failure)
+                    error, transient = str(failure), failure.transient
                 else:  # the repair request failed: keep the unreadable answer for review
                     raw = (raw or "") + REPAIR_SEPARATOR + f"(the repair request failed: {failure})"
             state = "failed" if read is None else ("done" if read.parsed else "unparsed")
@@ -370,7 +375,7 @@ class _Batch:
                 repaired=repaired,
                 cost=cost,
             )
-            self._account(cost, state != "failed", error)
+            self._account(cost, state != "failed", error, transient)
 
         return one
 

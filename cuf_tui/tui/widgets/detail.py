@@ -227,7 +227,6 @@ class InstructionDetail(ScrollView, can_focus=True):
         """Render the markdown of ``view`` at the current widths ahead of time, so moving to
         it later costs no syntax highlighting."""
         width = self._width
-        markdown("instruction", view.text)
         self._render(markdown("instruction", view.text), width)
         shown = max(1, min(len(view.responses), self.columns_for_width(width)))
         column_width = (width - GAP * (shown - 1)) // shown
