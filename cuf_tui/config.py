@@ -39,7 +39,8 @@ class ModelEntry(_Strict):
     name: str = Field(min_length=1)
     engine: Engine
     model: str = Field(min_length=1)
-    base_url: str | None = None
+    # One server, or several that share this model's requests (each gets max_concurrency).
+    base_url: str | list[str] | None = None
     api_key_env: str | None = None
     max_concurrency: int = Field(default=16, ge=1, le=4096)
     temperature: float = Field(default=0.8, ge=0, le=2)
@@ -52,10 +53,23 @@ class ModelEntry(_Strict):
 
     @field_validator("base_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+    def _http_url(cls, value: str | list[str] | None) -> str | list[str] | None:
+        urls = [value] if isinstance(value, str) else value or []
+        if isinstance(value, list) and not value:
+            raise ValueError("lists no server; give one URL or several")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} must start with http:// or https://")
+        if len(set(urls)) != len(urls):
+            raise ValueError("lists a server twice")
         return value
+
+    @property
+    def base_urls(self) -> list[str | None]:
+        """The servers of this model; [None] means the provider's default (OpenAI)."""
+        if self.base_url is None:
+            return [None]
+        return [self.base_url] if isinstance(self.base_url, str) else list(self.base_url)
 
     @field_validator("api_key_env")
     @classmethod

@@ -344,3 +344,50 @@ def test_a_judge_without_its_key_is_refused_before_a_job_is_made(
     run = cli("judge", "-w", ws)
     assert run.code == 1 and f"the environment variable {KEY_ENV} is not set" in run.err
     assert rows(ws, "SELECT kind FROM jobs") == [("generate",)]
+
+
+def test_one_model_spread_over_several_servers(cli, server, tmp_path):
+    second = FakeOpenAI(api_key=SECRET, latency=0.02).start()
+    server.latency = 0.02
+    try:
+        ws = make_workspace(
+            tmp_path / "ws",
+            server.base_url,
+            ["alpha"],
+            per_instruction=1,
+            instructions=[{"instruction": f"task {i}", "preference": "style"} for i in range(40)],
+        )
+        config = (ws / "cuf.toml").read_text()
+        config = config.replace(
+            f'base_url = "{server.base_url}"',
+            f'base_url = ["{server.base_url}", "{second.base_url}"]',
+        )
+        config = config.replace(
+            "price_per_million_tokens", "max_concurrency = 2\nprice_per_million_tokens"
+        )
+        (ws / "cuf.toml").write_text(config)
+        run = cli("generate", "-w", ws)
+        assert run.code == 0, run.err
+        assert rows(
+            ws,
+            "SELECT count(*), count(DISTINCT instruction_id) FROM responses WHERE state = 'done'",
+        ) == [(40, 40)]
+        first_share, second_share = len(server.requests), len(second.requests)
+        assert first_share + second_share == 40
+        assert 12 <= first_share <= 28  # the least busy server takes the next request
+    finally:
+        second.stop()
+
+
+def test_a_list_of_servers_is_checked(tmp_path):
+    from cuf_tui.config import ConfigError, parse_config
+
+    entry = {"name": "m", "engine": "openai", "model": "m"}
+    assert parse_config({"models": [entry | {"base_url": ["http://a/v1", "http://b/v1"]}]})
+    for bad, why in (
+        ([], "lists no server"),
+        (["http://a/v1", "http://a/v1"], "twice"),
+        (["ftp://a"], "http://"),
+    ):
+        with pytest.raises(ConfigError, match=why):
+            parse_config({"models": [entry | {"base_url": bad}]})

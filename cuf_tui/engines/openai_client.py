@@ -97,12 +97,16 @@ class ChatEndpoint:
         self.entry = entry
         self.secrets = secrets
         self._api_key = api_key_for(entry, secrets)
-        self._client: AsyncOpenAI | None = None
-        self.limit = asyncio.Semaphore(entry.max_concurrency)
+        self._servers = [_Server(url, entry.max_concurrency) for url in entry.base_urls]
+        self._turn = 0
 
     @property
-    def client(self) -> AsyncOpenAI:
-        if self._client is None:
+    def capacity(self) -> int:
+        """Requests this model can have in flight: max_concurrency on each of its servers."""
+        return self.entry.max_concurrency * len(self._servers)
+
+    def _client_for(self, server: _Server) -> AsyncOpenAI:
+        if server.client is None:
             import httpx2
             from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
@@ -113,33 +117,50 @@ class ChatEndpoint:
                 ),
                 event_hooks={"response": [_require_a_whole_completion]},
             )
-            self._client = AsyncOpenAI(
-                base_url=self.entry.base_url,
+            server.client = AsyncOpenAI(
+                base_url=server.url,
                 api_key=self._api_key,
                 max_retries=self.entry.max_retries,
                 timeout=self.entry.request_timeout,
                 http_client=http,
             )
-        return self._client
+        return server.client
+
+    def _pick(self) -> _Server:
+        """The least busy server; equals take turns."""
+        self._turn = (self._turn + 1) % len(self._servers)
+        order = self._servers[self._turn :] + self._servers[: self._turn]
+        return min(order, key=lambda server: server.in_flight)
 
     async def chat(self, messages: Sequence[dict[str, str]], **overrides: Any) -> Completion:
-        """One chat completion with the entry's sampling settings (``overrides`` win)."""
-        import openai
-        from openai.types.chat import ChatCompletion
-
+        """One chat completion with the entry's sampling settings (``overrides`` win), on the
+        least busy of the model's servers."""
         settings: dict[str, Any] = {
             "temperature": self.entry.temperature,
             "top_p": self.entry.top_p,
             "max_tokens": self.entry.max_tokens,
         } | overrides
-        async with self.limit:
+        server = self._pick()
+        server.in_flight += 1
+        try:
+            return await self._chat_on(server, messages, settings)
+        finally:
+            server.in_flight -= 1
+
+    async def _chat_on(
+        self, server: _Server, messages: Sequence[dict[str, str]], settings: dict[str, Any]
+    ) -> Completion:
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        async with server.limit:
             started = time.perf_counter()
             try:
                 # The chat completions endpoint through the client's own request path (same
                 # retries and errors as `chat.completions.create`), without re-walking the
                 # message dicts against the SDK's parameter types on every call: at hundreds
                 # of requests a second that walk is most of the client's CPU time.
-                reply = await self.client.post(
+                reply = await self._client_for(server).post(
                     "/chat/completions",
                     cast_to=ChatCompletion,
                     body={"model": self.entry.model, "messages": list(messages), **settings},
@@ -183,8 +204,19 @@ class ChatEndpoint:
         return (prompt_tokens * prices.input + completion_tokens * prices.output) / 1e6
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
+        for server in self._servers:
+            if server.client is not None:
+                await server.client.close()
+
+
+class _Server:
+    """One server of a model: its client (made on first use), its limit, its load."""
+
+    def __init__(self, url: str | None, max_concurrency: int) -> None:
+        self.url = url
+        self.client: AsyncOpenAI | None = None
+        self.limit = asyncio.Semaphore(max_concurrency)
+        self.in_flight = 0
 
 
 async def _require_a_whole_completion(response: httpx2.Response) -> None:

@@ -217,7 +217,7 @@ class _Batch:
                     self.progress.in_flight -= 1
                 self.on_progress(self.progress)
 
-        workers = min(endpoint.entry.max_concurrency, len(queue))
+        workers = min(endpoint.capacity, len(queue))
         await asyncio.gather(*(worker() for _ in range(workers)))
 
     def _endpoint(self, entry: Any) -> ChatEndpoint:
