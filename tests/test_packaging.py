@@ -67,6 +67,9 @@ def test_the_wheel_ships_styles_and_sample_data(tmp_path: Path) -> None:
         "cuf_tui/sample_data/codeultrafeedback.jsonl",
         "cuf_tui/sample_data/codal_bench.jsonl",
         "cuf_tui/styles/workbench.tcss",
+        "cuf_tui/prompts/judge.j2",
+        "cuf_tui/prompts/rubrics/style.j2",
+        "cuf_tui/prompts/principles/complexity.j2",
     ):
         assert shipped in names
     assert not any(n.startswith(("tests/", "tools/", "benchmarks/")) for n in names)
@@ -80,7 +83,9 @@ def test_the_wheel_ships_styles_and_sample_data(tmp_path: Path) -> None:
     out = _python(
         "import cuf_tui, sys\n"
         "from cuf_tui.cli import main\n"
+        "from cuf_tui.prompts import load_prompts\n"
         "print(cuf_tui.__file__)\n"
+        "print(len(load_prompts().principles('style')), 'principles')\n"
         "sys.exit(main(['stats', '--json']))\n",
         PYTHONPATH=str(target),
         CUF_TUI_HOME=str(home),
@@ -88,6 +93,7 @@ def test_the_wheel_ships_styles_and_sample_data(tmp_path: Path) -> None:
     )
     assert out.splitlines()[0].startswith(str(target))
     assert '"instructions": 6' in out
+    assert "5 principles" in out
     assert (home / "sample-workspace" / "cuf.db").exists()
 
 
