@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--dry-run", action="store_true", help="show what would be requested and request nothing"
     )
+    batch.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also ask again for units that failed in a way a retry cannot fix (a 400, an "
+        "unknown model); failures that may pass (429, 5xx, timeouts) are always asked again",
+    )
     gen = commands.add_parser(
         "generate",
         parents=[batch],
@@ -331,7 +337,7 @@ def _generate(args: argparse.Namespace) -> int:
     config = workspace.config
     models = sorted(set(args.model)) if args.model else None
     with workspace.open_store() as store:
-        plan = plan_generation(store, config, models, args.limit)
+        plan = plan_generation(store, config, models, args.limit, args.retry_failed)
         if args.dry_run:
             from cuf_tui.views import render_estimates
 
@@ -342,6 +348,8 @@ def _generate(args: argparse.Namespace) -> int:
         _console(stderr=True).print(
             f"note: responses assigned to models not in cuf.toml are skipped: {names}"
         )
+    _note_skipped(plan.skipped_failures)
+    _note_skipped(plan.skipped_failures)
     if args.dry_run:
         return 0
     if not plan.units:
@@ -351,7 +359,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     for name in sorted({unit.model for unit in plan.units}):
         check_endpoint(config.model_named(name))
-    return _launch(args, workspace, "generate", {"models": models, "limit": args.limit})
+    params = {"models": models, "limit": args.limit, "retry_failed": args.retry_failed}
+    return _launch(args, workspace, "generate", params)
 
 
 def _judge(args: argparse.Namespace) -> int:
@@ -362,7 +371,7 @@ def _judge(args: argparse.Namespace) -> int:
     config = workspace.config
     prompts = load_prompts(workspace.root)
     with workspace.open_store() as store:
-        plan = plan_judging(store, config, prompts, args.judge, args.limit)
+        plan = plan_judging(store, config, prompts, args.judge, args.limit, args.retry_failed)
         if args.dry_run:
             from cuf_tui.views import render_estimates
 
@@ -371,6 +380,7 @@ def _judge(args: argparse.Namespace) -> int:
         _console(stderr=True).print(
             f"note: {plan.waiting} instructions wait for responses before they can be judged"
         )
+    _note_skipped(plan.skipped_failures)
     if args.dry_run:
         return 0
     if not plan.units:
@@ -381,7 +391,16 @@ def _judge(args: argparse.Namespace) -> int:
     from cuf_tui.engines.openai_client import check_endpoint
 
     check_endpoint(plan.judge)
-    return _launch(args, workspace, "judge", {"judge": plan.judge.name, "limit": args.limit})
+    params = {"judge": plan.judge.name, "limit": args.limit, "retry_failed": args.retry_failed}
+    return _launch(args, workspace, "judge", params)
+
+
+def _note_skipped(count: int) -> None:
+    if count:
+        _console(stderr=True).print(
+            f"note: {count} units failed before in a way a retry cannot fix (see their errors "
+            "with `cuf-tui stats` or in the workbench); --retry-failed asks for them again"
+        )
 
 
 def _launch(

@@ -123,10 +123,22 @@ def test_failures_are_stored_as_failures_and_retried_on_the_next_run(cli, server
     assert rows(ws, "SELECT state, done, failed, error FROM jobs") == [
         ("done", 10, 20, "20 of 30 units failed")
     ]
+    assert rows(
+        ws,
+        "SELECT model, permanent_failure FROM responses WHERE state = 'failed' "
+        "GROUP BY 1 ORDER BY 1",
+    ) == [("always500", 0), ("bad400", 1)]
+    # A re-run asks again for what may pass now (5xx), not for what cannot (a 400)...
     before = len(server.requests)
     rerun = cli("generate", "-w", ws)
-    assert rerun.code == 1 and "0 done, 20 failed of 20" in rerun.out
-    assert len(server.requests) - before == 40  # only the failed units were requested again
+    assert rerun.code == 1 and "0 done, 10 failed of 10" in rerun.out
+    assert "10 units failed before in a way a retry cannot fix" in rerun.err
+    assert len(server.requests) - before == 30  # always500: 10 units x 3 attempts
+    # ...unless asked to.
+    before = len(server.requests)
+    forced = cli("generate", "--retry-failed", "-w", ws)
+    assert forced.code == 1 and "0 done, 20 failed of 20" in forced.out
+    assert len(server.requests) - before == 40
 
 
 @pytest.mark.parametrize(
@@ -391,3 +403,20 @@ def test_a_list_of_servers_is_checked(tmp_path):
     ):
         with pytest.raises(ConfigError, match=why):
             parse_config({"models": [entry | {"base_url": bad}]})
+
+
+def test_a_judge_that_refuses_is_not_asked_again_unless_told(cli, server, tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws", server.base_url, ["alpha", "beta"], ["judge-bad400"], per_instruction=2
+    )
+    assert cli("generate", "-w", ws).code == 0
+    assert cli("judge", "-w", ws).code == 1
+    assert rows(ws, "SELECT DISTINCT state, permanent_failure FROM judgments") == [("failed", 1)]
+    before = len(server.requests)
+    again = cli("judge", "-w", ws)
+    assert again.code == 0 and "Nothing to judge" in again.out
+    assert "10 units failed before" in again.err
+    assert len(server.requests) == before
+    forced = cli("judge", "--retry-failed", "-w", ws)
+    assert forced.code == 1, forced.out + forced.err
+    assert len(server.requests) - before == 10

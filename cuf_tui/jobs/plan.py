@@ -18,6 +18,8 @@ from cuf_tui.store.work import (
     instructions_in_order,
     judged_instructions,
     mean_completion_tokens,
+    permanently_failed_judgments,
+    permanently_failed_responses,
 )
 
 CHARS_PER_TOKEN = 4  # a rough rule for estimates only; real counts come from the server
@@ -48,6 +50,7 @@ class GenerationPlan:
     units: list[GenerationUnit]
     assignments: dict[int, list[str]]  # models to assign to instructions that have none
     unknown_models: Counter[str] = field(default_factory=Counter)  # assigned, not configured
+    skipped_failures: int = 0  # failed permanently before; --retry-failed asks again
 
 
 @dataclass
@@ -55,6 +58,7 @@ class JudgePlan:
     judge: ModelEntry
     units: list[JudgeUnit]
     waiting: int  # instructions whose responses are not all there yet
+    skipped_failures: int = 0  # failed permanently before; --retry-failed asks again
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,11 @@ def sample_models(config: Config, instruction_key: str) -> list[str]:
 
 
 def plan_generation(
-    store: Store, config: Config, models: list[str] | None, limit: int | None
+    store: Store,
+    config: Config,
+    models: list[str] | None,
+    limit: int | None,
+    retry_failed: bool = False,
 ) -> GenerationPlan:
     if not config.models:
         raise ConfigError(
@@ -89,6 +97,7 @@ def plan_generation(
             config.model_named(name)
     configured = {entry.name for entry in config.models}
     done = done_responses(store)
+    hopeless = set() if retry_failed else permanently_failed_responses(store)
     plan = GenerationPlan(units=[], assignments={})
     for instruction in instructions_in_order(store):
         assigned = instruction.models
@@ -100,6 +109,9 @@ def plan_generation(
             )
         missing = [m for m in assigned if m not in done.get(instruction.id, {})]
         missing = [m for m in missing if wanted is None or m in wanted]
+        skipped = [m for m in missing if (instruction.id, m) in hopeless]
+        plan.skipped_failures += len(skipped)
+        missing = [m for m in missing if m not in skipped]
         if not missing:
             continue
         if limit is not None and len({u.instruction.id for u in plan.units}) >= limit:
@@ -113,11 +125,17 @@ def plan_generation(
 
 
 def plan_judging(
-    store: Store, config: Config, prompts: PromptSet, judge_name: str | None, limit: int | None
+    store: Store,
+    config: Config,
+    prompts: PromptSet,
+    judge_name: str | None,
+    limit: int | None,
+    retry_failed: bool = False,
 ) -> JudgePlan:
     judge = config.judge_named(judge_name)
     done = done_responses(store)
     judged = judged_instructions(store, judge.name)
+    hopeless = set() if retry_failed else permanently_failed_judgments(store, judge.name)
     plan = JudgePlan(judge=judge, units=[], waiting=0)
     for instruction in instructions_in_order(store):
         if not instruction.models:
@@ -125,6 +143,9 @@ def plan_judging(
             continue
         template = prompts.judge_template_sha256(cast(Preference, instruction.preference))
         if (instruction.id, template) in judged:
+            continue
+        if (instruction.id, template) in hopeless:
+            plan.skipped_failures += 1
             continue
         have = done.get(instruction.id, {})
         if any(m not in have for m in instruction.models):

@@ -119,13 +119,24 @@ async def run_job(
                 store, job_id, token, prompts, config.workspace.seed, progress, on_progress, log
             )
             if row["kind"] == "generate":
-                plan = plan_generation(store, config, params.get("models"), params.get("limit"))
+                plan = plan_generation(
+                    store,
+                    config,
+                    params.get("models"),
+                    params.get("limit"),
+                    bool(params.get("retry_failed")),
+                )
                 if plan.assignments:
                     assign_models(store, plan.assignments)
                 work = batch.generation(plan.units, {e.name: e for e in config.models})
             elif row["kind"] == "judge":
                 judge_plan = plan_judging(
-                    store, config, prompts, params.get("judge"), params.get("limit")
+                    store,
+                    config,
+                    prompts,
+                    params.get("judge"),
+                    params.get("limit"),
+                    bool(params.get("retry_failed")),
                 )
                 work = batch.judging(judge_plan.units, judge_plan.judge)
             else:
@@ -295,6 +306,7 @@ class _Batch:
                 text=text,
                 error=error,
                 cost=cost,
+                permanent=error is not None and not transient,
             )
             self._account(cost, error is None, error, transient)
 
@@ -374,6 +386,7 @@ class _Batch:
                 ratings=ratings,
                 repaired=repaired,
                 cost=cost,
+                permanent=error is not None and not transient,
             )
             self._account(cost, state != "failed", error, transient)
 

@@ -181,4 +181,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE judgments ADD COLUMN repaired INTEGER NOT NULL DEFAULT 0;  -- read after a repair
     CREATE INDEX jobs_by_state ON jobs (state, kind);
     """,
+    # 3: failures that asking again cannot fix (a 400, a 401, an unknown model) are marked,
+    # so a re-run skips them unless asked to retry them.
+    """
+    ALTER TABLE responses ADD COLUMN permanent_failure INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE judgments ADD COLUMN permanent_failure INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -74,6 +74,28 @@ def done_responses(store: Store) -> dict[int, dict[str, str]]:
     return found
 
 
+def permanently_failed_responses(store: Store) -> set[tuple[int, str]]:
+    """(instruction id, model) pairs whose last attempt failed in a way a retry cannot fix."""
+    return {
+        (row[0], row[1])
+        for row in store.db.execute(
+            "SELECT instruction_id, model FROM responses WHERE state = 'failed' "
+            "AND permanent_failure"
+        )
+    }
+
+
+def permanently_failed_judgments(store: Store, judge: str) -> set[tuple[int, str]]:
+    return {
+        (row[0], row[1])
+        for row in store.db.execute(
+            "SELECT instruction_id, template_sha256 FROM judgments WHERE judge = ? "
+            "AND state = 'failed' AND permanent_failure",
+            (judge,),
+        )
+    }
+
+
 def judged_instructions(store: Store, judge: str) -> set[tuple[int, str]]:
     """(instruction id, template hash) pairs this judge has a judgment for (parsed or not)."""
     return {
@@ -109,19 +131,22 @@ def save_response(
     text: str | None,
     error: str | None,
     cost: UnitCost,
+    permanent: bool = False,
 ) -> None:
-    """Store one generated response, or its failure, and count it in its job."""
+    """Store one generated response, or its failure (``permanent``: a retry cannot fix it),
+    and count it in its job."""
     state = "done" if error is None else "failed"
     with store.transaction():
         store.db.execute(
             "INSERT INTO responses (instruction_id, model, principle, text, state, error, source, "
-            "prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?) "
+            "prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling, permanent_failure) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (instruction_id, model) DO UPDATE SET principle = excluded.principle, "
             "text = excluded.text, state = excluded.state, error = excluded.error, "
             "source = excluded.source, prompt_tokens = excluded.prompt_tokens, "
             "completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd, "
-            f"latency_ms = excluded.latency_ms, sampling = excluded.sampling, finished_at = {NOW} "
+            f"latency_ms = excluded.latency_ms, sampling = excluded.sampling, finished_at = {NOW}, "
+            "permanent_failure = excluded.permanent_failure "
             "WHERE responses.state = 'failed'",
             (
                 instruction_id,
@@ -135,6 +160,7 @@ def save_response(
                 cost.cost_usd,
                 cost.latency_ms,
                 json.dumps(sampling, sort_keys=True),
+                int(permanent),
             ),
         )
         _count(store, job_id, error is None, cost)
@@ -162,20 +188,23 @@ def save_judgment(
     ratings: Sequence[JudgedRating],
     repaired: bool,
     cost: UnitCost,
+    permanent: bool = False,
 ) -> None:
     """Store one judgment (done, unparsed or failed) with its ratings, and count it."""
     with store.transaction():
         row = store.db.execute(
             "INSERT INTO judgments (instruction_id, judge, template_sha256, order_shown, "
             "raw_output, state, error, source, prompt_tokens, completion_tokens, cost_usd, "
-            "latency_ms, repaired) VALUES (?, ?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?) "
+            "latency_ms, repaired, permanent_failure) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (instruction_id, judge, template_sha256) DO UPDATE SET "
             "order_shown = excluded.order_shown, raw_output = excluded.raw_output, "
             "state = excluded.state, error = excluded.error, source = excluded.source, "
             "prompt_tokens = excluded.prompt_tokens, "
             "completion_tokens = excluded.completion_tokens, "
             "cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms, "
-            f"repaired = excluded.repaired, finished_at = {NOW} "
+            f"repaired = excluded.repaired, finished_at = {NOW}, "
+            "permanent_failure = excluded.permanent_failure "
             "WHERE judgments.state = 'failed' RETURNING id",
             (
                 instruction_id,
@@ -190,6 +219,7 @@ def save_judgment(
                 cost.cost_usd,
                 cost.latency_ms,
                 int(repaired),
+                int(permanent),
             ),
         ).fetchone()
         if row is not None:  # a new judgment, or one that had failed (failures have no ratings)

@@ -34,7 +34,7 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
             estimates = estimate_generation(store, config, prompts, plan)
             for estimate in estimates:
                 check_endpoint(config.model_named(estimate.name))
-            params: dict[str, Any] = {"models": None, "limit": None}
+            params: dict[str, Any] = {"models": None, "limit": None, "retry_failed": False}
         else:
             judge_plan = plan_judging(store, config, prompts, None, None)
             if not judge_plan.units:
@@ -45,7 +45,7 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
                 )
             estimates = [estimate_judging(store, prompts, judge_plan)]
             check_endpoint(judge_plan.judge)
-            params = {"judge": judge_plan.judge.name, "limit": None}
+            params = {"judge": judge_plan.judge.name, "limit": None, "retry_failed": False}
     lines = []
     for e in estimates:
         guess = "" if e.output_measured else " (output guessed)"
