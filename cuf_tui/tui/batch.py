@@ -31,6 +31,7 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
             plan = plan_generation(store, config, None, None)
             if not plan.units:
                 return "Nothing to generate", "Every assigned model has answered.", None
+            skipped = plan.skipped_failures
             estimates = estimate_generation(store, config, prompts, plan)
             for estimate in estimates:
                 check_endpoint(config.model_named(estimate.name))
@@ -43,6 +44,7 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
                     f"{judge_plan.judge.name} has judged every complete instruction.",
                     None,
                 )
+            skipped = judge_plan.skipped_failures
             estimates = [estimate_judging(store, prompts, judge_plan)]
             check_endpoint(judge_plan.judge)
             params = {"judge": judge_plan.judge.name, "limit": None, "retry_failed": False}
@@ -59,6 +61,11 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
         f"\n{total} requests in all, about ${cost:.4f}. The batch runs in a background "
         "worker: closing the workbench or the SSH session does not stop it."
     )
+    if skipped:
+        lines.append(
+            f"{skipped} units that failed before in a way a retry cannot fix are left "
+            f"out; `cuf-tui {kind} --retry-failed` asks for them again."
+        )
     verb = "Generate responses" if kind == "generate" else "Judge"
     return f"{verb}?", "\n".join(lines), params
 
