@@ -21,6 +21,8 @@ class QueuePane(Container):
     # Keys of one kind share a footer entry ("1-5 Rate", "h/l Response"); the help dialog
     # lists each of them.
     BINDINGS: ClassVar[list[BindingType]] = [
+        # First, so that a narrow footer still shows where every other key is listed.
+        Binding("question_mark", "app.help", "Keys"),
         *[
             Binding(str(n), f"app.rate({n})", "Rate", show=n == 1, key_display="1-5")
             for n in range(1, 6)
