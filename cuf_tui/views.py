@@ -178,9 +178,11 @@ def render_estimates(
     if assignments:
         console.print(f"{assignments} instructions would first get their models assigned.")
     if any(not e.output_measured for e in estimates):
+        from cuf_tui.jobs.plan import GUESSED_JUDGMENT_TOKENS
+
         console.print(
             "* no past output to measure: assumed half of max_tokens per response "
-            "(480 tokens per judgment)"
+            f"({GUESSED_JUDGMENT_TOKENS} tokens per judgment)"
         )
 
 

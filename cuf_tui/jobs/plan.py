@@ -13,16 +13,17 @@ from cuf_tui.core.preferences import Preference
 from cuf_tui.core.prompts import PromptSet
 from cuf_tui.store.db import Store
 from cuf_tui.store.work import (
+    PERMANENT_FAILURE,
     InstructionToAnswer,
     done_responses,
     instructions_in_order,
-    judged_instructions,
+    judgment_states,
     mean_completion_tokens,
-    permanently_failed_judgments,
     permanently_failed_responses,
 )
 
 CHARS_PER_TOKEN = 4  # a rough rule for estimates only; real counts come from the server
+GUESSED_JUDGMENT_TOKENS = 480  # a judge's answer for 4 responses, before any was measured
 
 
 @dataclass(frozen=True)
@@ -134,18 +135,18 @@ def plan_judging(
 ) -> JudgePlan:
     judge = config.judge_named(judge_name)
     done = done_responses(store)
-    judged = judged_instructions(store, judge.name)
-    hopeless = set() if retry_failed else permanently_failed_judgments(store, judge.name)
+    judged = judgment_states(store, judge.name)
     plan = JudgePlan(judge=judge, units=[], waiting=0)
     for instruction in instructions_in_order(store):
         if not instruction.models:
             plan.waiting += 1
             continue
         template = prompts.judge_template_sha256(cast(Preference, instruction.preference))
-        if (instruction.id, template) in judged:
-            continue
-        if (instruction.id, template) in hopeless:
+        state = judged.get((instruction.id, template))
+        if state == PERMANENT_FAILURE and not retry_failed:
             plan.skipped_failures += 1
+            continue
+        if state in ("done", "unparsed"):  # unparsed ones wait for review, not for a re-run
             continue
         have = done.get(instruction.id, {})
         if any(m not in have for m in instruction.models):
@@ -182,7 +183,7 @@ def estimate_judging(store: Store, prompts: PromptSet, plan: JudgePlan) -> Estim
         )
         input_chars += sum(len(m["content"]) for m in messages)
     measured = mean_completion_tokens(store, "judgments", "judge", plan.judge.name)
-    per_request = measured if measured is not None else 120.0 * 4
+    per_request = measured if measured is not None else GUESSED_JUDGMENT_TOKENS
     return _estimate(
         plan.judge, len(plan.units), input_chars // CHARS_PER_TOKEN, per_request, measured
     )

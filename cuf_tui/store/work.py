@@ -85,24 +85,18 @@ def permanently_failed_responses(store: Store) -> set[tuple[int, str]]:
     }
 
 
-def permanently_failed_judgments(store: Store, judge: str) -> set[tuple[int, str]]:
-    return {
-        (row[0], row[1])
-        for row in store.db.execute(
-            "SELECT instruction_id, template_sha256 FROM judgments WHERE judge = ? "
-            "AND state = 'failed' AND permanent_failure",
-            (judge,),
-        )
-    }
+PERMANENT_FAILURE = "permanent failure"
 
 
-def judged_instructions(store: Store, judge: str) -> set[tuple[int, str]]:
-    """(instruction id, template hash) pairs this judge has a judgment for (parsed or not)."""
+def judgment_states(store: Store, judge: str) -> dict[tuple[int, str], str]:
+    """(instruction id, template hash) -> 'done', 'unparsed' or 'permanent failure', for the
+    judgments of this judge that a new run should not simply request again."""
     return {
-        (row[0], row[1])
+        (row[0], row[1]): row[2]
         for row in store.db.execute(
-            "SELECT instruction_id, template_sha256 FROM judgments "
-            "WHERE judge = ? AND state IN ('done', 'unparsed')",
+            "SELECT instruction_id, template_sha256, CASE WHEN state = 'failed' "
+            f"THEN '{PERMANENT_FAILURE}' ELSE state END FROM judgments WHERE judge = ? "
+            "AND (state IN ('done', 'unparsed') OR (state = 'failed' AND permanent_failure))",
             (judge,),
         )
     }
