@@ -6,7 +6,6 @@ Everything heavy is imported inside the command that needs it, so `cuf-tui --hel
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -472,27 +471,10 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    import os
-    import signal
+    from cuf_tui.jobs.launch import cancel_job
 
-    from cuf_tui.errors import CufError
-    from cuf_tui.store.work import job_row, request_cancel
-
-    workspace = _workspace(args)
-    with workspace.open_store() as store:
-        before = job_row(store, args.job)
-        if before is None:
-            raise CufError(f"no job {args.job} in {workspace.db_path}")
-        if before["state"] == "done":
-            raise CufError(f"job {args.job} is already done")
-        after = request_cancel(store, args.job)
-    assert after is not None
-    if before["state"] == "running" and not before["stale"] and before["pid"]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(before["pid"], signal.SIGTERM)
-        _console().print(f"Asked job {args.job} (pid {before['pid']}) to stop.")
-    else:
-        _console().print(f"Job {args.job} cancelled (no worker was running it).")
+    with _workspace(args).open_store() as store:
+        _console().print(cancel_job(store, args.job))
     return 0
 
 

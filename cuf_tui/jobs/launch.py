@@ -4,6 +4,7 @@ that outlives the terminal (and the SSH connection) that launched it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -13,8 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cuf_tui.errors import CufError
 from cuf_tui.jobs.runner import JobBusy, JobOutcome, ProgressCallback, run_job
-from cuf_tui.store.work import find_or_create_job, job_row, set_log_path
+from cuf_tui.store.db import Store
+from cuf_tui.store.work import find_or_create_job, job_row, request_cancel, set_log_path
 from cuf_tui.workspace import Workspace
 
 LOG_FOLDER = "logs"
@@ -104,3 +107,18 @@ def work_detached(workspace: Workspace, job_id: int) -> int:
         logger.info("%s", err)
         return 3
     return 0 if outcome.state == "done" and not outcome.progress.failed else 1
+
+
+def cancel_job(store: Store, job_id: int) -> str:
+    """Stop a job: mark it, and signal its live worker. Returns what was done, in words."""
+    before = job_row(store, job_id)
+    if before is None:
+        raise CufError(f"no job {job_id} in {store.path}")
+    if before["state"] == "done":
+        raise CufError(f"job {job_id} is already done")
+    request_cancel(store, job_id)
+    if before["state"] == "running" and not before["stale"] and before["pid"]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(before["pid"], signal.SIGTERM)
+        return f"Asked job {job_id} (pid {before['pid']}) to stop."
+    return f"Job {job_id} cancelled (no worker was running it)."

@@ -388,9 +388,13 @@ class WorkbenchApp(App[None]):
 
         def cancel(confirmed: bool | None) -> None:
             if confirmed:
-                from cuf_tui.tui.batch import cancel_job
+                from cuf_tui.errors import CufError
+                from cuf_tui.jobs.launch import cancel_job
 
-                self.notify(cancel_job(self.store, job_id), timeout=5)
+                try:
+                    self.notify(cancel_job(self.store, job_id), timeout=5)
+                except CufError as err:
+                    self.notify(str(err), severity="warning", timeout=5)
                 self.refresh_jobs()
 
         self.push_screen(

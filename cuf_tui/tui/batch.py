@@ -1,13 +1,9 @@
-"""What the workbench says before it starts a batch, and how it cancels one."""
+"""What the workbench says before it starts a batch."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from typing import Any
 
-from cuf_tui.store.db import Store
 from cuf_tui.workspace import Workspace
 
 
@@ -68,17 +64,3 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
         )
     verb = "Generate responses" if kind == "generate" else "Judge"
     return f"{verb}?", "\n".join(lines), params
-
-
-def cancel_job(store: Store, job_id: int) -> str:
-    from cuf_tui.store.work import job_row, request_cancel
-
-    before = job_row(store, job_id)
-    if before is None or before["state"] == "done":
-        return f"Job {job_id} is not running."
-    request_cancel(store, job_id)
-    if before["state"] == "running" and not before["stale"] and before["pid"]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(before["pid"], signal.SIGTERM)
-        return f"Asked job {job_id} (pid {before['pid']}) to stop."
-    return f"Job {job_id} cancelled."
