@@ -434,7 +434,9 @@ def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
     progress = outcome.progress
     out = _console()
     if outcome.state == "failed":
-        raise _job_error(outcome.error or "failed")
+        from cuf_tui.errors import CufError
+
+        raise CufError(outcome.error or f"job {job_id} failed")
     out.print(
         f"Job {job_id} ({kind}): {progress.done} done, {progress.failed} failed of "
         f"{progress.total}; {progress.prompt_tokens + progress.completion_tokens} tokens, "
@@ -445,12 +447,6 @@ def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
         out.print("  Run the same command again to retry the failed units.")
         return 1
     return 0
-
-
-def _job_error(message: str) -> Exception:
-    from cuf_tui.errors import CufError
-
-    return CufError(message)
 
 
 def _jobs(args: argparse.Namespace) -> int:

@@ -133,7 +133,9 @@ def read_cuf(row: Mapping[str, Any], preference: Preference | None = None) -> In
         if rationale is None:
             rationale = ""
         if not isinstance(rationale, str):
-            raise FieldError(f"{where}.rationale", f"expected text, got {_kind(rationale)}")
+            raise FieldError(
+                f"{where}.rationale", f"expected text, got {describe_value(rationale)}"
+            )
         annotations.append(Annotation(model=model, rating=rating, rationale=rationale))
 
     judge = _optional_text(row, "judge")
@@ -162,7 +164,7 @@ def read_codal(
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         if not isinstance(value, str):
-            raise FieldError(column, f"expected text, got {_kind(value)}")
+            raise FieldError(column, f"expected text, got {describe_value(value)}")
         found.append(Response(model=column[: -len(REFERENCE_SUFFIX)], text=value))
     return BenchItem(
         text=_text(row, "instruction"),
@@ -178,7 +180,7 @@ def _preference(row: Mapping[str, Any], given: Preference | None) -> Preference:
     if value is None:
         raise FieldError("preference", "missing")
     if not isinstance(value, str):
-        raise FieldError("preference", f"expected text, got {_kind(value)}")
+        raise FieldError("preference", f"expected text, got {describe_value(value)}")
     if value not in PREFERENCES:
         raise FieldError(
             "preference",
@@ -193,7 +195,7 @@ def _text(row: Mapping[str, Any], name: str, where: str = "", allow_blank: bool 
         raise FieldError(field, "missing")
     value = row[name]
     if not isinstance(value, str):
-        raise FieldError(field, f"expected text, got {_kind(value)}")
+        raise FieldError(field, f"expected text, got {describe_value(value)}")
     if not allow_blank and not value.strip():
         raise FieldError(field, "empty")
     return value
@@ -204,7 +206,7 @@ def _optional_text(row: Mapping[str, Any], name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise FieldError(name, f"expected text, got {_kind(value)}")
+        raise FieldError(name, f"expected text, got {describe_value(value)}")
     return value
 
 
@@ -213,7 +215,7 @@ def _list(row: Mapping[str, Any], name: str) -> list[Any]:
         raise FieldError(name, "missing")
     value = row[name]
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
-        raise FieldError(name, f"expected a list, got {_kind(value)}")
+        raise FieldError(name, f"expected a list, got {describe_value(value)}")
     return list(value)
 
 
@@ -221,17 +223,18 @@ def _text_list(row: Mapping[str, Any], name: str) -> list[str]:
     items = _list(row, name)
     for i, item in enumerate(items):
         if not isinstance(item, str) or not item.strip():
-            raise FieldError(f"{name}[{i}]", f"expected a model name, got {_kind(item)}")
+            raise FieldError(f"{name}[{i}]", f"expected a model name, got {describe_value(item)}")
     return items
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise FieldError(where, f"expected an object, got {_kind(value)}")
+        raise FieldError(where, f"expected an object, got {describe_value(value)}")
     return value
 
 
-def _kind(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """What kind of value this is, in words for an error message ("a list", "null")."""
     if value is None:
         return "null"
     if isinstance(value, bool):

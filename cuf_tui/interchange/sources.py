@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cuf_tui.core.layouts import describe_value
 from cuf_tui.errors import CufError
 
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -130,7 +131,9 @@ def _object_rows(objects: Iterable[tuple[str, Any]], name: str) -> LoadedSource:
     columns: dict[str, None] = {}
     for where, value in objects:
         if not isinstance(value, dict):
-            raise SourceError(f"{name}, {where}: expected a JSON object, got {_json_kind(value)}")
+            raise SourceError(
+                f"{name}, {where}: expected a JSON object, got {describe_value(value)}"
+            )
         columns.update(dict.fromkeys(value))
         rows.append(Row(where, value))
     return LoadedSource(name, tuple(columns), rows)
@@ -244,15 +247,3 @@ def _from_dataset(loaded: Any, name: str, split: str | None) -> LoadedSource:
         raise SourceError(f"{name}: holds split {loaded.split!s}, not {split!r}")
     rows = [Row(f"row {i}", values) for i, values in enumerate(loaded.to_list(), start=1)]
     return LoadedSource(name, tuple(loaded.column_names), rows)
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, bool):
-        return "true/false"
-    return "a number"

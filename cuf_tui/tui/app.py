@@ -278,7 +278,7 @@ class WorkbenchApp(App[None]):
         before = write_review(self.store, view.id, response.model, **changes)
         self.undo_stack.append((view.id, response.model, before))
         self.queue.refresh_row(view.id)
-        self.refresh_detail(view.id, keep=True)
+        self.refresh_detail(view.id)
 
     def action_rate(self, rating: int) -> None:
         response = self.synced_detail().selected_response
@@ -320,7 +320,7 @@ class WorkbenchApp(App[None]):
         self.queue.refresh_rows()
         if instruction_id in self.queue.ids:
             self.queue.cursor = self.queue.ids.index(instruction_id)
-        self.refresh_detail(instruction_id, keep=True)
+        self.refresh_detail(instruction_id)
         self.notify(f"Undone: review of {model} on #{instruction_id}.", timeout=3)
 
     def action_raw(self) -> None:

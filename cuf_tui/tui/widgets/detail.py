@@ -185,10 +185,9 @@ class InstructionDetail(ScrollView, can_focus=True):
         count = len(view.responses)
         if not count:
             return self._render(Text("No responses assigned yet.", style="dim italic"), width)
-        shown = max(1, min(count, self.columns_for_width(width)))
+        shown, column_width = self._column_layout(width, count)
         self.columns_shown = shown
         first = (self.selected // shown) * shown
-        column_width = (width - GAP * (shown - 1)) // shown
         columns: list[list[Strip]] = []
         for offset, response in enumerate(view.responses[first : first + shown]):
             selected = first + offset == self.selected
@@ -223,13 +222,17 @@ class InstructionDetail(ScrollView, can_focus=True):
             rows += self._render(note, width)
         return rows
 
+    def _column_layout(self, width: int, responses: int) -> tuple[int, int]:
+        """How many response columns fit side by side, and the width of each."""
+        shown = max(1, min(responses, self.columns_for_width(width)))
+        return shown, (width - GAP * (shown - 1)) // shown
+
     def prerender(self, view: InstructionView) -> None:
         """Render the markdown of ``view`` at the current widths ahead of time, so moving to
         it later costs no syntax highlighting."""
         width = self._width
         self._render(markdown("instruction", view.text), width)
-        shown = max(1, min(len(view.responses), self.columns_for_width(width)))
-        column_width = (width - GAP * (shown - 1)) // shown
+        shown, column_width = self._column_layout(width, len(view.responses))
         for response in view.responses[:shown]:
             if response.state == "done":
                 self._render(markdown(response.model, response.text), column_width)
