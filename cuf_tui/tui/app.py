@@ -107,7 +107,7 @@ class WorkbenchApp(App[None]):
         """Re-read the ids the filter keeps (cheap: ids only) and the rows on screen."""
         keep = self.queue.current_id
         ids = browse.queue_ids(self.store, self.filter)
-        total = int(self.store.scalar("SELECT count(*) FROM instructions"))
+        total = browse.instruction_count(self.store)
         self.main.query_one(QueuePane).show_filter(self.filter.describe(), len(ids), total)
         self.queue.show(ids, keep=keep)
 
@@ -157,7 +157,7 @@ class WorkbenchApp(App[None]):
         """Follow what workers write: re-read only when another connection has committed."""
         if not self._main_screen_ready():
             return
-        version = int(self.store.scalar("PRAGMA data_version"))
+        version = browse.changes_seen(self.store)
         if version == self._data_version:
             return
         self._data_version = version
