@@ -134,14 +134,6 @@ class WorkbenchApp(App[None]):
         # passes short. (These objects are freed by reference counting all the same.)
         gc.freeze()
 
-    def synced_detail(self) -> InstructionDetail:
-        """The detail, showing the instruction under the queue's cursor (keys can arrive
-        faster than the detail follows the cursor)."""
-        current = self.queue.current_id
-        if (self.detail.view.id if self.detail.view else None) != current:
-            self.refresh_detail(current)
-        return self.detail
-
     def refresh_detail(self, instruction_id: int | None = None, keep: bool = True) -> None:
         if instruction_id is None:
             instruction_id = self.queue.current_id
@@ -244,7 +236,7 @@ class WorkbenchApp(App[None]):
             self.queue.focus()
 
     def action_select_response(self, step: int) -> None:
-        self.synced_detail().move_selection(step)
+        self.detail.move_selection(step)
 
     def action_next_review(self, direction: int) -> None:
         current = self.queue.current_id
@@ -269,7 +261,7 @@ class WorkbenchApp(App[None]):
     # --------------------------------------------------------------------------- reviews
 
     def _review(self, **changes: Any) -> None:
-        detail = self.synced_detail()
+        detail = self.detail
         view, response = detail.view, detail.selected_response
         if view is None or response is None:
             return
@@ -281,13 +273,13 @@ class WorkbenchApp(App[None]):
         self.refresh_detail(view.id)
 
     def action_rate(self, rating: int) -> None:
-        response = self.synced_detail().selected_response
+        response = self.detail.selected_response
         if response is None:
             return
         self._review(rating=rating, agrees_with_judge=int(rating == response.rating))
 
     def action_agree(self) -> None:
-        response = self.synced_detail().selected_response
+        response = self.detail.selected_response
         if response is None:
             return
         if response.rating is None:
@@ -296,12 +288,12 @@ class WorkbenchApp(App[None]):
         self._review(rating=response.rating, agrees_with_judge=1)
 
     def action_flag(self) -> None:
-        response = self.synced_detail().selected_response
+        response = self.detail.selected_response
         if response is not None:
             self._review(flagged=int(not response.flagged))
 
     def action_note(self) -> None:
-        response = self.synced_detail().selected_response
+        response = self.detail.selected_response
         if response is None:
             return
 
@@ -324,7 +316,7 @@ class WorkbenchApp(App[None]):
         self.notify(f"Undone: review of {model} on #{instruction_id}.", timeout=3)
 
     def action_raw(self) -> None:
-        view = self.synced_detail().view
+        view = self.detail.view
         if view is None or view.judgment is None:
             self.notify("This instruction has no judgment.", timeout=3)
             return
