@@ -352,7 +352,11 @@ def _generate(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     if not plan.units:
-        _console().print("Nothing to generate: every assigned model has answered.")
+        _console().print(
+            "Nothing to generate: every assigned model has answered."
+            if plan.instructions
+            else "Nothing to generate: the store holds no instructions (import some first)."
+        )
         return 0
     from cuf_tui.engines.openai_client import check_endpoint
 
@@ -385,6 +389,8 @@ def _judge(args: argparse.Namespace) -> int:
     if not plan.units:
         _console().print(
             f"Nothing to judge: {plan.judge.name} has judged every complete instruction."
+            if plan.instructions
+            else "Nothing to judge: the store holds no instructions (import some first)."
         )
         return 0
     from cuf_tui.engines.openai_client import check_endpoint

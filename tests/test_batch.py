@@ -420,3 +420,17 @@ def test_a_judge_that_refuses_is_not_asked_again_unless_told(cli, server, tmp_pa
     forced = cli("judge", "--retry-failed", "-w", ws)
     assert forced.code == 1, forced.out + forced.err
     assert len(server.requests) - before == 10
+
+
+def test_an_empty_store_says_to_import_first(cli, server, tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        ["alpha"],
+        ["judge-json"],
+        instructions=[{"instruction": "x", "preference": "style"}],
+    )
+    (ws / "cuf.db").unlink()
+    for command in ("generate", "judge"):
+        run = cli(command, "-w", ws)
+        assert run.code == 0 and "the store holds no instructions (import some first)" in run.out

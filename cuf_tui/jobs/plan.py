@@ -52,6 +52,7 @@ class GenerationPlan:
     assignments: dict[int, list[str]]  # models to assign to instructions that have none
     unknown_models: Counter[str] = field(default_factory=Counter)  # assigned, not configured
     skipped_failures: int = 0  # failed permanently before; --retry-failed asks again
+    instructions: int = 0  # in the store, whatever their state
 
 
 @dataclass
@@ -60,6 +61,7 @@ class JudgePlan:
     units: list[JudgeUnit]
     waiting: int  # instructions whose responses are not all there yet
     skipped_failures: int = 0  # failed permanently before; --retry-failed asks again
+    instructions: int = 0  # in the store, whatever their state
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def plan_generation(
     hopeless = set() if retry_failed else permanently_failed_responses(store)
     plan = GenerationPlan(units=[], assignments={})
     for instruction in instructions_in_order(store):
+        plan.instructions += 1
         assigned = instruction.models
         if not assigned:
             assigned = sample_models(config, instruction.key)
@@ -138,6 +141,7 @@ def plan_judging(
     judged = judgment_states(store, judge.name)
     plan = JudgePlan(judge=judge, units=[], waiting=0)
     for instruction in instructions_in_order(store):
+        plan.instructions += 1
         if not instruction.models:
             plan.waiting += 1
             continue
