@@ -33,8 +33,34 @@ class Prices(_Strict):
     output: float = Field(default=0.0, ge=0)
 
 
+class ServerSettings(_Strict):
+    """How the workbench runs a model's own server (engine vllm or llamacpp, no base_url)."""
+
+    # The program and its first arguments; the model and the flags follow. Default:
+    # `vllm serve` for vllm, `<this python> -m llama_cpp.server` for llamacpp.
+    command: list[str] | None = Field(default=None, min_length=1)
+    env: dict[str, str] = Field(default_factory=dict)  # added to the server's environment
+    startup_timeout: float = Field(default=1800.0, gt=0)  # seconds until healthy
+    stop_grace: float = Field(default=30.0, ge=0)  # seconds between SIGTERM and SIGKILL
+    port: int | None = Field(default=None, ge=1, le=65535)  # first replica; others count up
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _ENV_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return value
+
+
+MANAGED_ENGINES = ("vllm", "llamacpp")
+
+
 class ModelEntry(_Strict):
-    """One model of the generation pool, or one judge: how to reach it and how to sample it."""
+    """One model of the generation pool, or one judge: how to reach it and how to sample it.
+
+    With engine vllm or llamacpp and no base_url, the workbench runs the model's server
+    itself for the length of a batch (see cuf_tui.engines.managed)."""
 
     name: str = Field(min_length=1)
     engine: Engine
@@ -49,7 +75,54 @@ class ModelEntry(_Strict):
     max_retries: int = Field(default=5, ge=0, le=50)  # transient failures (429, 5xx, drops)
     request_timeout: float = Field(default=600.0, gt=0)  # seconds, per attempt
     price_per_million_tokens: Prices = Prices()
-    engine_args: dict[str, Any] = Field(default_factory=dict)
+    engine_args: dict[str, Any] = Field(default_factory=dict)  # the server's flags
+    replicas: int = Field(default=1, ge=1, le=64)  # servers of this model, requests shared
+    devices: list[list[int]] | None = None  # CUDA devices of each replica
+    share_gpus: bool = False  # may run beside other models' servers
+    server: ServerSettings = ServerSettings()
+    # How a judge answers: auto is a JSON schema on local engines, text on APIs.
+    judge_output: Literal["auto", "text", "json", "json_schema"] = "auto"
+
+    @property
+    def managed(self) -> bool:
+        """Whether the workbench starts and stops this model's server."""
+        return self.engine in MANAGED_ENGINES and self.base_url is None
+
+    @property
+    def answer_format(self) -> Literal["text", "json", "json_schema"]:
+        if self.judge_output != "auto":
+            return self.judge_output
+        return "json_schema" if self.engine in MANAGED_ENGINES else "text"
+
+    @property
+    def judge_prompt_format(self) -> Literal["sections", "json"]:
+        """What the judge prompt asks for: sections of text, or the JSON object."""
+        return "sections" if self.answer_format == "text" else "json"
+
+    @model_validator(mode="after")
+    def _server_keys_need_a_managed_engine(self) -> ModelEntry:
+        if not self.managed:
+            for key, default in (("replicas", 1), ("devices", None), ("share_gpus", False)):
+                if getattr(self, key) != default:
+                    raise ValueError(
+                        f"{key} applies to a server the workbench runs (engine vllm or "
+                        f"llamacpp, no base_url)"
+                    )
+            if self.server != ServerSettings():
+                raise ValueError(
+                    "server applies to a server the workbench runs (engine vllm or llamacpp, "
+                    "no base_url)"
+                )
+        if self.devices is not None:
+            if len(self.devices) != self.replicas:
+                raise ValueError(
+                    f"devices lists {len(self.devices)} device sets for {self.replicas} "
+                    f"replica(s); give one list of CUDA devices per replica"
+                )
+            for devices in self.devices:
+                if not devices or any(d < 0 for d in devices):
+                    raise ValueError("devices: each replica needs one or more device numbers")
+        return self
 
     @field_validator("base_url")
     @classmethod

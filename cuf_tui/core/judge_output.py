@@ -237,3 +237,32 @@ def _from_rating_sequence(text: str, count: int, scale_max: int) -> dict[int, Re
 def _clean(text: str) -> str:
     text = text.strip().strip("*_").strip()
     return re.sub(r"\n{3,}", "\n\n", text)
+
+
+# ---------------------------------------------------------------------- constrained output
+
+
+def judgment_schema(count: int, max_tokens: int, scale_max: int = SCALE_MAX) -> dict[str, Any]:
+    """The JSON schema a judge's answer is constrained to on engines that can: exactly
+    ``count`` entries in order, each a rationale then a whole rating from an enum (engines
+    do not enforce numeric ranges). Rationales are bounded so that the whole object fits in
+    ``max_tokens``: a constrained answer cut short by the token limit would be unreadable."""
+    per_entry_tokens = max(20, (max_tokens - 16) // max(count, 1) - 14)
+    rationale_chars = max(40, min(2000, per_entry_tokens * 3))
+    entry = {
+        "type": "object",
+        "properties": {
+            "rationale": {"type": "string", "maxLength": rationale_chars},
+            "rating": {"type": "integer", "enum": list(range(1, scale_max + 1))},
+        },
+        "required": ["rationale", "rating"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "ratings": {"type": "array", "items": entry, "minItems": count, "maxItems": count}
+        },
+        "required": ["ratings"],
+        "additionalProperties": False,
+    }

@@ -10,13 +10,14 @@ import hashlib
 import random
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 
 from cuf_tui.core.preferences import PREFERENCES, Preference
 
 Message = dict[str, str]
+AnswerFormat = Literal["sections", "json"]
 
 
 class PromptSet:
@@ -55,8 +56,14 @@ class PromptSet:
     # --------------------------------------------------------------------------- judging
 
     def judge_messages(
-        self, instruction: str, preference: Preference, responses: Sequence[str]
+        self,
+        instruction: str,
+        preference: Preference,
+        responses: Sequence[str],
+        answer_format: AnswerFormat = "sections",
     ) -> list[Message]:
+        """The judge's prompt; ``answer_format`` "json" asks for the JSON object that
+        schema-constrained decoding produces instead of one section per response."""
         rubric = self._fixed(f"rubrics/{preference}.j2")
         request = self.render(
             "judge.j2",
@@ -64,6 +71,7 @@ class PromptSet:
             preference=preference,
             instruction=instruction,
             responses=list(responses),
+            answer_format=answer_format,
         )
         return [
             {"role": "system", "content": self._fixed("judge_system.j2")},
@@ -79,8 +87,14 @@ class PromptSet:
     def repair_message(self, count: int) -> Message:
         return {"role": "user", "content": self.render("judge_repair.j2", count=count)}
 
-    def judge_template_sha256(self, preference: Preference) -> str:
-        return self._judge_hashes[preference]
+    def judge_template_sha256(
+        self, preference: Preference, answer_format: AnswerFormat = "sections"
+    ) -> str:
+        """The identity of a judgment's prompt recipe: its templates and answer format."""
+        plain = self._judge_hashes[preference]
+        if answer_format == "sections":
+            return plain
+        return hashlib.sha256(f"{plain}:{answer_format}".encode()).hexdigest()
 
     @cached_property
     def _judge_hashes(self) -> dict[Preference, str]:
@@ -103,6 +117,7 @@ class PromptSet:
             count = len(self.principles(preference))
             if count < 1:
                 raise ValueError(f"principles/{preference}.j2 holds no principle")
-            self.judge_messages("instruction", preference, ["a", "b"])
+            for answer_format in ("sections", "json"):
+                self.judge_messages("instruction", preference, ["a", "b"], answer_format)
         self.generation_messages("instruction", "style", "principle")
         self.repair_message(2)

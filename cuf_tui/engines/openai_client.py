@@ -80,13 +80,26 @@ def api_key_for(entry: ModelEntry, secrets: Secrets) -> str:
 
 def check_endpoint(entry: ModelEntry) -> None:
     """Raise EngineError when ``entry`` cannot be reached as configured; requests nothing."""
-    if entry.base_url is None and entry.engine != "openai":
-        raise EngineError(
-            f"{entry.name}: engine {entry.engine!r} needs a base_url in cuf.toml (the URL of "
-            f"a running server, e.g. http://127.0.0.1:8000/v1); the workbench does not "
-            f"start {entry.engine} servers itself yet"
-        )
+    if entry.managed:
+        from cuf_tui.engines.managed import check_server_command
+
+        check_server_command(entry)  # the workbench starts this server for the batch
+        return
     api_key_for(entry, Secrets())
+
+
+def response_format(entry: ModelEntry, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The `response_format` that constrains a judge's answer on ``entry``'s engine, or None
+    for free text. vLLM and OpenAI take a named JSON schema; llama-cpp-python's server takes
+    JSON mode with a schema attached."""
+    wanted = entry.answer_format
+    if wanted == "text":
+        return None
+    if entry.engine == "llamacpp":
+        return {"type": "json_object", "schema": schema}
+    if wanted == "json":
+        return {"type": "json_object"}
+    return {"type": "json_schema", "json_schema": {"name": "judgment", "schema": schema}}
 
 
 class ChatEndpoint:

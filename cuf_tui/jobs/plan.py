@@ -145,7 +145,9 @@ def plan_judging(
         if not instruction.models:
             plan.waiting += 1
             continue
-        template = prompts.judge_template_sha256(cast(Preference, instruction.preference))
+        template = prompts.judge_template_sha256(
+            cast(Preference, instruction.preference), judge.judge_prompt_format
+        )
         state = judged.get((instruction.id, template))
         if state == PERMANENT_FAILURE and not retry_failed:
             plan.skipped_failures += 1
@@ -183,7 +185,10 @@ def estimate_judging(store: Store, prompts: PromptSet, plan: JudgePlan) -> Estim
     input_chars = 0
     for unit in plan.units:
         messages = prompts.judge_messages(
-            unit.instruction.text, unit.preference, list(unit.responses.values())
+            unit.instruction.text,
+            unit.preference,
+            list(unit.responses.values()),
+            plan.judge.judge_prompt_format,
         )
         input_chars += sum(len(m["content"]) for m in messages)
     measured = mean_completion_tokens(store, "judgments", "judge", plan.judge.name)

@@ -8,6 +8,7 @@ the store, so a job resumes after any interruption by requesting only what is mi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -16,11 +17,20 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from cuf_tui.core.judge_output import read_judge_output
+from cuf_tui.config import ModelEntry
+from cuf_tui.core.judge_output import judgment_schema, read_judge_output
 from cuf_tui.core.prompts import PromptSet
-from cuf_tui.engines.openai_client import ChatEndpoint, Completion, RequestFailed, Secrets
+from cuf_tui.engines import managed
+from cuf_tui.engines.openai_client import (
+    ChatEndpoint,
+    Completion,
+    RequestFailed,
+    Secrets,
+    response_format,
+)
 from cuf_tui.errors import CufError
 from cuf_tui.jobs.plan import GenerationUnit, JudgeUnit, plan_generation, plan_judging
 from cuf_tui.store.db import Store
@@ -32,12 +42,17 @@ from cuf_tui.store.work import (
     heartbeat,
     job_row,
     lease_job,
+    live_servers,
+    record_server_start,
+    record_server_state,
     save_judgment,
     save_response,
     stale_after_s,
     start_counting,
 )
 from cuf_tui.workspace import Workspace
+
+Maker = Callable[[ChatEndpoint], Callable[[Any], Awaitable[None]]]
 
 HEARTBEAT_INTERVAL_S = 2.0
 REPAIR_SEPARATOR = "\n\n----- answer to the repair request -----\n\n"
@@ -60,6 +75,7 @@ class Progress:
     cost_usd: float = 0.0
     started: float = field(default_factory=time.monotonic)
     last_error: str | None = None
+    phase: str | None = None  # e.g. waiting for a model server to start
 
     @property
     def finished(self) -> int:
@@ -111,6 +127,7 @@ async def run_job(
                 f"(last heartbeat {row['heartbeat_at']}); cancel it with `cuf-tui cancel {job_id}`"
             )
         progress = Progress(job_id, row["kind"])
+        _stop_abandoned_servers(store, job_id, log)
         try:
             config = workspace.config
             prompts = load_prompts(workspace.root)
@@ -118,6 +135,7 @@ async def run_job(
             batch = _Batch(
                 store, job_id, token, prompts, config.workspace.seed, progress, on_progress, log
             )
+            batch.log_folder = workspace.root / "logs"
             if row["kind"] == "generate":
                 plan = plan_generation(
                     store,
@@ -163,6 +181,31 @@ async def run_job(
         store.close()
 
 
+def _stop_abandoned_servers(store: Store, job_id: int, log: Callable[[str], None]) -> None:
+    """Stop servers an earlier worker of this job started and never stopped (it died)."""
+    for row in live_servers(store, job_id):
+        if row["pid"] and managed.stop_abandoned(row["pid"], row["port"]):
+            log(f"job {job_id}: stopped {row['model']}'s server (pid {row['pid']}), left running")
+        record_server_state(store, row["id"], "stopped", "its worker had died")
+
+
+async def _together(*work: Awaitable[None]) -> None:
+    """Run side by side; the first failure cancels the rest and is raised as it is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in work:
+                group.create_task(_awaited(item))
+    except BaseExceptionGroup as failures:
+        first: BaseException = failures
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
+async def _awaited(item: Awaitable[None]) -> None:
+    await item
+
+
 class _Batch:
     def __init__(
         self,
@@ -185,6 +228,8 @@ class _Batch:
         self.log = log
         self.secrets = Secrets()
         self.endpoints: list[ChatEndpoint] = []
+        self.log_folder: Path | None = None
+        self.server_rows: dict[int, int] = {}  # id(ManagedServer) -> servers row
 
     # -------------------------------------------------------------------------- scheduling
 
@@ -236,6 +281,73 @@ class _Batch:
         self.endpoints.append(endpoint)
         return endpoint
 
+    async def _send(self, entry: ModelEntry, units: Sequence[Any], make_one: Maker) -> None:
+        """All of ``units`` to ``entry``: straight to its server, or to servers started now."""
+        if not units:
+            return
+        if entry.managed:
+            await self._serve_and_send(entry, units, make_one)
+        else:
+            endpoint = self._endpoint(entry)
+            await self._drain(endpoint, units, make_one(endpoint))
+
+    async def _serve_and_send(
+        self, entry: ModelEntry, units: Sequence[Any], make_one: Maker
+    ) -> None:
+        """Start the model's servers, send it the units, stop the servers. If a server dies
+        on the way, stop at once with the end of its log as the error; what was saved stays,
+        and a later run requests only the rest."""
+        self.progress.phase = f"starting {entry.engine} for {entry.name}"
+        self.on_progress(self.progress)
+        self.log(f"job {self.job_id}: starting {entry.engine} for {entry.name} ({entry.replicas}x)")
+        async with managed.serving(entry, self._server_log(entry), self._server_event) as servers:
+            served = entry.model_copy(update={"base_url": [s.launch.base_url for s in servers]})
+            endpoint = self._endpoint(served)
+            self.progress.phase = None
+            self.log(f"job {self.job_id}: {entry.name} ready; sending {len(units)} requests")
+            sending = asyncio.ensure_future(self._drain(endpoint, units, make_one(endpoint)))
+            watching = asyncio.ensure_future(managed.first_exit(servers))
+            try:
+                await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                watching.cancel()
+                if not sending.done():
+                    sending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sending
+            if sending.cancelled():
+                dead = watching.result() if watching.done() and not watching.cancelled() else None
+                if dead is None:  # cancelled from outside
+                    raise asyncio.CancelledError
+                raise managed.ServerFailed(dead.died_message())
+            sending.result()
+
+    def _server_log(self, entry: ModelEntry) -> Callable[[int], Path]:
+        folder = self.log_folder or Path("logs")
+        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in entry.name)
+        return lambda replica: folder / f"job-{self.job_id}-{safe}-{replica + 1}.log"
+
+    def _server_event(self, state: str, server: managed.ManagedServer, detail: str) -> None:
+        key = id(server)
+        if state == "starting":
+            replica = int(server.launch.log_path.stem.rsplit("-", 1)[-1])
+            self.server_rows[key] = record_server_start(
+                self.store,
+                self.job_id,
+                server.entry.name,
+                server.entry.engine,
+                replica,
+                server.pid,
+                server.launch.port,
+                str(server.launch.log_path),
+            )
+            return
+        row = self.server_rows.get(key)
+        if row is not None:
+            record_server_state(self.store, row, state, detail or None)
+        if state in ("failed", "crashed"):
+            self.log(f"job {self.job_id}: {server.entry.name}'s server {state}: {detail}")
+
     def _account(
         self, cost: UnitCost, ok: bool, error: str | None = None, transient: bool = False
     ) -> None:
@@ -260,15 +372,21 @@ class _Batch:
         by_model: dict[str, list[GenerationUnit]] = {}
         for unit in units:
             by_model.setdefault(unit.model, []).append(unit)
-        endpoints = {model: self._endpoint(entries[model]) for model in by_model}
+        for model in by_model:
+            if not entries[model].managed:  # fail early on a missing key
+                ChatEndpoint(entries[model], Secrets())
+        # Servers the workbench runs take the GPUs one model at a time, unless a model may
+        # share them; API models and servers run by others are sent to all the while.
+        one_at_a_time = [m for m in by_model if entries[m].managed and not entries[m].share_gpus]
+        beside = [m for m in by_model if m not in one_at_a_time]
+
+        async def in_turn() -> None:
+            for model in one_at_a_time:
+                await self._send(entries[model], by_model[model], self._generate_one)
 
         async def work() -> None:
-            await asyncio.gather(
-                *(
-                    self._drain(endpoints[model], model_units, self._generate_one(endpoints[model]))
-                    for model, model_units in by_model.items()
-                )
-            )
+            side_by_side = [self._send(entries[m], by_model[m], self._generate_one) for m in beside]
+            await _together(in_turn(), *side_by_side)
 
         return work
 
@@ -314,27 +432,34 @@ class _Batch:
 
     # ----------------------------------------------------------------------------- judging
 
-    def judging(self, units: list[JudgeUnit], judge: Any) -> Callable[[], Awaitable[None]]:
+    def judging(self, units: list[JudgeUnit], judge: ModelEntry) -> Callable[[], Awaitable[None]]:
         self.progress.total = len(units)
-        endpoint = self._endpoint(judge) if units else None
+        if units and not judge.managed:  # fail early on a missing key
+            ChatEndpoint(judge, Secrets())
 
         async def work() -> None:
-            if endpoint is not None:
-                await self._drain(endpoint, units, self._judge_one(endpoint))
+            await self._send(judge, units, self._judge_one)
 
         return work
 
     def _judge_one(self, endpoint: ChatEndpoint) -> Callable[[JudgeUnit], Awaitable[None]]:
-        judge = endpoint.entry.name
+        entry = endpoint.entry
+        judge = entry.name
+        prompt_format = entry.judge_prompt_format
 
         async def one(unit: JudgeUnit) -> None:
             order = list(unit.responses)
             random.Random(f"{self.seed}:order:{judge}:{unit.instruction.key}").shuffle(order)
             count = len(order)
             messages = self.prompts.judge_messages(
-                unit.instruction.text, unit.preference, [unit.responses[m] for m in order]
+                unit.instruction.text,
+                unit.preference,
+                [unit.responses[m] for m in order],
+                prompt_format,
             )
-            template = self.prompts.judge_template_sha256(unit.preference)
+            template = self.prompts.judge_template_sha256(unit.preference, prompt_format)
+            constrained = response_format(entry, judgment_schema(count, entry.max_tokens))
+            options = {"response_format": constrained} if constrained else {}
             completions: list[Completion] = []
             error: str | None = None
             transient = False
@@ -342,7 +467,7 @@ class _Batch:
             repaired = False
             read = None
             try:
-                first = await endpoint.chat(messages)
+                first = await endpoint.chat(messages, **options)
                 completions.append(first)
                 raw = first.text
                 read = read_judge_output(first.text, count)
@@ -352,7 +477,7 @@ class _Batch:
                         {"role": "assistant", "content": first.text},
                         self.prompts.repair_message(count),
                     ]
-                    second = await endpoint.chat(repair)
+                    second = await endpoint.chat(repair, **options)
                     completions.append(second)
                     raw = first.text + REPAIR_SEPARATOR + second.text
                     again = read_judge_output(second.text, count)

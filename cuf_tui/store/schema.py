@@ -187,4 +187,24 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE responses ADD COLUMN permanent_failure INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE judgments ADD COLUMN permanent_failure INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: the model servers a job runs itself (vLLM, llama.cpp): where they listen, their
+    # process group and log, so they can be shown, and stopped if their worker died.
+    """
+    CREATE TABLE servers (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,                  -- the [[models]] or [[judges]] name
+        engine TEXT NOT NULL,
+        replica INTEGER NOT NULL,             -- 1-based
+        pid INTEGER,                          -- also its process group
+        port INTEGER NOT NULL,
+        log_path TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('starting', 'ready', 'stopped', 'failed', 'crashed')),
+        detail TEXT,
+        started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        ready_at TEXT,
+        stopped_at TEXT
+    );
+    CREATE INDEX servers_by_job ON servers (job_id, id);
+    """,
 )

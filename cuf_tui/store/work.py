@@ -343,3 +343,53 @@ def request_cancel(store: Store, job_id: int) -> dict[str, Any] | None:
 
 def set_log_path(store: Store, job_id: int, path: str) -> None:
     store.db.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (path, job_id))
+
+
+# ----------------------------------------------------------------------------- servers
+
+
+def record_server_start(
+    store: Store,
+    job_id: int,
+    model: str,
+    engine: str,
+    replica: int,
+    pid: int | None,
+    port: int,
+    log_path: str,
+) -> int:
+    cursor = store.db.execute(
+        "INSERT INTO servers (job_id, model, engine, replica, pid, port, log_path, state) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'starting')",
+        (job_id, model, engine, replica, pid, port, log_path),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def record_server_state(store: Store, server_id: int, state: str, detail: str | None) -> None:
+    stamp = "ready_at" if state == "ready" else "stopped_at"
+    store.db.execute(
+        f"UPDATE servers SET state = ?, detail = COALESCE(?, detail), {stamp} = {NOW} WHERE id = ?",
+        (state, detail or None, server_id),
+    )
+
+
+def job_servers(store: Store, job_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The servers of each job, oldest first; a job that ran none has an empty list."""
+    found: dict[int, list[dict[str, Any]]] = {job_id: [] for job_id in job_ids}
+    if not job_ids:
+        return found
+    marks = ",".join("?" * len(job_ids))
+    for row in store.query(
+        f"SELECT * FROM servers WHERE job_id IN ({marks}) ORDER BY id", tuple(job_ids)
+    ):
+        found[row["job_id"]].append(row)
+    return found
+
+
+def live_servers(store: Store, job_id: int) -> list[dict[str, Any]]:
+    """Servers of the job that no one recorded as stopped (their worker may have died)."""
+    return store.query(
+        "SELECT * FROM servers WHERE job_id = ? AND state IN ('starting', 'ready') ORDER BY id",
+        (job_id,),
+    )

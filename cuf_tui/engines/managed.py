@@ -1,0 +1,408 @@
+"""Servers the workbench runs itself: `vllm serve` or llama-cpp-python's server, one per
+model replica, for the length of a batch.
+
+A server is started in its own process group on a free loopback port, with its output in a
+log file of the workspace; it is ready when `GET /health` answers 200 and `/v1/models` lists
+the model. It is stopped with SIGTERM to the whole group, then SIGKILL after a grace period,
+so no child (vLLM's engine processes) is left holding GPU memory. On Linux the server also
+gets SIGTERM if the worker that started it dies without stopping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cuf_tui.config import ModelEntry
+from cuf_tui.errors import CufError
+
+HEALTH_POLL_S = 0.5
+EXIT_POLL_S = 0.25
+LOG_TAIL_LINES = 15
+PORT_ATTEMPTS = 3
+PORT_TAKEN = ("address already in use", "errno 98", "eaddrinuse")
+
+
+class ServerFailed(CufError):
+    """A managed server did not start, or stopped while it was needed."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What to run for one replica, and where it will listen."""
+
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+def server_argv(entry: ModelEntry, port: int) -> list[str]:
+    """The command line of one server of ``entry`` listening on 127.0.0.1:``port``."""
+    if entry.engine == "vllm":
+        command = entry.server.command or ["vllm", "serve"]
+        argv = [*command, entry.model, "--host", "127.0.0.1", "--port", str(port)]
+        return argv + _flags(entry.engine_args, dash=True)
+    if entry.engine == "llamacpp":
+        command = entry.server.command or [sys.executable, "-m", "llama_cpp.server"]
+        settings: dict[str, Any] = {
+            # One request at a time is decoded; without this a new request aborts the one
+            # being decoded, which breaks concurrent batches.
+            "interrupt_requests": False,
+            "n_threads": os.cpu_count() or 1,
+        } | entry.engine_args
+        argv = [*command, "--model", entry.model, "--host", "127.0.0.1", "--port", str(port)]
+        return argv + _flags(settings, dash=False)
+    raise ServerFailed(f"{entry.name}: engine {entry.engine!r} has no server to run")
+
+
+def _flags(args: dict[str, Any], *, dash: bool) -> list[str]:
+    """`engine_args` as command-line flags: vLLM spells them with dashes (`--max-model-len`),
+    llama-cpp-python with underscores. True is a bare flag for vLLM; `extra_args` (a list)
+    is passed as written."""
+    flags: list[str] = []
+    for key, value in args.items():
+        if key == "extra_args":
+            flags += [str(v) for v in (value if isinstance(value, list) else [value])]
+            continue
+        flag = "--" + (key.replace("_", "-") if dash else key)
+        if isinstance(value, bool) and dash:
+            if value:
+                flags.append(flag)
+            else:
+                flags.append("--no-" + flag[2:])
+        elif isinstance(value, dict):
+            flags += [flag, json.dumps(value)]
+        elif isinstance(value, list):
+            flags += [flag, *(str(v) for v in value)]
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
+def check_server_command(entry: ModelEntry) -> None:
+    """Raise ServerFailed when the program that serves ``entry`` cannot be found."""
+    program = server_argv(entry, 0)[0]
+    found = os.access(program, os.X_OK) if os.sep in program else shutil.which(program)
+    if not found:
+        hint = (
+            "install vLLM (`pip install vllm` on a GPU server; `cuf-tui demo-model` makes a "
+            "CPU build for a small model)"
+            if entry.engine == "vllm"
+            else "install llama-cpp-python's server (`pip install 'cuf-tui[llamacpp]'`)"
+        )
+        raise ServerFailed(
+            f"{entry.name}: cannot find {program!r} to start its {entry.engine} server; {hint}, "
+            f"or set server.command in cuf.toml"
+        )
+    if entry.engine == "llamacpp" and program == sys.executable and not _has_llama_cpp():
+        raise ServerFailed(
+            f"{entry.name}: llama-cpp-python is not installed in {sys.prefix}; "
+            "`pip install 'cuf-tui[llamacpp]'`, or set server.command in cuf.toml"
+        )
+
+
+def _has_llama_cpp() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("llama_cpp") is not None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before exec: SIGTERM when the worker dies (Linux)."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [pgid]
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def stop_group(pgid: int, grace: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """SIGTERM the group, wait up to ``grace`` seconds for all of it, then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if process is not None:
+            process.poll()
+        if not group_members(pgid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and group_members(pgid):
+        if process is not None:
+            process.poll()
+        time.sleep(0.05)
+    if process is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=1)
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        with path.open("rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 64 * 1024))
+            text = log.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no log)"
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return "\n".join(kept) if kept else "(the log is empty)"
+
+
+class ManagedServer:
+    """One running server process."""
+
+    def __init__(self, entry: ModelEntry, launch: Launch) -> None:
+        self.entry = entry
+        self.launch = launch
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def spawn(self) -> None:
+        env = os.environ.copy() | self.launch.env
+        self.launch.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.launch.log_path.open("ab") as log:
+            log.write(f"$ {' '.join(self.launch.argv)}\n".encode())
+            log.flush()
+            try:
+                self.process = subprocess.Popen(
+                    self.launch.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                    close_fds=True,
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                )
+            except OSError as err:
+                raise ServerFailed(
+                    f"{self.entry.name}: cannot run {self.launch.argv[0]!r}: {err.strerror}"
+                    + (
+                        " (install vLLM, or set server.command in cuf.toml)"
+                        if self.entry.engine == "vllm"
+                        else " (install cuf-tui[llamacpp], or set server.command in cuf.toml)"
+                    )
+                ) from None
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    async def wait_ready(self, limit_s: float) -> None:
+        """Return once the server answers /health and lists the model; raise ServerFailed
+        if it exits first or is not ready after ``limit_s`` seconds."""
+        import httpx2
+
+        deadline = time.monotonic() + limit_s
+        root = f"http://127.0.0.1:{self.launch.port}"
+        async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as http:
+            while True:
+                code = self.exit_code()
+                if code is not None:
+                    raise ServerFailed(self._ended(f"exited with code {code} while starting"))
+                if await self._answers(http, root):
+                    return
+                if time.monotonic() >= deadline:
+                    raise ServerFailed(
+                        self._ended(f"was not ready after {limit_s:g} s (server.startup_timeout)")
+                    )
+                await asyncio.sleep(HEALTH_POLL_S)
+
+    async def _answers(self, http: Any, root: str) -> bool:
+        import httpx2
+
+        try:
+            health = await http.get(root + "/health")
+            if health.status_code == 404 and self.entry.engine == "llamacpp":
+                pass  # older llama-cpp-python servers have no /health; /v1/models says enough
+            elif health.status_code != 200:
+                return False
+            models = await http.get(root + "/v1/models")
+            if models.status_code != 200:
+                return False
+            listed = [m.get("id") for m in models.json().get("data", [])]
+        except (httpx2.HTTPError, ValueError, AttributeError):
+            return False
+        return self.entry.engine == "llamacpp" or self.entry.model in listed
+
+    def _ended(self, what: str) -> str:
+        return (
+            f"{self.entry.name}: the {self.entry.engine} server on port {self.launch.port} "
+            f"{what}; last lines of {self.launch.log_path}:\n{log_tail(self.launch.log_path)}"
+        )
+
+    def died_message(self) -> str:
+        return self._ended(f"stopped (exit code {self.exit_code()}) in the middle of the batch")
+
+    def port_was_taken(self) -> bool:
+        tail = log_tail(self.launch.log_path, 40).lower()
+        return any(sign in tail for sign in PORT_TAKEN)
+
+    async def stop(self) -> None:
+        if self.process is None:
+            return
+        process = self.process
+        await asyncio.to_thread(stop_group, process.pid, self.entry.server.stop_grace, process)
+
+
+ServerEvent = Callable[[str, ManagedServer, str], None]  # (state, server, detail)
+
+
+def _no_events(state: str, server: ManagedServer, detail: str) -> None:
+    return None
+
+
+def _launches(entry: ModelEntry, log_for: Callable[[int], Path]) -> Iterator[Launch]:
+    """One launch per replica: its port, its devices, its log."""
+    for replica in range(entry.replicas):
+        if entry.server.port is not None:
+            port = entry.server.port + replica
+            if port_in_use(port):
+                raise ServerFailed(
+                    f"{entry.name}: port {port} on 127.0.0.1 is in use (server.port in "
+                    f"cuf.toml); free it or leave server.port out to pick a free port"
+                )
+        else:
+            port = free_port()
+        env = dict(entry.server.env)
+        if entry.devices is not None:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(d) for d in entry.devices[replica])
+        yield Launch(server_argv(entry, port), env, port, log_for(replica))
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    entry: ModelEntry,
+    log_for: Callable[[int], Path],
+    on_event: ServerEvent = _no_events,
+) -> AsyncIterator[list[ManagedServer]]:
+    """Start every replica of ``entry``, wait until all are ready, and stop them all on the
+    way out, whatever happens inside."""
+    servers: list[ManagedServer] = []
+    try:
+        for launch in _launches(entry, log_for):
+            servers.append(await _start(entry, launch, on_event))
+        yield servers
+    finally:
+        await asyncio.shield(_stop_all(servers, on_event))
+
+
+async def _start(entry: ModelEntry, launch: Launch, on_event: ServerEvent) -> ManagedServer:
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        server = ManagedServer(entry, launch)
+        server.spawn()
+        on_event("starting", server, "")
+        try:
+            await server.wait_ready(entry.server.startup_timeout)
+        except ServerFailed as failure:
+            await server.stop()
+            retry = entry.server.port is None and attempt < PORT_ATTEMPTS
+            if retry and server.port_was_taken():
+                on_event("failed", server, f"port {launch.port} was taken; trying another")
+                launch = Launch(
+                    server_argv(entry, (port := free_port())), launch.env, port, launch.log_path
+                )
+                continue
+            on_event("failed", server, str(failure))
+            raise
+        except BaseException:
+            await asyncio.shield(server.stop())
+            on_event("stopped", server, "stopped before it was ready")
+            raise
+        on_event("ready", server, "")
+        return server
+    raise AssertionError("unreachable")
+
+
+async def _stop_all(servers: list[ManagedServer], on_event: ServerEvent) -> None:
+    for server in servers:
+        code = server.exit_code()
+        await server.stop()
+        on_event("stopped" if code is None else "crashed", server, "")
+
+
+async def first_exit(servers: list[ManagedServer]) -> ManagedServer:
+    """Wait until one of ``servers`` exits; return it."""
+    while True:
+        for server in servers:
+            if server.exit_code() is not None:
+                return server
+        await asyncio.sleep(EXIT_POLL_S)
+
+
+def stop_abandoned(pid: int, port: int, grace: float = 10.0) -> bool:
+    """Stop the process group of a server whose worker died; True when something was
+    stopped. The leader must still be the server that listened on ``port`` (its command line
+    says so), so a reused pid is left alone; a group whose leader has exited holds only the
+    server's own children, since a group id is not reused while the group has members."""
+    leader = Path(f"/proc/{pid}/cmdline")
+    try:
+        argv = leader.read_bytes().split(b"\0")
+    except OSError:
+        argv = None
+    if argv is not None and str(port).encode() not in argv:
+        return False
+    if not group_members(pid):
+        return False
+    stop_group(pid, grace)
+    return True
