@@ -456,11 +456,14 @@ def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    from cuf_tui.store.work import list_jobs
+    from cuf_tui.store.work import job_servers, list_jobs
 
     workspace = _workspace(args)
     with workspace.open_store() as store:
         rows = list_jobs(store)
+        servers = job_servers(store, [row["id"] for row in rows])
+    for row in rows:
+        row["servers"] = servers[row["id"]]
     if args.json:
         import json
 

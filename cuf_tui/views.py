@@ -206,17 +206,15 @@ def job_progress(console: Console, title: str) -> Iterator[Callable[[JobProgress
         remaining = progress.total - progress.finished
         rate = progress.rate
         eta = f"{remaining / rate:.0f}s" if rate > 0 and remaining else "-"
-        bar.update(
-            task,
-            total=progress.total,
-            completed=progress.finished,
-            detail=(
-                f"failed {progress.failed} · in flight {progress.in_flight} · "
-                f"{rate:.1f} req/s · ETA {eta} · "
-                f"{progress.prompt_tokens + progress.completion_tokens:,} tok · "
-                f"${progress.cost_usd:.4f}"
-            ),
+        detail = (
+            f"failed {progress.failed} · in flight {progress.in_flight} · "
+            f"{rate:.1f} req/s · ETA {eta} · "
+            f"{progress.prompt_tokens + progress.completion_tokens:,} tok · "
+            f"${progress.cost_usd:.4f}"
         )
+        if progress.phase:
+            detail = f"{progress.phase}… · failed {progress.failed}"
+        bar.update(task, total=progress.total, completed=progress.finished, detail=detail)
 
     with bar:
         yield update
@@ -250,4 +248,14 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     console.print(table)
     for row in rows:
         if row["error"]:
-            console.print(f"job {row['id']}: {row['error']}")
+            console.print(f"job {row['id']}: {row['error']}", markup=False, highlight=False)
+        for server in row.get("servers", ()):
+            console.print(f"job {row['id']}: {server_line(server)}", markup=False, highlight=False)
+
+
+def server_line(server: dict[str, Any]) -> str:
+    """One managed server of a job, in words: which, where, in what state, its log."""
+    return (
+        f"{server['engine']} server {server['replica']} of {server['model']} "
+        f"(port {server['port']}, pid {server['pid']}): {server['state']}; log {server['log_path']}"
+    )

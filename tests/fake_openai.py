@@ -45,6 +45,7 @@ class Received:
     model: str
     messages: list[dict[str, str]]
     authorization: str | None
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass
@@ -53,15 +54,18 @@ class FakeOpenAI:
     latency: float = 0.0
     requests: list[Received] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
+    served_models: list[str] = field(default_factory=list)  # listed by GET /v1/models
+    ready: bool = True  # GET /health answers 200, else 503
+    on_completion: Any = None  # called after each chat completion is sent
 
     # ------------------------------------------------------------------------------ server
 
-    def start(self) -> FakeOpenAI:
+    def start(self, port: int = 0) -> FakeOpenAI:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         started = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._connection, "127.0.0.1", 0), self.loop
+            asyncio.start_server(self._connection, "127.0.0.1", port), self.loop
         )
         self.server = started.result(timeout=10)
         self.port = self.server.sockets[0].getsockname()[1]
@@ -139,13 +143,21 @@ class FakeOpenAI:
         body: bytes,
         writer: asyncio.StreamWriter,
     ) -> bool:
+        if method == "GET" and path == "/health":
+            await self._send(writer, 200 if self.ready else 503, {})
+            return True
+        if method == "GET" and path == "/v1/models":
+            listed = [{"id": m, "object": "model"} for m in self.served_models]
+            await self._send(writer, 200, {"object": "list", "data": listed})
+            return True
         if method != "POST" or not path.endswith("/chat/completions"):
             await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
             return True
         request = json.loads(body)
         model = request["model"]
         messages = request["messages"]
-        self.requests.append(Received(model, messages, headers.get("authorization")))
+        constrained = request.get("response_format")
+        self.requests.append(Received(model, messages, headers.get("authorization"), constrained))
         key = hashlib.sha256(body).hexdigest()
         self.attempts[key] += 1
         attempt = self.attempts[key]
@@ -190,11 +202,12 @@ class FakeOpenAI:
         if "slow" in model and attempt == 1:
             await asyncio.sleep(5)
 
-        text = (
-            self._judge(model, messages)
-            if model.startswith("judge")
-            else self._answer(model, messages)
-        )
+        if model.startswith("judge") and constrained:
+            text = self._judge_constrained(messages, constrained)
+        elif model.startswith("judge"):
+            text = self._judge(model, messages)
+        else:
+            text = self._answer(model, messages)
         prompt_chars = sum(len(m["content"]) for m in messages)
         reply = {
             "id": f"chatcmpl-{key[:12]}",
@@ -227,6 +240,8 @@ class FakeOpenAI:
             await self._send(writer, 200, b'{"choices": [{"message": {"content": "cut')
             return True
         await self._send(writer, 200, data)
+        if self.on_completion is not None:
+            self.on_completion()
         return True
 
     def _answer(self, model: str, messages: list[dict[str, str]]) -> str:
@@ -238,13 +253,29 @@ class FakeOpenAI:
             f"-- answered by {model}"
         )
 
+    def _shown_ratings(self, messages: list[dict[str, str]]) -> list[int]:
+        prompt = messages[1]["content"]
+        shown = SIGNATURE.findall(prompt.split("</instruction>", 1)[-1])
+        return [expected_rating(m) for m in shown]
+
+    def _judge_constrained(self, messages: list[dict[str, str]], constraint: dict[str, Any]) -> str:
+        """What a schema-constrained engine returns: the JSON object and nothing else, with
+        each entry's position given only by its place in the list. A schema that does not
+        ask for one entry per response shown gets an answer no reader can use."""
+        ratings = self._shown_ratings(messages)
+        schema = (constraint.get("json_schema") or {}).get("schema") or constraint.get("schema")
+        if schema is not None:
+            listed = schema["properties"]["ratings"]
+            if listed["minItems"] != len(ratings) or listed["maxItems"] != len(ratings):
+                return "{}"
+        entries = [{"rationale": f"constrained {i}", "rating": r} for i, r in enumerate(ratings, 1)]
+        return json.dumps({"ratings": entries})
+
     def _judge(self, model: str, messages: list[dict[str, str]]) -> str:
         style = model.split("-", 1)[1] if "-" in model else "markdown"
         last = messages[-1]["content"]
         repairing = last.startswith("I could not read")
-        prompt = messages[1]["content"]
-        shown = SIGNATURE.findall(prompt.split("</instruction>", 1)[-1])
-        ratings = [expected_rating(m) for m in shown]
+        ratings = self._shown_ratings(messages)
         if repairing:
             if style == "garbagealways":
                 return "I would rather not say."
