@@ -30,6 +30,7 @@ COMMANDS = (
     "jobs",
     "cancel",
     "worker",
+    "demo-model",
 )
 
 
@@ -151,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cancel = commands.add_parser("cancel", parents=[workspace], help="stop a running batch")
     cancel.add_argument("job", type=int, metavar="ID")
+    demo = commands.add_parser(
+        "demo-model",
+        parents=[workspace],
+        help="add a small real model that runs on the CPU (SmolLM2-135M on vLLM) to the pool",
+        description="Build, once per machine, a CPU build of vLLM and SmolLM2-135M-Instruct in "
+        "the cache folder ($CUF_TUI_CACHE, else ~/.cache/cuf-tui), then add the model to the "
+        "workspace's pool, and make it the judge when no configured judge can run. The "
+        "workbench starts and stops its server for each batch.",
+    )
+    demo.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="build the engine and the model in the cache folder; change no workspace",
+    )
     worker = commands.add_parser("worker", parents=[workspace])  # started by --detach
     worker.add_argument("job", type=int, metavar="ID")
     return parser
@@ -189,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "jobs": _jobs,
             "cancel": _cancel,
             "worker": _worker,
+            "demo-model": _demo_model,
         }[args.command]
         return handler(args)
     except CufError as err:
@@ -456,14 +472,11 @@ def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    from cuf_tui.store.work import job_servers, list_jobs
+    from cuf_tui.store.work import list_jobs_with_servers
 
     workspace = _workspace(args)
     with workspace.open_store() as store:
-        rows = list_jobs(store)
-        servers = job_servers(store, [row["id"] for row in rows])
-    for row in rows:
-        row["servers"] = servers[row["id"]]
+        rows = list_jobs_with_servers(store)
     if args.json:
         import json
 
@@ -472,6 +485,28 @@ def _jobs(args: argparse.Namespace) -> int:
     from cuf_tui.views import render_jobs
 
     render_jobs(_console(), rows)
+    return 0
+
+
+def _demo_model(args: argparse.Namespace) -> int:
+    from cuf_tui.engines.demo import DEMO_NAME, add_to_workspace, prepare
+
+    workspace = None if args.prepare_only else _workspace(args)  # a bad -w fails before the work
+    err = _console(stderr=True)
+    demo = prepare(lambda line: err.print(line, markup=False, highlight=False))
+    out = _console()
+    if workspace is None:
+        out.print(f"Ready: {demo.vllm} serves {demo.model}", markup=False, highlight=False)
+        return 0
+    for line in add_to_workspace(workspace, demo):
+        out.print(f"{workspace.config_path}: {line}", markup=False, highlight=False)
+    out.print(
+        f"Try: cuf-tui generate --model {DEMO_NAME} --limit 3 -w {workspace.root}, then "
+        f"cuf-tui judge --judge {DEMO_NAME} --limit 3 -w {workspace.root} (the workbench "
+        "starts vLLM for each batch, about a minute on 2 cores)",
+        markup=False,
+        highlight=False,
+    )
     return 0
 
 

@@ -406,3 +406,30 @@ def test_llamacpp_command_line():
     assert flags[flags.index("--n_threads") + 1] == str(os.cpu_count())
     assert flags[flags.index("--n_ctx") + 1] == "2048"
     assert flags[-2:] == ["--verbose", "False"]
+
+
+async def test_the_workbench_launches_a_managed_batch_and_shows_its_server(tmp_path):
+    from textual.widgets import Static
+
+    from cuf_tui.tui.app import WorkbenchApp
+    from cuf_tui.tui.screens.dialogs import ConfirmBatch
+    from cuf_tui.workspace import Workspace
+    from tests.test_tui import _until
+
+    root = workspace_with(tmp_path / "ws", managed_entry("models", "alpha"), per_instruction=1)
+    workspace = Workspace(root)
+    app = WorkbenchApp(workspace, workspace.open_store(), poll_interval=0.1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("G")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        assert "alpha" in str(app.screen.summary) and app.screen.can_start
+        await pilot.press("y")
+        await _until(pilot, lambda: rows(root, "SELECT state FROM jobs") == [("done",)])
+        await pilot.press("f4")
+        await _until(
+            pilot,
+            lambda: "vllm server 1 of alpha" in str(app.query_one("#job-log", Static).render()),
+        )
+        shown = str(app.query_one("#job-log", Static).render())
+        assert "): stopped; log " in shown and "answered 6" in shown
+    assert_nothing_left(root)

@@ -91,8 +91,8 @@ def plan_generation(
 ) -> GenerationPlan:
     if not config.models:
         raise ConfigError(
-            "the model pool is empty: add [[models]] entries to cuf.toml (name, engine, model, "
-            "and base_url for a running server) to generate responses"
+            "the model pool is empty: add [[models]] entries to cuf.toml (name, engine, model; "
+            "see the README), or run `cuf-tui demo-model` for a small model on the CPU"
         )
     wanted = set(models) if models else None
     if wanted:

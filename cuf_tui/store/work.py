@@ -387,6 +387,15 @@ def job_servers(store: Store, job_ids: list[int]) -> dict[int, list[dict[str, An
     return found
 
 
+def list_jobs_with_servers(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest jobs, each with a `servers` list (what it ran itself, oldest first)."""
+    rows = list_jobs(store, limit)
+    servers = job_servers(store, [row["id"] for row in rows])
+    for row in rows:
+        row["servers"] = servers[row["id"]]
+    return rows
+
+
 def live_servers(store: Store, job_id: int) -> list[dict[str, Any]]:
     """Servers of the job that no one recorded as stopped (their worker may have died)."""
     return store.query(

