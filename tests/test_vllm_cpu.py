@@ -25,7 +25,7 @@ CACHE = cache_folder()  # read before any test changes the environment
 
 INSTRUCTIONS = [
     ("Write a Python function that returns the square of a number.", "readability"),
-    ("Write a Python function that checks whether a string is a palindrome.", "efficiency"),
+    ("Write a Python function that checks whether a string is a palindrome.", "complexity"),
     ("Explain what a Python list comprehension is, with one example.", "explanation"),
 ]
 

@@ -246,9 +246,10 @@ def judgment_schema(count: int, max_tokens: int, scale_max: int = SCALE_MAX) -> 
     """The JSON schema a judge's answer is constrained to on engines that can: exactly
     ``count`` entries in order, each a rationale then a whole rating from an enum (engines
     do not enforce numeric ranges). Rationales are bounded so that the whole object fits in
-    ``max_tokens``: a constrained answer cut short by the token limit would be unreadable."""
-    per_entry_tokens = max(20, (max_tokens - 16) // max(count, 1) - 14)
-    rationale_chars = max(40, min(2000, per_entry_tokens * 3))
+    ``max_tokens`` even at one character a token (small models, when they degenerate, repeat
+    one-character tokens): an answer cut short by the token limit would be unreadable."""
+    per_entry_tokens = (max_tokens - 16) // max(count, 1) - 14
+    rationale_chars = max(40, min(2000, per_entry_tokens))
     entry = {
         "type": "object",
         "properties": {

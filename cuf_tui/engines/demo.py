@@ -186,7 +186,7 @@ def _step(
 def entry_text(section: str, demo: DemoModel, judge: bool) -> str:
     """The [[models]] or [[judges]] entry of the demo model, as cuf.toml text."""
     sampling = (
-        "temperature = 0.0\nmax_tokens = 512\n"
+        "temperature = 0.0\nmax_tokens = 1024\n"
         if judge
         else "temperature = 0.7\ntop_p = 0.9\nmax_tokens = 256\n"
     )
@@ -199,7 +199,7 @@ def entry_text(section: str, demo: DemoModel, judge: bool) -> str:
         f"model = {_toml_string(str(demo.model))}\n"
         "max_concurrency = 16\n"
         f"{sampling}"
-        'engine_args = { dtype = "float32", enforce_eager = true, max_model_len = 4096 }\n'
+        'engine_args = { dtype = "float32", enforce_eager = true, max_model_len = 8192 }\n'
         f"[{section}.server]\n"
         f'command = [{_toml_string(str(demo.vllm))}, "serve"]\n'
         "startup_timeout = 900\n"
