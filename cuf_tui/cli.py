@@ -17,6 +17,7 @@ from cuf_tui.core.preferences import PREFERENCES
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cuf_tui.config import ModelEntry
     from cuf_tui.workspace import Workspace
 
 COMMANDS = (
@@ -358,12 +359,12 @@ def _generate(args: argparse.Namespace) -> int:
 
             estimates = estimate_generation(store, config, load_prompts(workspace.root), plan)
             render_estimates(_console(), "generate", estimates, len(plan.assignments))
+            _note_servers([config.model_named(e.name) for e in estimates])
     if plan.unknown_models:
         names = ", ".join(f"{m} ({n})" for m, n in sorted(plan.unknown_models.items()))
         _console(stderr=True).print(
             f"note: responses assigned to models not in cuf.toml are skipped: {names}"
         )
-    _note_skipped(plan.skipped_failures)
     _note_skipped(plan.skipped_failures)
     if args.dry_run:
         return 0
@@ -395,6 +396,7 @@ def _judge(args: argparse.Namespace) -> int:
             from cuf_tui.views import render_estimates
 
             render_estimates(_console(), "judge", [estimate_judging(store, prompts, plan)], 0)
+            _note_servers([plan.judge] if plan.units else [])
     if plan.waiting:
         _console(stderr=True).print(
             f"note: {plan.waiting} instructions wait for responses before they can be judged"
@@ -422,6 +424,14 @@ def _note_skipped(count: int) -> None:
             f"note: {count} units failed before in a way a retry cannot fix (see their errors "
             "with `cuf-tui stats` or in the workbench); --retry-failed asks for them again"
         )
+
+
+def _note_servers(entries: list[ModelEntry]) -> None:
+    from cuf_tui.jobs.plan import servers_note
+
+    note = servers_note(entries)
+    if note:
+        _console().print(note, markup=False, highlight=False)
 
 
 def _launch(

@@ -422,7 +422,9 @@ async def test_the_workbench_launches_a_managed_batch_and_shows_its_server(tmp_p
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("G")
         await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
-        assert "alpha" in str(app.screen.summary) and app.screen.can_start
+        summary = str(app.screen.summary)
+        assert "The batch starts a server for alpha (vllm), for its requests" in summary
+        assert app.screen.can_start
         await pilot.press("y")
         await _until(pilot, lambda: rows(root, "SELECT state FROM jobs") == [("done",)])
         await pilot.press("f4")
@@ -433,3 +435,14 @@ async def test_the_workbench_launches_a_managed_batch_and_shows_its_server(tmp_p
         shown = str(app.query_one("#job-log", Static).render())
         assert "): stopped; log " in shown and "answered 6" in shown
     assert_nothing_left(root)
+
+
+def test_a_dry_run_says_which_servers_the_batch_will_start(cli, tmp_path):
+    ws = workspace_with(
+        tmp_path / "ws",
+        managed_entry("models", "alpha", replicas=2) + managed_entry("models", "beta"),
+    )
+    run = cli("generate", "--dry-run", "-w", ws)
+    assert run.code == 0, run.err
+    assert "starts a server for alpha (vllm x2), beta (vllm), one model at a time" in run.out
+    assert servers(ws) == [] and rows(ws, "SELECT COUNT(*) FROM jobs") == [(0,)]

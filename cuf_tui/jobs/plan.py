@@ -205,3 +205,18 @@ def _estimate(
     prices = entry.price_per_million_tokens
     cost = (input_tokens * prices.input + output_tokens * prices.output) / 1e6
     return Estimate(entry.name, requests, input_tokens, output_tokens, cost, measured is not None)
+
+
+def servers_note(entries: list[ModelEntry]) -> str | None:
+    """What a batch will start and stop itself, in words; None when it starts nothing."""
+    started = [e for e in entries if e.managed]
+    if not started:
+        return None
+    names = ", ".join(
+        f"{e.name} ({e.engine}{f' x{e.replicas}' if e.replicas > 1 else ''})" for e in started
+    )
+    order = "one model at a time" if len(started) > 1 else "for its requests"
+    return (
+        f"The batch starts a server for {names}, {order}, and stops it when its requests "
+        "are done; its log goes to the workspace's logs/ folder."
+    )

@@ -17,6 +17,7 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
         estimate_judging,
         plan_generation,
         plan_judging,
+        servers_note,
     )
     from cuf_tui.prompts import load_prompts
 
@@ -29,8 +30,9 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
                 return "Nothing to generate", "Every assigned model has answered.", None
             skipped = plan.skipped_failures
             estimates = estimate_generation(store, config, prompts, plan)
-            for estimate in estimates:
-                check_endpoint(config.model_named(estimate.name))
+            entries = [config.model_named(estimate.name) for estimate in estimates]
+            for entry in entries:
+                check_endpoint(entry)
             params: dict[str, Any] = {"models": None, "limit": None, "retry_failed": False}
         else:
             judge_plan = plan_judging(store, config, prompts, None, None)
@@ -43,6 +45,7 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
             skipped = judge_plan.skipped_failures
             estimates = [estimate_judging(store, prompts, judge_plan)]
             check_endpoint(judge_plan.judge)
+            entries = [judge_plan.judge]
             params = {"judge": judge_plan.judge.name, "limit": None, "retry_failed": False}
     lines = []
     for e in estimates:
@@ -57,6 +60,9 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
         f"\n{total} requests in all, about ${cost:.4f}. The batch runs in a background "
         "worker: closing the workbench or the SSH session does not stop it."
     )
+    note = servers_note(entries)
+    if note:
+        lines.append(note)
     if skipped:
         lines.append(
             f"{skipped} units that failed before in a way a retry cannot fix are left "
