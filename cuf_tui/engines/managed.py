@@ -48,6 +48,7 @@ class Launch:
     env: dict[str, str]
     port: int
     log_path: Path
+    replica: int  # 1-based
 
     @property
     def base_url(self) -> str:
@@ -57,7 +58,7 @@ class Launch:
 def server_argv(entry: ModelEntry, port: int) -> list[str]:
     """The command line of one server of ``entry`` listening on 127.0.0.1:``port``."""
     if entry.engine == "vllm":
-        command = entry.server.command or ["vllm", "serve"]
+        command = entry.server.command or [_installed_vllm(), "serve"]
         argv = [*command, entry.model, "--host", "127.0.0.1", "--port", str(port)]
         return argv + _flags(entry.engine_args, dash=True)
     if entry.engine == "llamacpp":
@@ -71,6 +72,15 @@ def server_argv(entry: ModelEntry, port: int) -> list[str]:
         argv = [*command, "--model", entry.model, "--host", "127.0.0.1", "--port", str(port)]
         return argv + _flags(settings, dash=False)
     raise ServerFailed(f"{entry.name}: engine {entry.engine!r} has no server to run")
+
+
+def _installed_vllm() -> str:
+    """`vllm` on the PATH, else the one installed beside this Python (a virtual environment
+    that was not activated), else plain `vllm` for the error message to name."""
+    if shutil.which("vllm"):
+        return "vllm"
+    beside = Path(sys.executable).parent / "vllm"
+    return str(beside) if os.access(beside, os.X_OK) else "vllm"
 
 
 def _flags(args: dict[str, Any], *, dash: bool) -> list[str]:
@@ -327,7 +337,7 @@ def _launches(entry: ModelEntry, log_for: Callable[[int], Path]) -> Iterator[Lau
         env = dict(entry.server.env)
         if entry.devices is not None:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(d) for d in entry.devices[replica])
-        yield Launch(server_argv(entry, port), env, port, log_for(replica))
+        yield Launch(server_argv(entry, port), env, port, log_for(replica), replica + 1)
 
 
 @contextlib.asynccontextmanager
@@ -359,8 +369,9 @@ async def _start(entry: ModelEntry, launch: Launch, on_event: ServerEvent) -> Ma
             retry = entry.server.port is None and attempt < PORT_ATTEMPTS
             if retry and server.port_was_taken():
                 on_event("failed", server, f"port {launch.port} was taken; trying another")
+                port = free_port()
                 launch = Launch(
-                    server_argv(entry, (port := free_port())), launch.env, port, launch.log_path
+                    server_argv(entry, port), launch.env, port, launch.log_path, launch.replica
                 )
                 continue
             on_event("failed", server, str(failure))

@@ -330,13 +330,12 @@ class _Batch:
     def _server_event(self, state: str, server: managed.ManagedServer, detail: str) -> None:
         key = id(server)
         if state == "starting":
-            replica = int(server.launch.log_path.stem.rsplit("-", 1)[-1])
             self.server_rows[key] = record_server_start(
                 self.store,
                 self.job_id,
                 server.entry.name,
                 server.entry.engine,
-                replica,
+                server.launch.replica,
                 server.pid,
                 server.launch.port,
                 str(server.launch.log_path),
