@@ -59,8 +59,15 @@ def cache_folder() -> Path:
 def prepare(say: Say, cache: Path | None = None) -> DemoModel:
     """The demo engine and model, built now unless an earlier run built them."""
     cache = cache or cache_folder()
-    engine = _engine(cache / "engines" / ENGINE_FOLDER, say)
-    model = _model(engine, cache / "models" / MODEL_FOLDER, say)
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".building").open("w") as lock:
+        # One build at a time per cache folder (two test runs, two terminals); the second
+        # waits, then finds everything ready.
+        import fcntl
+
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        engine = _engine(cache / "engines" / ENGINE_FOLDER, say)
+        model = _model(engine, cache / "models" / MODEL_FOLDER, say)
     return DemoModel(engine / "bin" / "vllm", model)
 
 
