@@ -6,6 +6,7 @@ the test puts in `server.env` of cuf.toml:
 - STANDIN_START_DELAY=S: take S seconds before listening (a model loading).
 - STANDIN_NEVER_READY=1: listen, but answer 503 on /health forever.
 - STANDIN_CRASH_AFTER=N: die (exit 3) after answering N chat completions.
+- STANDIN_CRASH_SEGFAULT=1: die by a segmentation fault instead, as native code does.
 - STANDIN_EXIT_AT_START=1: print an error and exit 1 before listening.
 - STANDIN_PORT_TAKEN_ONCE=PATH: the first time (PATH absent), fail as vLLM does when its port
   was taken between being chosen and being bound.
@@ -74,6 +75,10 @@ def main() -> None:
         answered[0] += 1
         print(f"answered {answered[0]}", flush=True)
         if crash_after and answered[0] >= crash_after:
+            if env.get("STANDIN_CRASH_SEGFAULT"):
+                import ctypes
+
+                ctypes.string_at(0)  # a real segmentation fault, as in native code
             print("RuntimeError: engine core died unexpectedly", flush=True)
             os._exit(3)
 

@@ -224,7 +224,7 @@ def test_a_server_that_cannot_start_says_why(cli, tmp_path):
     )
     run = cli("generate", "-w", ws)
     assert run.code != 0
-    assert "exited with code 1 while starting" in run.err
+    assert "exited (exit code 1) while starting" in run.err
     assert "the model does not fit in memory" in run.err
     assert_nothing_left(ws)
 
@@ -259,6 +259,15 @@ def test_a_server_that_dies_mid_batch_stops_the_job_and_a_rerun_resumes(cli, tmp
     assert again.code == 0, again.err
     assert f"{6 - len(saved)} done, 0 failed" in again.out
     assert rows(ws, "SELECT COUNT(*), COUNT(DISTINCT instruction_id) FROM responses") == [(6, 6)]
+    assert_nothing_left(ws)
+
+
+def test_a_server_killed_by_a_signal_is_reported_by_name(cli, tmp_path):
+    env = {"STANDIN_CRASH_AFTER": "1", "STANDIN_CRASH_SEGFAULT": "1"}
+    ws = workspace_with(tmp_path / "ws", managed_entry("models", "alpha", env), per_instruction=1)
+    run = cli("generate", "-w", ws)
+    assert run.code != 0
+    assert "stopped (killed by SIGSEGV) in the middle of the batch" in run.err
     assert_nothing_left(ws)
 
 

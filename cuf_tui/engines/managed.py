@@ -269,7 +269,7 @@ class ManagedServer:
             while True:
                 code = self.exit_code()
                 if code is not None:
-                    raise ServerFailed(self._ended(f"exited with code {code} while starting"))
+                    raise ServerFailed(self._ended(f"exited ({_how(code)}) while starting"))
                 if await self._answers(http, root):
                     return
                 if time.monotonic() >= deadline:
@@ -302,7 +302,7 @@ class ManagedServer:
         )
 
     def died_message(self) -> str:
-        return self._ended(f"stopped (exit code {self.exit_code()}) in the middle of the batch")
+        return self._ended(f"stopped ({_how(self.exit_code())}) in the middle of the batch")
 
     def port_was_taken(self) -> bool:
         tail = log_tail(self.launch.log_path, 40).lower()
@@ -313,6 +313,15 @@ class ManagedServer:
             return
         process = self.process
         await asyncio.to_thread(stop_group, process.pid, self.entry.server.stop_grace, process)
+
+
+def _how(code: int | None) -> str:
+    """An exit status in words: a code, or the signal that killed the process."""
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 ServerEvent = Callable[[str, ManagedServer, str], None]  # (state, server, detail)
