@@ -459,13 +459,15 @@ def _launch(
 
 
 def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
+    import asyncio
+
     from cuf_tui.jobs.launch import run_in_foreground
     from cuf_tui.views import job_progress
 
     try:
         with job_progress(_console(stderr=True), f"{kind} (job {job_id})") as update:
             outcome = run_in_foreground(workspace, job_id, update)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         _console(stderr=True).print(
             f"Stopped job {job_id}; what finished is stored. Run the same command to resume."
         )

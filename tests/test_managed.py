@@ -455,3 +455,32 @@ def test_a_dry_run_says_which_servers_the_batch_will_start(cli, tmp_path):
     assert run.code == 0, run.err
     assert "starts a server for alpha (vllm x2), beta (vllm), one model at a time" in run.out
     assert servers(ws) == [] and rows(ws, "SELECT COUNT(*) FROM jobs") == [(0,)]
+
+
+def test_cancel_of_a_foreground_batch_stops_its_server(cli, tmp_path):
+    ws = workspace_with(
+        tmp_path / "ws",
+        managed_entry(
+            "models",
+            "alpha",
+            {"STANDIN_START_DELAY": "60", "STANDIN_CHILD": "1"},
+            startup_timeout=120,
+        ),
+        per_instruction=1,
+    )
+    foreground = subprocess.Popen(
+        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not servers(ws):
+        time.sleep(0.1)
+    assert cli("cancel", "1", "-w", ws).code == 0
+    out, err = foreground.communicate(timeout=30)
+    assert foreground.returncode == 130, err
+    assert "Stopped job 1; what finished is stored" in err
+    assert servers(ws)[0]["state"] == "stopped"
+    assert rows(ws, "SELECT state FROM jobs") == [("cancelled",)]
+    assert_nothing_left(ws)

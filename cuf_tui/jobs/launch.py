@@ -41,7 +41,20 @@ def prepare_job(workspace: Workspace, kind: str, params: dict[str, Any]) -> int:
 def run_in_foreground(
     workspace: Workspace, job_id: int, on_progress: ProgressCallback
 ) -> JobOutcome:
-    return asyncio.run(run_job(workspace, job_id, on_progress=on_progress))
+    """Run the job here. SIGTERM (`cuf-tui cancel`) and SIGHUP (the terminal went away) stop
+    it as Ctrl-C does: what finished is kept and the servers it started are stopped; then
+    asyncio.CancelledError is raised."""
+
+    async def main() -> JobOutcome:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, task.cancel)
+        return await run_job(workspace, job_id, on_progress=on_progress)
+
+    return asyncio.run(main())
 
 
 def detach(workspace: Workspace, job_id: int) -> tuple[int, Path]:
