@@ -28,6 +28,8 @@ COMMANDS = (
     "summary",
     "generate",
     "judge",
+    "bench",
+    "bench-report",
     "jobs",
     "cancel",
     "worker",
@@ -74,9 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source", metavar="SOURCE")
     imp.add_argument(
         "--format",
-        choices=("auto", "cuf", "codal", "instructions"),
+        choices=("auto", "cuf", "codal", "instructions", "answers"),
         default="auto",
-        help="the layout (default: picked from the columns)",
+        help="the layout (default: picked from the columns); answers: a model's answers to "
+        "CODAL-Bench items (instruction + response rows), with --model",
+    )
+    imp.add_argument(
+        "--model", metavar="NAME", help="with --format answers: the model that wrote them"
     )
     imp.add_argument("--split", help="the split of a dataset with several")
     imp.add_argument("--limit", type=_positive, metavar="N", help="import the first N rows only")
@@ -149,6 +155,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     judge.add_argument("--judge", metavar="NAME", help="the judge (default: the first in cuf.toml)")
 
+    bench = commands.add_parser(
+        "bench",
+        parents=[batch],
+        help="CODAL-Bench: a model answers the bench items, a judge grades each answer",
+        description="The model under test answers every bench item it has not answered (with "
+        "the item's preference principle in the prompt); the judge grades each answer alone "
+        "against a reference answer, 1 to 10. Resumable like every batch.",
+    )
+    bench.add_argument("--model", required=True, metavar="NAME", help="the model under test")
+    bench.add_argument("--judge", metavar="NAME", help="the grader (default: the first judge)")
+    bench.add_argument(
+        "--reference",
+        metavar="MODEL",
+        help="whose reference answers to grade against (needed when the bench has several)",
+    )
+    report = commands.add_parser(
+        "bench-report",
+        parents=[workspace],
+        help="the CODAL-Bench leaderboard: models x preferences, with 95%% intervals",
+    )
+    report.add_argument("--judge", metavar="NAME", help="only this judge's grades")
+    report.add_argument("--reference", metavar="MODEL", help="only grades against this reference")
+    report.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table")
+    report.add_argument("--out", type=Path, metavar="PATH", help="write it to a file")
+    report.add_argument(
+        "--seed", type=int, help="the bootstrap's seed (default: the workspace seed)"
+    )
+
     jobs = commands.add_parser("jobs", parents=[workspace], help="list batches and their progress")
     jobs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cancel = commands.add_parser("cancel", parents=[workspace], help="stop a running batch")
@@ -209,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "stats": _stats,
             "generate": _generate,
             "judge": _judge,
+            "bench": _bench,
+            "bench-report": _bench_report,
             "jobs": _jobs,
             "cancel": _cancel,
             "worker": _worker,
@@ -260,6 +296,8 @@ def _import(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     workspace.config  # a broken cuf.toml is reported before any work  # noqa: B018
+    if args.format == "answers" or args.model:
+        return _import_answers(args, workspace)
     with (
         _console(stderr=True).status(f"Importing {args.source}..."),
         workspace.open_store() as store,
@@ -286,6 +324,136 @@ def _import(args: argparse.Namespace) -> int:
     if report.layout == "codal":
         out.print(f"  reference answers: {counts.references_added} imported")
     out.print(f"  into {workspace.db_path}")
+    return 0
+
+
+def _import_answers(args: argparse.Namespace, workspace: Workspace) -> int:
+    from cuf_tui.errors import CufError
+    from cuf_tui.interchange.importer import import_answers
+
+    if args.format != "answers" or not args.model:
+        raise CufError("answers are imported with both --format answers and --model NAME")
+    with (
+        _console(stderr=True).status(f"Importing {args.source}..."),
+        workspace.open_store() as store,
+    ):
+        report = import_answers(store, args.source, args.model, split=args.split, limit=args.limit)
+    out = _console()
+    out.print(f"{report.source}: {report.rows} rows of answers by {args.model}")
+    out.print(
+        f"  bench answers: {report.attached} attached, {report.already_present} already present"
+    )
+    out.print(f"  into {workspace.db_path}; grade them with `cuf-tui bench --model {args.model}`")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from cuf_tui.jobs.bench_plan import estimate_bench, plan_bench
+    from cuf_tui.prompts import load_prompts
+
+    workspace = _workspace(args)
+    config = workspace.config
+    prompts = load_prompts(workspace.root)
+    with workspace.open_store() as store:
+        plan = plan_bench(
+            store,
+            config,
+            prompts,
+            args.model,
+            args.judge,
+            args.reference,
+            args.limit,
+            args.retry_failed,
+        )
+        if args.dry_run:
+            from cuf_tui.views import render_estimates
+
+            render_estimates(_console(), "bench", estimate_bench(store, prompts, plan), 0)
+            used = [plan.model] if plan.model is not None and plan.answers else []
+            _note_servers([*used, plan.judge] if plan.requests else [])
+    err = _console(stderr=True)
+    if plan.without_reference:
+        err.print(
+            f"note: {plan.without_reference} bench items have no reference answer from "
+            f"{plan.reference_model} and are left out"
+        )
+    if plan.unanswerable:
+        err.print(
+            f"note: {plan.unanswerable} bench items have no answer from {plan.model_name}, "
+            "which is not in [[models]], so none can be requested"
+        )
+    _note_skipped(plan.skipped_failures)
+    if args.dry_run:
+        return 0
+    if not plan.requests:
+        _console().print(
+            f"Nothing to do: {plan.model_name} has answered every bench item and "
+            f"{plan.judge.name} has graded each answer against {plan.reference_model}."
+            if plan.items
+            else "Nothing to do: the store holds no CODAL-Bench items (import them first)."
+        )
+        return 0
+    from cuf_tui.engines.openai_client import check_endpoint
+
+    if plan.model is not None and plan.answers:
+        check_endpoint(plan.model)
+    check_endpoint(plan.judge)
+    params: dict[str, object] = {
+        "model": plan.model_name,
+        "judge": plan.judge.name,
+        "reference": plan.reference_model,
+        "limit": args.limit,
+        "retry_failed": args.retry_failed,
+    }
+    return _launch(args, workspace, "bench", params)
+
+
+def _bench_report(args: argparse.Namespace) -> int:
+    import json
+
+    from cuf_tui.analysis.leaderboard import as_records, leaderboard, render_text
+    from cuf_tui.store.bench import grade_rows
+
+    workspace = _workspace(args)
+    seed = args.seed if args.seed is not None else workspace.config.workspace.seed
+    with workspace.open_store() as store:
+        rows = leaderboard(grade_rows(store, args.judge, args.reference), seed)
+    if not rows:
+        what = " ".join(
+            part
+            for part in (
+                f"by {args.judge}" if args.judge else "",
+                f"against {args.reference}" if args.reference else "",
+            )
+            if part
+        )
+        _console().print(
+            f"No CODAL-Bench grades {what} in {workspace.root} yet; run `cuf-tui bench`.".replace(
+                "  ", " "
+            )
+        )
+        return 0
+    if args.format in ("table", "markdown"):
+        text = render_text(rows, markdown=args.format == "markdown")
+    elif args.format == "json":
+        text = json.dumps(as_records(rows), indent=2) + "\n"
+    else:
+        import csv
+        import io
+
+        records = as_records(rows)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        text = buffer.getvalue()
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    from cuf_tui.interchange.exporter import write_text_atomically
+
+    write_text_atomically(args.out, text)
+    _console().print(f"Wrote the leaderboard ({args.format}) to {args.out}")
     return 0
 
 

@@ -202,7 +202,11 @@ class FakeOpenAI:
         if "slow" in model and attempt == 1:
             await asyncio.sleep(5)
 
-        if model.startswith("judge") and constrained:
+        if model.startswith("judge") and "<reference answer>" in messages[-1]["content"] + (
+            messages[1]["content"] if len(messages) > 1 else ""
+        ):
+            text = self._grade(model, messages, constrained)
+        elif model.startswith("judge") and constrained:
             text = self._judge_constrained(messages, constrained)
         elif model.startswith("judge"):
             text = self._judge(model, messages)
@@ -252,6 +256,27 @@ class FakeOpenAI:
             f"Here is my answer to {digest}.{echo}\n```python\nprint({model!r})\n```\n"
             f"-- answered by {model}"
         )
+
+    def _grade(
+        self, model: str, messages: list[dict[str, str]], constrained: dict[str, Any] | None
+    ) -> str:
+        """A CODAL-Bench grade of one answer: twice the RATINGS of the model that wrote it
+        (so 2..10), in the judge's style."""
+        style = model.split("-", 1)[1] if "-" in model else "markdown"
+        shown = messages[1]["content"].split("<assistant answer>", 1)[-1]
+        writers = SIGNATURE.findall(shown)
+        grade = 2 * expected_rating(writers[0]) if writers else 1
+        if constrained:
+            return json.dumps({"rationale": f"constrained grade {grade}", "rating": grade})
+        if messages[-1]["content"].startswith("I could not read a grade"):
+            if style == "garbagealways":
+                return "No."
+            return json.dumps({"rationale": "repaired", "rating": grade})
+        if style in ("garbage", "garbagealways"):
+            return "A fine answer overall, with room to improve."
+        if style == "json":
+            return json.dumps({"rationale": f"json grade {grade}", "rating": grade})
+        return f"Compared with the reference, it is {grade} material.\n\nRating: {grade}/10"
 
     def _shown_ratings(self, messages: list[dict[str, str]]) -> list[int]:
         prompt = messages[1]["content"]

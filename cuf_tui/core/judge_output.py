@@ -267,3 +267,54 @@ def judgment_schema(count: int, max_tokens: int, scale_max: int = SCALE_MAX) -> 
         "required": ["ratings"],
         "additionalProperties": False,
     }
+
+
+# ----------------------------------------------------------------------- single grades
+
+GRADE_MAX = 10
+_GRADE_LINE = re.compile(
+    r"(?:rating|grade|score)\s*[:=]?\s*\**\s*\[*\s*(\d{1,2})(?:\s*\]*)\s*(?:/\s*10|out of 10)?",
+    re.IGNORECASE,
+)
+_BRACKETED = re.compile(r"\[\[\s*(\d{1,2})\s*\]\]")
+
+
+@dataclass(frozen=True)
+class ReadGrade:
+    rating: int | None
+    rationale: str
+
+
+def read_grade(text: str, scale_max: int = GRADE_MAX) -> ReadGrade:
+    """Read one grade (1..``scale_max``) and its rationale from a grader's answer: a JSON
+    object, a `Rating: N/10` line (the last one wins: graders quote the scale first), an
+    MT-Bench style `[[N]]`, or anything the multi-response reader takes."""
+    for candidate in _json_candidates(text):
+        if isinstance(candidate, dict):
+            raw = next((candidate[k] for k in _RATING_KEYS if k in candidate), None)
+            rating = _rating(raw, scale_max)
+            if rating is not None:
+                why = next((candidate[k] for k in _RATIONALE_KEYS if k in candidate), "")
+                return ReadGrade(rating, str(why or "").strip())
+    matches = list(_GRADE_LINE.finditer(text)) or list(_BRACKETED.finditer(text))
+    if matches:
+        last = matches[-1]
+        value = int(last.group(1))
+        rating = value if 1 <= value <= scale_max else None
+        return ReadGrade(rating, text[: last.start()].strip().strip("*# \n").strip())
+    read = read_judge_output(text, 1, scale_max).at(1)
+    return ReadGrade(read.rating, read.rationale or text.strip())
+
+
+def grade_schema(max_tokens: int, scale_max: int = GRADE_MAX) -> dict[str, Any]:
+    """The JSON schema of one grade: a bounded rationale, then a rating from an enum."""
+    rationale_chars = max(40, min(4000, max_tokens - 30))
+    return {
+        "type": "object",
+        "properties": {
+            "rationale": {"type": "string", "maxLength": rationale_chars},
+            "rating": {"type": "integer", "enum": list(range(1, scale_max + 1))},
+        },
+        "required": ["rationale", "rating"],
+        "additionalProperties": False,
+    }

@@ -201,6 +201,11 @@ def _text(row: Mapping[str, Any], name: str, where: str = "", allow_blank: bool 
     return value
 
 
+def read_text_field(row: Mapping[str, Any], name: str) -> str:
+    """A required, non-blank text field of a row; FieldError names it otherwise."""
+    return _text(row, name)
+
+
 def _optional_text(row: Mapping[str, Any], name: str) -> str | None:
     value = row.get(name)
     if value is None:

@@ -111,6 +111,46 @@ class PromptSet:
             hashes[preference] = digest.hexdigest()
         return hashes
 
+    # ------------------------------------------------------------------------ bench grading
+
+    def grade_messages(
+        self,
+        instruction: str,
+        preference: Preference,
+        reference: str,
+        answer: str,
+        answer_format: AnswerFormat = "sections",
+    ) -> list[Message]:
+        """A reference-guided single-answer grading request (CODAL-Bench, 1 to 10)."""
+        request = self.render(
+            "bench_grade.j2",
+            criteria=self._fixed(f"grading/{preference}.j2"),
+            preference=preference,
+            instruction=instruction,
+            reference=reference,
+            answer=answer,
+            answer_format=answer_format,
+        )
+        return [
+            {"role": "system", "content": self._fixed("bench_system.j2")},
+            {"role": "user", "content": request},
+        ]
+
+    def grade_repair_message(self) -> Message:
+        return {"role": "user", "content": self._fixed("bench_repair.j2")}
+
+    def grade_template_sha256(
+        self, preference: Preference, answer_format: AnswerFormat = "sections"
+    ) -> str:
+        """The identity of a grade's prompt recipe: its templates and answer format."""
+        digest = hashlib.sha256()
+        for name in ("bench_system.j2", "bench_grade.j2", f"grading/{preference}.j2"):
+            digest.update(name.encode() + b"\0" + self.texts[name].encode() + b"\0")
+        digest.update(self.texts["bench_repair.j2"].encode())
+        if answer_format != "sections":
+            digest.update(f":{answer_format}".encode())
+        return digest.hexdigest()
+
     def check(self) -> None:
         """Fail early on a missing or broken template, naming it."""
         for preference in PREFERENCES:
@@ -121,3 +161,6 @@ class PromptSet:
                 self.judge_messages("instruction", preference, ["a", "b"], answer_format)
         self.generation_messages("instruction", "style", "principle")
         self.repair_message(2)
+        for preference in PREFERENCES:
+            self.grade_messages("instruction", preference, "reference", "answer")
+        self.grade_repair_message()

@@ -235,3 +235,9 @@ def _replacing_file(out: Path) -> Iterator[Path]:
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text_atomically(out: Path, text: str) -> None:
+    """Write ``text`` to ``out`` through a temporary file: all of it, or nothing changed."""
+    with _replacing_file(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")

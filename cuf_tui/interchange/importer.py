@@ -24,6 +24,7 @@ from cuf_tui.store.db import Store
 from cuf_tui.store.records import WriteCounts, record_import, write_bench_items, write_instructions
 
 ImportFormat = Literal["auto", "cuf", "codal", "instructions"]
+ANSWER_COLUMNS = ("response", "answer", "output")
 DEFAULT_IMPORT_JUDGE = "imported"
 
 T = TypeVar("T")
@@ -95,3 +96,76 @@ def _read_one(name: str, row: Row, read: Callable[[dict[str, object]], T]) -> T:
         return read(row.values)
     except FieldError as err:
         raise SourceError(f"{name}, {row.where}, {err}") from None
+
+
+@dataclass(frozen=True)
+class AnswersReport:
+    source: str
+    rows: int
+    attached: int
+    already_present: int  # the model had a done answer for that item; kept
+
+
+def import_answers(
+    store: Store,
+    source: str,
+    model: str,
+    *,
+    split: str | None = None,
+    limit: int | None = None,
+    label: str | None = None,
+) -> AnswersReport:
+    """Attach answers produced elsewhere (rows of instruction + response) to the bench items
+    with the same instruction text, as ``model``'s answers, ready to be graded. Every row is
+    matched before anything is written; a row that matches no bench item is an error."""
+    from cuf_tui.core.layouts import read_text_field
+    from cuf_tui.core.records import text_key
+    from cuf_tui.store.bench import answer_states, save_bench_answer
+    from cuf_tui.store.work import UnitCost
+
+    loaded = load_source(source, split=split, limit=limit)
+    stored_as = label or loaded.name
+    answer_column = next((c for c in ANSWER_COLUMNS if c in loaded.columns), None)
+    if "instruction" not in loaded.columns or answer_column is None:
+        raise LayoutError(
+            f"{loaded.name}: answers need an 'instruction' column and a 'response' (or 'answer', "
+            f"'output') column; it has {', '.join(loaded.columns) or 'none'}"
+        )
+    items: dict[str, list[tuple[int, str]]] = {}
+    for item_id, key, preference in store.db.execute(
+        "SELECT id, text_sha256, preference FROM bench_items"
+    ):
+        items.setdefault(key, []).append((item_id, preference))
+    matched: list[tuple[int, str]] = []
+    for row in loaded.rows:
+
+        def read(values: dict[str, object], column: str = answer_column) -> tuple[str, str]:
+            return read_text_field(values, "instruction"), read_text_field(values, column)
+
+        instruction, answer = _read_one(loaded.name, row, read)
+        wanted = row.values.get("preference")
+        found = [i for i, p in items.get(text_key(instruction), []) if wanted in (None, p)]
+        if not found:
+            raise SourceError(
+                f"{loaded.name}, {row.where}: no bench item has this instruction"
+                + (f" with preference {wanted!r}" if wanted is not None else "")
+                + " (import the CODAL-Bench items first)"
+            )
+        matched += [(item_id, answer) for item_id in found]
+    before = answer_states(store, model)
+    already = sum(1 for item_id, _ in matched if before.get(item_id, ("",))[0] == "done")
+    with store.transaction():
+        for item_id, answer in matched:
+            save_bench_answer(
+                store,
+                0,
+                item_id,
+                model,
+                principle=None,
+                sampling=None,
+                text=answer,
+                error=None,
+                cost=UnitCost(),
+                source=stored_as,
+            )
+    return AnswersReport(loaded.name, len(loaded.rows), len(matched) - already, already)

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from cuf_tui.config import ModelEntry
-from cuf_tui.core.judge_output import judgment_schema, read_judge_output
+from cuf_tui.core.judge_output import (
+    ReadGrade,
+    grade_schema,
+    judgment_schema,
+    read_grade,
+    read_judge_output,
+)
 from cuf_tui.core.prompts import PromptSet
 from cuf_tui.engines import managed
 from cuf_tui.engines.openai_client import (
@@ -33,6 +39,7 @@ from cuf_tui.engines.openai_client import (
 )
 from cuf_tui.errors import CufError
 from cuf_tui.jobs.plan import GenerationUnit, JudgeUnit, plan_generation, plan_judging
+from cuf_tui.store.bench import save_bench_answer, save_bench_grade
 from cuf_tui.store.db import Store
 from cuf_tui.store.work import (
     JudgedRating,
@@ -47,6 +54,7 @@ from cuf_tui.store.work import (
     record_server_state,
     save_judgment,
     save_response,
+    set_total,
     stale_after_s,
     start_counting,
 )
@@ -147,6 +155,22 @@ async def run_job(
                 if plan.assignments:
                     assign_models(store, plan.assignments)
                 work = batch.generation(plan.units, {e.name: e for e in config.models})
+            elif row["kind"] == "bench":
+                from cuf_tui.jobs.bench_plan import plan_bench
+
+                def bench_plan() -> Any:
+                    return plan_bench(
+                        store,
+                        config,
+                        prompts,
+                        params["model"],
+                        params.get("judge"),
+                        params.get("reference"),
+                        params.get("limit"),
+                        bool(params.get("retry_failed")),
+                    )
+
+                work = batch.bench(bench_plan)
             elif row["kind"] == "judge":
                 judge_plan = plan_judging(
                     store,
@@ -428,6 +452,132 @@ class _Batch:
             self._account(cost, error is None, error, transient)
 
         return one
+
+    # ------------------------------------------------------------------------- CODAL-Bench
+
+    def bench(self, make_plan: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
+        """Answers first (the model under test's server), then grades (the judge's): the
+        grades are planned again from the store once the answers are in."""
+        plan = make_plan()
+        self.progress.total = plan.requests
+        for entry in (plan.model if plan.answers else None, plan.judge):
+            if entry is not None and not entry.managed:  # fail early on a missing key
+                ChatEndpoint(entry, Secrets())
+
+        async def work() -> None:
+            if plan.model is not None:
+                await self._send(plan.model, plan.answers, self._bench_answer_one)
+            grades = make_plan().grades
+            self.progress.total = self.progress.finished + len(grades)
+            set_total(self.store, self.job_id, self.token, self.progress.total)
+            self.on_progress(self.progress)
+            await self._send(plan.judge, grades, self._bench_grade_one(plan.reference_model))
+
+        return work
+
+    def _bench_answer_one(self, endpoint: ChatEndpoint) -> Callable[[Any], Awaitable[None]]:
+        entry = endpoint.entry
+        sampling = {"temperature": entry.temperature, "top_p": entry.top_p}
+        sampling["max_tokens"] = entry.max_tokens
+
+        async def one(item: Any) -> None:
+            principle = self.prompts.choose_principle(item.preference, self.seed, item.key)
+            messages = self.prompts.generation_messages(item.text, item.preference, principle)
+            text: str | None = None
+            error: str | None = None
+            transient = False
+            try:
+                completion = await endpoint.chat(messages)
+                text = completion.text
+                cost = _cost(endpoint, [completion])
+            except RequestFailed as failure:
+                error, cost, transient = str(failure), UnitCost(), failure.transient
+            save_bench_answer(
+                self.store,
+                self.job_id,
+                item.id,
+                entry.name,
+                principle=principle,
+                sampling=sampling,
+                text=text,
+                error=error,
+                cost=cost,
+                permanent=error is not None and not transient,
+            )
+            self._account(cost, error is None, error, transient)
+
+        return one
+
+    def _bench_grade_one(self, reference_model: str) -> Maker:
+        def make(endpoint: ChatEndpoint) -> Callable[[Any], Awaitable[None]]:
+            entry = endpoint.entry
+            prompt_format = entry.judge_prompt_format
+            constrained = response_format(entry, grade_schema(entry.max_tokens))
+            options = {"response_format": constrained} if constrained else {}
+
+            async def one(unit: Any) -> None:
+                messages = self.prompts.grade_messages(
+                    unit.item.text, unit.preference, unit.reference, unit.answer, prompt_format
+                )
+                template = self.prompts.grade_template_sha256(unit.preference, prompt_format)
+                completions: list[Completion] = []
+                error: str | None = None
+                transient = False
+                raw: str | None = None
+                read: ReadGrade | None = None
+                repaired = False
+                try:
+                    first = await endpoint.chat(messages, **options)
+                    completions.append(first)
+                    raw = first.text
+                    read = read_grade(first.text)
+                    if read.rating is None:
+                        again_messages = [
+                            *messages,
+                            {"role": "assistant", "content": first.text},
+                            self.prompts.grade_repair_message(),
+                        ]
+                        second = await endpoint.chat(again_messages, **options)
+                        completions.append(second)
+                        raw = first.text + REPAIR_SEPARATOR + second.text
+                        again = read_grade(second.text)
+                        if again.rating is not None:
+                            read, repaired = again, True
+                except RequestFailed as failure:
+                    if read is None:
+                        error, transient = str(failure), failure.transient
+                    else:
+                        raw = (
+                            (raw or "")
+                            + REPAIR_SEPARATOR
+                            + f"(the repair request failed: {failure})"
+                        )
+                if read is None:
+                    state = "failed"
+                else:
+                    state = "done" if read.rating is not None else "unparsed"
+                cost = _cost(endpoint, completions)
+                save_bench_grade(
+                    self.store,
+                    self.job_id,
+                    unit.answer_id,
+                    entry.name,
+                    reference_model,
+                    template,
+                    state=state,
+                    rating=read.rating if read else None,
+                    rationale=read.rationale if read else None,
+                    raw_output=raw,
+                    error=error,
+                    repaired=repaired,
+                    cost=cost,
+                    permanent=error is not None and not transient,
+                )
+                self._account(cost, state != "failed", error, transient)
+
+            return one
+
+        return make
 
     # ----------------------------------------------------------------------------- judging
 

@@ -207,4 +207,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX servers_by_job ON servers (job_id, id);
     """,
+    # 5: CODAL-Bench runs record what judging records: failures a retry cannot fix, grades
+    # read only after a repair request, and the sampling settings of an answer.
+    """
+    ALTER TABLE bench_answers ADD COLUMN permanent_failure INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE bench_answers ADD COLUMN sampling TEXT;
+    ALTER TABLE bench_grades ADD COLUMN permanent_failure INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE bench_grades ADD COLUMN repaired INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX bench_grades_by_judge ON bench_grades (judge, reference_model, state);
+    """,
 )

@@ -157,7 +157,7 @@ def save_response(
                 int(permanent),
             ),
         )
-        _count(store, job_id, error is None, cost)
+        count_unit(store, job_id, error is None, cost)
 
 
 @dataclass(frozen=True)
@@ -222,10 +222,10 @@ def save_judgment(
                 "rationale) VALUES (?, ?, ?, ?, ?)",
                 [(row[0], r.model, r.position_shown, r.rating, r.rationale) for r in ratings],
             )
-        _count(store, job_id, state != "failed", cost)
+        count_unit(store, job_id, state != "failed", cost)
 
 
-def _count(store: Store, job_id: int, done: bool, cost: UnitCost) -> None:
+def count_unit(store: Store, job_id: int, done: bool, cost: UnitCost) -> None:
     store.db.execute(
         "UPDATE jobs SET done = done + ?, failed = failed + ?, prompt_tokens = prompt_tokens + ?, "
         "completion_tokens = completion_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?",
@@ -299,6 +299,13 @@ def start_counting(store: Store, job_id: int, token: str, total: int) -> None:
     store.db.execute(
         "UPDATE jobs SET total = ?, done = 0, failed = 0 WHERE id = ? AND lease_token = ?",
         (total, job_id, token),
+    )
+
+
+def set_total(store: Store, job_id: int, token: str, total: int) -> None:
+    """A job whose later units are known only once earlier ones are done (a bench run)."""
+    store.db.execute(
+        "UPDATE jobs SET total = ? WHERE id = ? AND lease_token = ?", (total, job_id, token)
     )
 
 

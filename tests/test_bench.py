@@ -1,0 +1,284 @@
+"""CODAL-Bench runs (`cuf-tui bench`), answers imported from elsewhere, and the leaderboard,
+against the loopback fault-injecting server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cuf_tui.analysis.leaderboard import OVERALL, leaderboard, score
+from cuf_tui.core.preferences import PREFERENCES
+from tests.batch_helpers import KEY_ENV, SECRET, model_entry, rows
+from tests.fake_openai import FakeOpenAI, expected_rating
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    fake = FakeOpenAI(api_key=SECRET).start()
+    yield fake
+    fake.stop()
+
+
+def bench_workspace(
+    root: Path, base_url: str, models: list[str], judges: list[str], items: int = 10, **extra
+) -> Path:
+    root.mkdir(parents=True)
+    config = '[workspace]\nname = "bench"\nseed = 5\n\n'
+    config += "\n".join(model_entry("models", m, base_url, **extra) for m in models)
+    config += "\n".join(model_entry("judges", j, base_url, **extra) for j in judges)
+    (root / "cuf.toml").write_text(config)
+    bench = root / "codal.jsonl"
+    bench.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": f"Bench task {i}: write a parser for format {i}.",
+                    "preference": PREFERENCES[i % 5],
+                    "gpt-4-turbo_response": f"Reference {i} by gpt-4-turbo.",
+                    "gpt-3.5-turbo_response": f"Reference {i} by gpt-3.5." if i % 2 else "",
+                }
+            )
+            + "\n"
+            for i in range(items)
+        )
+    )
+    from cuf_tui.cli import main
+
+    assert main(["import", str(bench), "-w", str(root)]) == 0
+    return root
+
+
+def test_a_bench_run_answers_then_grades_each_item_once(cli, server, tmp_path):
+    ws = bench_workspace(tmp_path / "ws", server.base_url, ["alpha-flaky500"], ["judge-markdown"])
+    run = cli("bench", "--model", "alpha-flaky500", "--reference", "gpt-4-turbo", "-w", ws)
+    assert run.code == 0, run.err
+    assert "20 done, 0 failed of 20" in run.out
+    answers = rows(ws, "SELECT bench_item_id, model, state, text, principle FROM bench_answers")
+    assert len(answers) == 10 and all(a[2] == "done" for a in answers)
+    assert all(a[3].endswith("-- answered by alpha-flaky500") and a[4] for a in answers)
+    grades = rows(ws, "SELECT judge, reference_model, rating, rationale, state FROM bench_grades")
+    assert len(grades) == 10
+    expected = 2 * expected_rating("alpha-flaky500")
+    assert {g[:3] for g in grades} == {("judge-markdown", "gpt-4-turbo", expected)}
+    assert all(g[4] == "done" and "material" in g[3] for g in grades)
+    # The grader saw the reference it was asked for, and the answer under test.
+    graded = [r for r in server.requests if r.model == "judge-markdown"]
+    assert all("Reference" in r.messages[1]["content"] for r in graded)
+    assert all("gpt-4-turbo" in r.messages[1]["content"] for r in graded)
+
+    again = cli("bench", "--model", "alpha-flaky500", "--reference", "gpt-4-turbo", "-w", ws)
+    assert "Nothing to do" in again.out
+    # Another reference is another grade of the same answers; the answers are not redone.
+    before = len(server.requests)
+    other = cli("bench", "--model", "alpha-flaky500", "--reference", "gpt-3.5-turbo", "-w", ws)
+    assert other.code == 0, other.err
+    assert "5 done, 0 failed of 5" in other.out  # only odd items have a gpt-3.5 reference
+    assert "5 bench items have no reference answer from gpt-3.5-turbo" in other.err
+    assert all(r.model == "judge-markdown" for r in server.requests[before:])
+    assert rows(ws, "SELECT count(*) FROM bench_grades") == [(15,)]
+    assert rows(ws, "SELECT count(*) FROM bench_answers") == [(10,)]
+
+
+def test_several_references_must_be_chosen(cli, server, tmp_path):
+    ws = bench_workspace(tmp_path / "ws", server.base_url, ["alpha"], ["judge-markdown"])
+    run = cli("bench", "--model", "alpha", "-w", ws)
+    assert run.code != 0
+    assert "choose a reference with --reference" in run.err and "gpt-4-turbo (10 items)" in run.err
+    assert rows(ws, "SELECT count(*) FROM jobs") == [(0,)]
+
+
+def test_unreadable_grades_are_repaired_once_then_kept_as_unparsed(cli, server, tmp_path):
+    ws = bench_workspace(
+        tmp_path / "ws", server.base_url, ["beta"], ["judge-garbage", "judge-garbagealways"]
+    )
+    for judge in ("judge-garbage", "judge-garbagealways"):
+        run = cli(
+            "bench", "--model", "beta", "--judge", judge, "--reference", "gpt-4-turbo", "-w", ws
+        )
+        assert run.code == 0, run.err
+    states = dict(
+        rows(
+            ws,
+            "SELECT judge, group_concat(DISTINCT state || ':' || repaired || ':' || "
+            "coalesce(rating, 'none')) FROM bench_grades GROUP BY judge",
+        )
+    )
+    assert states == {
+        "judge-garbage": f"done:1:{2 * expected_rating('beta')}",
+        "judge-garbagealways": "unparsed:0:none",
+    }
+    raw = rows(ws, "SELECT raw_output FROM bench_grades WHERE state = 'unparsed' LIMIT 1")[0][0]
+    assert "A fine answer overall" in raw and "answer to the repair request" in raw
+
+
+def test_the_report_counts_unparsed_grades_both_ways(cli, server, tmp_path):
+    ws = bench_workspace(
+        tmp_path / "ws", server.base_url, ["alpha", "delta"], ["judge-markdown"], items=10
+    )
+    for model in ("alpha", "delta"):
+        run = cli("bench", "--model", model, "--reference", "gpt-4-turbo", "-w", ws)
+        assert run.code == 0, run.err
+    # Two of delta's grades become unreadable.
+    import sqlite3
+
+    with sqlite3.connect(ws / "cuf.db") as db:
+        db.execute(
+            "UPDATE bench_grades SET rating = NULL, state = 'unparsed' WHERE id IN (SELECT g.id "
+            "FROM bench_grades g JOIN bench_answers a ON a.id = g.bench_answer_id "
+            "WHERE a.model = 'delta' ORDER BY g.id LIMIT 2)"
+        )
+    report = cli("bench-report", "--format", "json", "-w", ws)
+    assert report.code == 0, report.err
+    records = {(r["model"], r["preference"]): r for r in json.loads(report.out)}
+    alpha = records[("alpha", OVERALL)]
+    assert alpha["mean"] == 10.0 and alpha["ci95_low"] == alpha["ci95_high"] == 10.0
+    assert alpha["unparsed"] == 0 and alpha["graded"] == 10
+    delta = records[("delta", OVERALL)]
+    assert delta["mean"] == 2.0 and delta["unparsed"] == 2 and delta["graded"] == 10
+    assert delta["mean_unparsed_as_zero"] == pytest.approx(2.0 * 8 / 10)
+    table = cli("bench-report", "-w", ws).out
+    assert "judge judge-markdown, reference gpt-4-turbo" in table
+    assert table.index("alpha") < table.index("delta")  # best first
+    out = tmp_path / "board.md"
+    assert cli("bench-report", "--format", "markdown", "--out", out, "-w", ws).code == 0
+    assert out.read_text().startswith("### CODAL-Bench") and "| alpha |" in out.read_text()
+    csv_text = cli("bench-report", "--format", "csv", "-w", ws).out
+    assert csv_text.splitlines()[0].startswith("model,judge,reference,preference,mean")
+
+
+def test_means_and_intervals_on_known_grades():
+    s = score([2, 4, 6, 8, None], seed="x")
+    assert s.mean == 5.0 and s.unparsed == 1 and s.graded == 5
+    assert s.mean_unparsed_as_zero == 4.0
+    assert 2.0 <= s.ci_low < 5.0 < s.ci_high <= 8.0
+    assert score([7, 7, 7], seed="x").ci_low == 7.0  # no spread, no interval
+    wide = score([1, 10] * 5, "s")
+    narrow = score([1, 10] * 50, "s")
+    assert (narrow.ci_high - narrow.ci_low) < (wide.ci_high - wide.ci_low)  # more items, tighter
+    assert score([None, None], "s").mean is None
+
+    class G:
+        def __init__(self, model, preference, rating):
+            self.model, self.judge, self.reference_model = model, "j", "r"
+            self.preference, self.rating = preference, rating
+
+    board = leaderboard(
+        [G("m", "style", 8), G("m", "style", 6), G("m", "readability", 4), G("n", "style", 9)]
+    )
+    assert [row.model for row in board] == ["n", "m"]
+    m = board[1].scores
+    assert m["style"].mean == 7.0 and m["readability"].mean == 4.0
+    assert m[OVERALL].mean == pytest.approx(6.0)  # over all graded items
+    assert "complexity" not in m
+
+
+def test_answers_made_elsewhere_are_attached_and_graded(cli, server, tmp_path):
+    ws = bench_workspace(tmp_path / "ws", server.base_url, [], ["judge-json"], items=4)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": f"Bench task {i}: write a parser for format {i}.",
+                    "response": f"My parser {i}.\n-- answered by gamma",
+                }
+            )
+            + "\n"
+            for i in range(4)
+        )
+    )
+    run = cli("import", answers, "--format", "answers", "--model", "gamma-external", "-w", ws)
+    assert run.code == 0, run.err
+    assert "4 attached, 0 already present" in run.out
+    # gamma-external is not in [[models]]: its answers exist, so only grades are requested.
+    bench = cli("bench", "--model", "gamma-external", "--reference", "gpt-4-turbo", "-w", ws)
+    assert bench.code == 0, bench.err
+    assert "4 done, 0 failed of 4" in bench.out
+    assert {r.model for r in server.requests} == {"judge-json"}
+    assert rows(ws, "SELECT DISTINCT rating, state FROM bench_grades") == [
+        (2 * expected_rating("gamma"), "done")
+    ]
+    again = cli("import", answers, "--format", "answers", "--model", "gamma-external", "-w", ws)
+    assert "0 attached, 4 already present" in again.out
+    # A model with no answers and no [[models]] entry cannot be benched.
+    missing = cli("bench", "--model", "nobody", "--reference", "gpt-4-turbo", "-w", ws)
+    assert missing.code != 0 and "no model named 'nobody'" in missing.err
+
+
+def test_answers_that_match_no_item_leave_the_store_untouched(cli, tmp_path):
+    from tests.conftest import store_dump
+
+    ws = bench_workspace(tmp_path / "ws", "http://127.0.0.1:9/v1", [], [], items=2)
+    before = store_dump(ws)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(
+        json.dumps({"instruction": "Bench task 0: write a parser for format 0.", "response": "a"})
+        + "\n"
+        + json.dumps({"instruction": "Something else", "response": "b"})
+        + "\n"
+    )
+    run = cli("import", answers, "--format", "answers", "--model", "x", "-w", ws)
+    assert run.code != 0
+    assert "line 2" in run.err and "no bench item has this instruction" in run.err
+    assert store_dump(ws) == before
+    assert cli("import", answers, "--format", "answers", "-w", ws).code != 0  # no --model
+
+
+def test_a_killed_bench_run_resumes_without_redoing_anything(cli, server, tmp_path, monkeypatch):
+    monkeypatch.setenv("CUF_TUI_STALE_AFTER_S", "1")
+    ws = bench_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        ["gamma-slow"],
+        ["judge-markdown"],
+        items=30,
+        max_concurrency=2,
+        request_timeout=0.3,
+    )
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cuf_tui",
+            "bench",
+            "--model",
+            "gamma-slow",
+            "--reference",
+            "gpt-4-turbo",
+            "-w",
+            str(ws),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and rows(ws, "SELECT count(*) FROM bench_answers")[0][0] < 4:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    kept = rows(ws, "SELECT bench_item_id FROM bench_answers WHERE state = 'done'")
+    assert kept
+    time.sleep(1.2)
+    before = len(server.requests)
+    run = cli("bench", "--model", "gamma-slow", "--reference", "gpt-4-turbo", "-w", ws)
+    assert run.code == 0, run.err
+    again = [r for r in server.requests[before:] if r.model == "gamma-slow"]
+    asked = {r.messages[-1]["content"] for r in again}
+    ids = ",".join(str(k) for (k,) in kept)
+    done_before = {t for (t,) in rows(ws, f"SELECT text FROM bench_items WHERE id IN ({ids})")}
+    assert not asked & done_before  # nothing answered before is asked again
+    assert rows(ws, "SELECT count(*), count(DISTINCT bench_item_id) FROM bench_answers") == [
+        (30, 30)
+    ]
+    assert rows(ws, "SELECT count(*), count(DISTINCT bench_answer_id) FROM bench_grades") == [
+        (30, 30)
+    ]
