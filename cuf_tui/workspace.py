@@ -21,6 +21,7 @@ DB_NAME = "cuf.db"
 HOME_ENV = "CUF_TUI_HOME"  # overrides where the per-user sample workspace lives
 SAMPLE_FOLDER = "sample-workspace"
 SAMPLE_SOURCES = ("codeultrafeedback.jsonl", "codal_bench.jsonl")
+SAMPLE_GRADES = "codal_bench_graded.jsonl"  # two models' bench answers, graded
 
 NEW_CONFIG = """\
 # cuf-tui workspace settings. Every key is checked: a misspelt key is an error, not ignored.
@@ -141,7 +142,7 @@ def ensure_sample_workspace(root: Path) -> Workspace:
     """
     if (root / CONFIG_NAME).is_file():
         return Workspace(root)
-    from cuf_tui.interchange.importer import import_source
+    from cuf_tui.interchange.importer import import_graded_answers, import_source
     from cuf_tui.resources import sample_data_dir
     from cuf_tui.store.db import open_store
 
@@ -153,6 +154,9 @@ def ensure_sample_workspace(root: Path) -> Workspace:
         with open_store(staging / DB_NAME) as store:
             for name in SAMPLE_SOURCES:
                 import_source(store, str(seed / name), label=f"sample_data/{name}")
+            import_graded_answers(
+                store, str(seed / SAMPLE_GRADES), label=f"sample_data/{SAMPLE_GRADES}"
+            )
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try:
             staging.rename(root)

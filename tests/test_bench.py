@@ -282,3 +282,35 @@ def test_a_killed_bench_run_resumes_without_redoing_anything(cli, server, tmp_pa
     assert rows(ws, "SELECT count(*), count(DISTINCT bench_answer_id) FROM bench_grades") == [
         (30, 30)
     ]
+
+
+async def test_b_in_the_workbench_runs_a_bench_and_shows_its_scores(server, tmp_path):
+    from cuf_tui.tui.app import WorkbenchApp
+    from cuf_tui.tui.screens.dialogs import ChooseDialog, ConfirmBatch
+    from cuf_tui.workspace import Workspace
+    from tests.test_tui import _until
+
+    root = bench_workspace(tmp_path / "ws", server.base_url, ["alpha"], ["judge-json"], items=5)
+    workspace = Workspace(root)
+    app = WorkbenchApp(workspace, workspace.open_store(), poll_interval=0.1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("B")
+        await _until(pilot, lambda: isinstance(app.screen, ChooseDialog))
+        labels = [label for _, label in app.screen.options]
+        assert labels == [
+            "alpha  vs reference gpt-3.5-turbo (2 items)",
+            "alpha  vs reference gpt-4-turbo (5 items)",
+        ]
+        await pilot.press("j", "enter")  # gpt-4-turbo
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        summary = str(app.screen.summary)
+        assert "alpha answers 5 bench items; judge-json grades 5 answers against gpt-4-turbo" in (
+            summary
+        )
+        await pilot.press("y")
+        await _until(pilot, lambda: rows(root, "SELECT state FROM jobs") == [("done",)])
+        await pilot.press("f3")
+        table = app.query_one("#bench-table")
+        await _until(pilot, lambda: table.row_count == 1)
+        key = json.dumps(["alpha", "judge-json", "gpt-4-turbo"])
+        assert table.get_cell(key, "average").plain == "10.00 ±0.00"

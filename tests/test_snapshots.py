@@ -91,16 +91,25 @@ def test_jobs_view(snap_compare, sample: Workspace) -> None:
 
 
 def test_bench_view(snap_compare, sample: Workspace) -> None:
-    from tests.test_tui import add_bench_grades
-
-    add_bench_grades(sample)
+    """The sample workspace's CODAL-Bench table, and codellama's readability grades (one of
+    them unreadable) with answer, reference and rationale side by side."""
     app = build_app(sample)
 
     async def open_a_score(pilot) -> None:
+        import json
+
         await pilot.press("f3")
-        await pilot.pause()
-        app.query_one("#bench-table").move_cursor(row=1, column=5)  # model-a, style
+        table = app.query_one("#bench-table")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if table.row_count:
+                break
+        key = json.dumps(["codellama-7b-instruct", "gpt-3.5-turbo", "gpt-4-turbo"])
+        table.move_cursor(
+            row=table.get_row_index(key), column=table.get_column_index("readability")
+        )
         await pilot.press("enter")
         await pilot.pause()
+        await pilot.pause(0.3)
 
-    assert snap_compare(app, terminal_size=(120, 30), run_before=open_a_score)
+    assert snap_compare(app, terminal_size=(160, 48), run_before=open_a_score)

@@ -271,7 +271,7 @@ async def test_moving_through_ten_thousand_instructions_loads_only_what_is_shown
 
 
 def add_bench_grades(ws: Workspace) -> None:
-    """Grades for two models on the sample's bench items: model-a better on style."""
+    """Grades by gpt-4 for two models on the sample's bench items: model-a better on style."""
     with sqlite3.connect(ws.db_path) as conn:
         items = conn.execute("SELECT id, preference FROM bench_items ORDER BY id").fetchall()
         for model, base in (("model-a", 6), ("model-b", 7)):
@@ -291,28 +291,32 @@ def add_bench_grades(ws: Workspace) -> None:
 
 
 async def test_bench_scores_and_grades(sample: Workspace) -> None:
-    from cuf_tui.store.browse import bench_table
-    from cuf_tui.tui.widgets.bench import score_grid
+    from cuf_tui.analysis.leaderboard import leaderboard
+    from cuf_tui.store.bench import grade_rows
 
     add_bench_grades(sample)
     with sample.open_store() as store:
-        grid = score_grid(bench_table(store))
-    assert grid["model-a"]["style"] == 9 and grid["model-b"]["style"] == 7
-    assert grid["model-b"]["average"] == 7 and grid["model-a"]["average"] == pytest.approx(6.6)
+        board = {row.model: row.scores for row in leaderboard(grade_rows(store, "gpt-4"))}
+    assert board["model-a"]["style"].mean == 9 and board["model-b"]["style"].mean == 7
+    assert board["model-b"]["average"].mean == 7
     app = build_app(sample)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("f3")
-        await pilot.pause()
         table = app.query_one("#bench-table")
-        assert table.row_count == 2
-        assert table.get_row_at(0)[0] == "model-b"  # best average first
-        style_cell = table.get_cell("model-a", "style")
-        assert style_cell.plain == "9.00" and "bold" in str(style_cell.style)
-        table.move_cursor(row=1, column=5)  # model-a, style
+        await _until(pilot, lambda: table.row_count == 4)  # the sample's two, and these two
+        model_b = json.dumps(["model-b", "gpt-4", "gpt-4-turbo"])
+        model_a = json.dumps(["model-a", "gpt-4", "gpt-4-turbo"])
+        assert table.get_row_index(model_b) < table.get_row_index(model_a)  # best first
+        style_cell = table.get_cell(model_a, "style")
+        assert style_cell.plain == "9.00 ±0.00" and "bold" in str(style_cell.style)
+        assert table.get_cell(model_b, "style").plain == "7.00 ±0.00"
+        table.move_cursor(row=table.get_row_index(model_a), column=table.get_column_index("style"))
         await pilot.press("enter")
         await pilot.pause()
-        shown = str(app.query_one("#bench-grades-text").render())
-        assert "model-a · style · 2 grades" in shown and "[9/10]" in shown
+        title, grades = app.query_one("#bench-pane").grades_shown
+        assert title == "model-a · style · gpt-4 vs gpt-4-turbo"
+        assert [g["rating"] for g in grades] == [9, 9]
+        assert all(g["reference"] and g["answer"] == "answer" for g in grades)
 
 
 async def test_the_workbench_keeps_working_under_a_dialog_and_while_quitting(sample, cli):

@@ -1,5 +1,6 @@
-"""Writes sample_data/codeultrafeedback.jsonl and sample_data/codal_bench.jsonl from the
-hand-written rows in tools/sample_instructions_*.py. Run from the project root:
+"""Writes sample_data/codeultrafeedback.jsonl, sample_data/codal_bench.jsonl and
+sample_data/codal_bench_graded.jsonl from the hand-written rows in
+tools/sample_instructions_*.py and tools/sample_bench_grades.py. Run from the project root:
 
     python tools/make_sample_data.py
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import sample_bench_grades  # noqa: E402
 import sample_instructions_a  # noqa: E402
 import sample_instructions_b  # noqa: E402
 import sample_instructions_c  # noqa: E402
@@ -55,7 +57,30 @@ def main() -> None:
                 "gpt-4-turbo_response": item["gpt-4-turbo"].strip(),
             }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} instructions, {len(sample_instructions_c.BENCH)} bench items -> {OUT}")
+    graded = 0
+    with (OUT / "codal_bench_graded.jsonl").open("w", encoding="utf-8") as out:
+        for index, by_model in sample_bench_grades.GRADED.items():
+            item = sample_instructions_c.BENCH[index]
+            for model, (answer, rating, rationale) in by_model.items():
+                row = {
+                    "instruction": item["instruction"],
+                    "preference": item["preference"],
+                    "model": model,
+                    "answer": answer,
+                    "judge": sample_bench_grades.JUDGE,
+                    "reference_model": sample_bench_grades.REFERENCE,
+                    "rating": rating,
+                    "rationale": rationale if rating is not None else None,
+                    "judge_output": rationale
+                    if rating is None
+                    else f"{rationale}\n\nRating: {rating}/10",
+                }
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                graded += 1
+    print(
+        f"{len(rows)} instructions, {len(sample_instructions_c.BENCH)} bench items, "
+        f"{graded} graded bench answers -> {OUT}"
+    )
 
 
 if __name__ == "__main__":

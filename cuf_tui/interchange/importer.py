@@ -169,3 +169,67 @@ def import_answers(
                 source=stored_as,
             )
     return AnswersReport(loaded.name, len(loaded.rows), len(matched) - already, already)
+
+
+def import_graded_answers(store: Store, source: str, label: str | None = None) -> int:
+    """Bench answers with their grades, as the sample workspace ships them (instruction,
+    preference, model, answer, judge, reference_model, rating or null, rationale,
+    judge_output); the grades' template is recorded as 'imported'. All or nothing."""
+    from cuf_tui.core.layouts import read_text_field
+    from cuf_tui.core.records import text_key
+    from cuf_tui.store.bench import save_bench_answer, save_bench_grade
+    from cuf_tui.store.work import UnitCost
+
+    loaded = load_source(source)
+    stored_as = label or loaded.name
+    items = {
+        (key, preference): item_id
+        for item_id, key, preference in store.db.execute(
+            "SELECT id, text_sha256, preference FROM bench_items"
+        )
+    }
+    with store.transaction():
+        for row in loaded.rows:
+            values = row.values
+
+            def read(v: dict[str, object]) -> tuple[str, ...]:
+                return tuple(
+                    read_text_field(v, name)
+                    for name in ("instruction", "preference", "model", "answer", "judge")
+                ) + (read_text_field(v, "reference_model"),)
+
+            instruction, preference, model, answer, judge, reference = _read_one(
+                loaded.name, row, read
+            )
+            item_id = items.get((text_key(instruction), preference))
+            if item_id is None:
+                raise SourceError(f"{loaded.name}, {row.where}: no bench item has this instruction")
+            answer_id = save_bench_answer(
+                store,
+                0,
+                item_id,
+                model,
+                principle=None,
+                sampling=None,
+                text=answer,
+                error=None,
+                cost=UnitCost(),
+                source=stored_as,
+            )
+            rating = values.get("rating")
+            save_bench_grade(
+                store,
+                0,
+                answer_id,
+                judge,
+                reference,
+                "imported",
+                state="done" if isinstance(rating, int) else "unparsed",
+                rating=rating if isinstance(rating, int) else None,
+                rationale=str(values.get("rationale") or "") or None,
+                raw_output=str(values.get("judge_output") or "") or None,
+                error=None,
+                repaired=False,
+                cost=UnitCost(),
+            )
+    return len(loaded.rows)

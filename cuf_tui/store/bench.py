@@ -176,7 +176,8 @@ def save_bench_grade(
                 int(permanent),
             ),
         )
-        count_unit(store, job_id, state != "failed", cost)
+        if job_id:
+            count_unit(store, job_id, state != "failed", cost)
 
 
 @dataclass(frozen=True)

@@ -224,35 +224,17 @@ def pool_models(store: Store) -> list[str]:
     ]
 
 
-@dataclass(frozen=True)
-class BenchCell:
-    model: str
-    preference: str
-    mean: float
-    grades: int
-    unparsed: int
-
-
-def bench_table(store: Store) -> list[BenchCell]:
-    """Mean CODAL-Bench grade per (model, preference), over parsed grades."""
-    return [
-        BenchCell(*row)
-        for row in store.db.execute(
-            "SELECT a.model, b.preference, avg(g.rating), count(g.rating), "
-            "sum(g.state = 'unparsed') FROM bench_grades g "
-            "JOIN bench_answers a ON a.id = g.bench_answer_id "
-            "JOIN bench_items b ON b.id = a.bench_item_id "
-            "WHERE g.state IN ('done', 'unparsed') GROUP BY 1, 2 ORDER BY 1, 2"
-        )
-        if row[2] is not None
-    ]
-
-
-def bench_grades(store: Store, model: str, preference: str | None) -> list[dict[str, Any]]:
+def bench_grades(
+    store: Store, model: str, judge: str, reference_model: str, preference: str | None
+) -> list[dict[str, Any]]:
+    """The grades behind one leaderboard cell, with the answer and the reference beside."""
     return store.query(
-        "SELECT b.text AS instruction, b.preference, g.judge, g.reference_model, g.rating, "
-        "g.rationale, g.state FROM bench_grades g JOIN bench_answers a ON a.id = g.bench_answer_id "
-        "JOIN bench_items b ON b.id = a.bench_item_id WHERE a.model = ? "
-        "AND (? IS NULL OR b.preference = ?) ORDER BY b.id",
-        (model, preference, preference),
+        "SELECT b.text AS instruction, b.preference, a.text AS answer, r.text AS reference, "
+        "g.rating, g.rationale, g.state, g.raw_output FROM bench_grades g "
+        "JOIN bench_answers a ON a.id = g.bench_answer_id "
+        "JOIN bench_items b ON b.id = a.bench_item_id "
+        "LEFT JOIN bench_references r ON r.bench_item_id = b.id AND r.model = g.reference_model "
+        "WHERE a.model = ? AND g.judge = ? AND g.reference_model = ? "
+        "AND g.state IN ('done', 'unparsed') AND (? IS NULL OR b.preference = ?) ORDER BY b.id",
+        (model, judge, reference_model, preference, preference),
     )

@@ -44,6 +44,7 @@ class WorkbenchApp(App[None]):
         Binding("f4", "show_tab('jobs')", "Jobs"),
         Binding("G", "launch('generate')", "Generate"),
         Binding("J", "launch('judge')", "Judge"),
+        Binding("B", "launch_bench", "Bench run"),
     ]
 
     def __init__(self, workspace: Workspace, store: Store, *, poll_interval: float = 1.0) -> None:
@@ -156,7 +157,7 @@ class WorkbenchApp(App[None]):
         self.reload_queue()
         self.queue.refresh_rows()
         self.refresh_jobs()
-        self.main.query_one(BenchPane).show(browse.bench_table(self.store))
+        self.refresh_bench()
         self.call_later(self.refresh_detail)
 
     def refresh_jobs(self) -> None:
@@ -172,18 +173,33 @@ class WorkbenchApp(App[None]):
             self.refresh_jobs()
             self.main.query_one("#jobs-table", DataTable).focus()
         elif tab == "bench":
-            self.main.query_one(BenchPane).show(browse.bench_table(self.store))
+            self.refresh_bench()
             self.main.query_one("#bench-table", DataTable).focus()
+
+    @work(thread=True, exclusive=True, group="bench", exit_on_error=False)
+    def refresh_bench(self) -> None:
+        """The leaderboard, computed in a thread (bootstrap intervals take a moment on a
+        full bench) from a connection of its own."""
+        from cuf_tui.analysis.leaderboard import leaderboard
+        from cuf_tui.store.bench import grade_rows
+
+        with self.workspace.open_store() as store:
+            rows = leaderboard(grade_rows(store), self.workspace.config.workspace.seed)
+        self.call_from_thread(self.main.query_one(BenchPane).show, rows)
 
     @on(DataTable.CellSelected, "#bench-table")
     def show_bench_grades(self, event: DataTable.CellSelected) -> None:
-        model = event.cell_key.row_key.value
+        import json
+
+        key = event.cell_key.row_key.value
         column = event.cell_key.column_key.value
-        if model is None or column == "model":
+        if key is None or column in ("model", "group"):
             return
-        preference = None if column == "average" else column
-        grades = browse.bench_grades(self.store, model, preference)
-        self.main.query_one(BenchPane).show_grades(model, preference, grades)
+        model, judge, reference = json.loads(key)
+        preference = column if column in PREFERENCES else None
+        grades = browse.bench_grades(self.store, model, judge, reference, preference)
+        title = f"{model} · {preference or 'all preferences'} · {judge} vs {reference}"
+        self.main.query_one(BenchPane).show_grades(title, grades)
 
     def action_cycle_filter(self, which: str) -> None:
         current = self.filter
@@ -333,6 +349,39 @@ class WorkbenchApp(App[None]):
     def action_launch(self, kind: str) -> None:
         self.plan_batch(kind)
 
+    def action_launch_bench(self) -> None:
+        """CODAL-Bench: choose the model under test and the reference, then confirm."""
+        import json
+
+        from cuf_tui.errors import CufError
+        from cuf_tui.tui.batch import bench_choices
+        from cuf_tui.tui.screens.dialogs import ChooseDialog
+
+        try:
+            choices = bench_choices(self.workspace)
+        except CufError as err:
+            self.push_screen(ConfirmBatch("Cannot bench", str(err), False))
+            return
+        if not choices:
+            self.push_screen(
+                ConfirmBatch(
+                    "Cannot bench",
+                    "A bench run needs CODAL-Bench items with reference answers (`cuf-tui "
+                    "import`) and a model in [[models]] or answers imported for one.",
+                    False,
+                )
+            )
+            return
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                model, reference = json.loads(value)
+                self.plan_batch("bench", {"model": model, "reference": reference})
+
+        self.push_screen(
+            ChooseDialog("Bench which model, against which reference?", choices), chosen
+        )
+
     @work(
         thread=True,
         exclusive=True,
@@ -340,13 +389,13 @@ class WorkbenchApp(App[None]):
         exit_on_error=False,
         description="planning a batch",
     )
-    def plan_batch(self, kind: str) -> None:
+    def plan_batch(self, kind: str, options: dict[str, Any] | None = None) -> None:
         """Plan in a thread (it reads every response): the screen stays live meanwhile."""
         from cuf_tui.errors import CufError
         from cuf_tui.tui.batch import describe_plan
 
         try:
-            title, summary, params = describe_plan(self.workspace, kind)
+            title, summary, params = describe_plan(self.workspace, kind, options)
         except CufError as err:
             self.call_from_thread(self.push_screen, ConfirmBatch(f"Cannot {kind}", str(err), False))
             return

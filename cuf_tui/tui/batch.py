@@ -7,7 +7,30 @@ from typing import Any
 from cuf_tui.workspace import Workspace
 
 
-def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, Any] | None]:
+def bench_choices(workspace: Workspace) -> list[tuple[str, str]]:
+    """(model, reference) pairs a bench run can take, as (value, label) options: every model
+    of the pool or with imported answers, against every reference model of the bench."""
+    import json
+
+    from cuf_tui.config import load_config
+    from cuf_tui.store.bench import reference_models
+
+    config = load_config(workspace.config_path)
+    with workspace.open_store() as store:
+        refs = reference_models(store)
+        answered = [row[0] for row in store.db.execute("SELECT DISTINCT model FROM bench_answers")]
+    models = [entry.name for entry in config.models]
+    models += [m for m in sorted(answered) if m not in models]
+    return [
+        (json.dumps([model, ref]), f"{model}  vs reference {ref} ({count} items)")
+        for model in models
+        for ref, count in refs.items()
+    ]
+
+
+def describe_plan(
+    workspace: Workspace, kind: str, options: dict[str, Any] | None = None
+) -> tuple[str, str, dict[str, Any] | None]:
     """Title, summary (requests, models or judge, estimated tokens and cost) and the job
     parameters, or None for the parameters when there is nothing to do."""
     from cuf_tui.config import load_config
@@ -23,6 +46,8 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
 
     config = load_config(workspace.config_path)  # read again: the user may have edited it
     prompts = load_prompts(workspace.root)
+    if kind == "bench":
+        return _describe_bench(workspace, config, prompts, options or {})
     with workspace.open_store() as store:
         if kind == "generate":
             plan = plan_generation(store, config, None, None)
@@ -70,3 +95,56 @@ def describe_plan(workspace: Workspace, kind: str) -> tuple[str, str, dict[str, 
         )
     verb = "Generate responses" if kind == "generate" else "Judge"
     return f"{verb}?", "\n".join(lines), params
+
+
+def _describe_bench(
+    workspace: Workspace, config: Any, prompts: Any, options: dict[str, Any]
+) -> tuple[str, str, dict[str, Any] | None]:
+    from cuf_tui.engines.openai_client import check_endpoint
+    from cuf_tui.jobs.bench_plan import estimate_bench, plan_bench
+    from cuf_tui.jobs.plan import servers_note
+
+    with workspace.open_store() as store:
+        plan = plan_bench(
+            store, config, prompts, options["model"], None, options.get("reference"), None
+        )
+        if not plan.requests:
+            return (
+                "Nothing to bench",
+                f"{plan.model_name} has answered every bench item and {plan.judge.name} has "
+                f"graded each answer against {plan.reference_model}.",
+                None,
+            )
+        estimates = estimate_bench(store, prompts, plan)
+    used = [plan.model] if plan.model is not None and plan.answers else []
+    for entry in [*used, plan.judge]:
+        check_endpoint(entry)
+    lines = [
+        f"{plan.model_name} answers {len(plan.answers)} bench items; {plan.judge.name} grades "
+        f"{len(plan.answers) + len(plan.grades)} answers against {plan.reference_model}'s "
+        "references (1-10).",
+        "",
+    ]
+    for e in estimates:
+        guess = "" if e.output_measured else " (output guessed)"
+        lines.append(
+            f"{e.name:<28} {e.requests:>6} requests  ~{e.input_tokens:,} in  "
+            f"~{e.output_tokens:,} out{guess}  ~${e.cost_usd:.4f}"
+        )
+    lines.append(
+        "\nThe batch runs in a background worker: closing the workbench or the SSH session "
+        "does not stop it."
+    )
+    if plan.without_reference:
+        lines.append(f"{plan.without_reference} items have no reference from that model.")
+    note = servers_note([*used, plan.judge])
+    if note:
+        lines.append(note)
+    params = {
+        "model": plan.model_name,
+        "judge": plan.judge.name,
+        "reference": plan.reference_model,
+        "limit": None,
+        "retry_failed": False,
+    }
+    return f"Bench {plan.model_name}?", "\n".join(lines), params

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Generate missing responses", "launch('generate')", "G"),
     ("Judge unjudged instructions", "launch('judge')", "J"),
+    ("Run CODAL-Bench on a model (answer and grade)", "launch_bench", "B"),
     ("Show the queue", "show_tab('queue')", "F2"),
     ("Show CODAL-Bench scores", "show_tab('bench')", "F3"),
     ("Show jobs", "show_tab('jobs')", "F4"),

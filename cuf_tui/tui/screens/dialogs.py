@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -102,4 +104,49 @@ class HelpDialog(ModalScreen[None]):
             yield Static(Text("Esc close", style="dim"))
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ChooseDialog(ModalScreen[str | None]):
+    """Pick one of a few options (j/k or arrows, Enter); Esc picks nothing."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("j", "move(1)", "Down", show=False),
+        Binding("k", "move(-1)", "Up", show=False),
+    ]
+
+    def __init__(self, title: str, options: list[tuple[str, str]], hint: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = options  # (value, label)
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield OptionList(*(Option(label, id=value) for value, label in self.options))
+            yield Static(Text(self.hint or "Enter choose · Esc cancel", style="dim"))
+
+    def on_mount(self) -> None:
+        from textual.widgets import OptionList
+
+        self.query_one(OptionList).focus()
+
+    def action_move(self, step: int) -> None:
+        from textual.widgets import OptionList
+
+        options = self.query_one(OptionList)
+        if step > 0:
+            options.action_cursor_down()
+        else:
+            options.action_cursor_up()
+
+    def on_option_list_option_selected(self, event: Any) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,98 +1,132 @@
-"""CODAL-Bench scores: model x preference (+ average), the best per column highlighted;
-a cell opens that model's grades."""
+"""CODAL-Bench scores, the numbers `cuf-tui bench-report` prints: per (model, judge,
+reference), the mean grade of each preference and overall with its 95% interval, the mean
+with unreadable grades as 0, and their count. A cell opens its grades: the answer, the
+reference and the grader's rationale side by side."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections.abc import Sequence
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from cuf_tui.core.preferences import PREFERENCES
-from cuf_tui.store.browse import BenchCell
+from cuf_tui.analysis.leaderboard import COLUMNS, OVERALL, LeaderboardRow, Score
 
-AVERAGE = "average"
+AS_ZERO = "N/A as 0"
+UNPARSED = "unparsed"
+EXCERPT = 600
 
 
-def score_grid(cells: list[BenchCell]) -> dict[str, dict[str, float]]:
-    """model -> preference (and 'average', the mean of its preference means) -> mean grade."""
-    grid: dict[str, dict[str, float]] = defaultdict(dict)
-    for cell in cells:
-        grid[cell.model][cell.preference] = cell.mean
-    for scores in grid.values():
-        scores[AVERAGE] = sum(scores.values()) / len(scores)
-    return dict(grid)
+def cell_text(score: Score | None, best: bool) -> Text:
+    if score is None or score.mean is None:
+        return Text("-", style="dim")
+    half = ((score.ci_high or score.mean) - (score.ci_low or score.mean)) / 2
+    return Text(f"{score.mean:.2f} ±{half:.2f}", style="bold green" if best else "")
 
 
 class BenchPane(Vertical):
     DEFAULT_CSS = """
-    BenchPane > DataTable { height: auto; max-height: 60%; }
+    BenchPane > DataTable { height: auto; max-height: 50%; }
     BenchPane > #bench-grades { height: 1fr; border-top: solid $panel; }
     """
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="bench-table", cursor_type="cell")
         table.add_column("model", key="model")
-        for column in (*PREFERENCES, AVERAGE):
+        table.add_column("judge · reference", key="group")
+        for column in COLUMNS:
             table.add_column(column, key=column)
+        table.add_column(AS_ZERO, key=AS_ZERO)
+        table.add_column(UNPARSED, key=UNPARSED)
         yield table
         with VerticalScroll(id="bench-grades"):
             yield Static(id="bench-grades-text")
 
-    def show(self, cells: list[BenchCell]) -> None:
+    def show(self, rows: Sequence[LeaderboardRow]) -> None:
         if not self.query("#bench-table"):
             return  # not composed yet; the next poll fills it
-        if cells == getattr(self, "_cells", None):
+        if list(rows) == getattr(self, "_rows", None):
             return  # unchanged: keep the cursor and the grades on show
-        first = not hasattr(self, "_cells")
-        self._cells = cells
+        first = not hasattr(self, "_rows")
+        self._rows = list(rows)
         table = self.query_one("#bench-table", DataTable)
         table.clear()
-        grid = score_grid(cells)
-        best = {
-            column: max((s[column] for s in grid.values() if column in s), default=None)
-            for column in (*PREFERENCES, AVERAGE)
-        }
-        for model, scores in sorted(grid.items(), key=lambda item: -item[1][AVERAGE]):
-            values = []
-            for column in (*PREFERENCES, AVERAGE):
-                if column not in scores:
-                    values.append(Text("-", style="dim"))
-                    continue
-                top = best[column] is not None and scores[column] == best[column]
-                values.append(Text(f"{scores[column]:.2f}", style="bold green" if top else ""))
-            table.add_row(model, *values, key=model)
-        if grid and first:
-            self.query_one("#bench-grades-text", Static).update(
+        best: dict[tuple[str, str, str], float] = {}
+        for row in rows:
+            for column in COLUMNS:
+                s = row.scores.get(column)
+                if s is not None and s.mean is not None:
+                    key = (row.judge, row.reference_model, column)
+                    best[key] = max(best.get(key, s.mean), s.mean)
+        for row in rows:
+            overall = row.scores[OVERALL]
+            table.add_row(
+                row.model,
+                f"{row.judge} · {row.reference_model}",
+                *(
+                    cell_text(
+                        row.scores.get(c),
+                        (s := row.scores.get(c)) is not None
+                        and s.mean is not None
+                        and s.mean == best.get((row.judge, row.reference_model, c)),
+                    )
+                    for c in COLUMNS
+                ),
+                Text(f"{overall.mean_unparsed_as_zero:.2f}"),
                 Text(
-                    "Mean grade (1-10) over parsed grades; the best of each column in green. "
-                    "Enter on a score lists its grades.",
+                    f"{overall.unparsed}/{overall.graded}",
+                    style="yellow" if overall.unparsed else "dim",
+                ),
+                key=json.dumps([row.model, row.judge, row.reference_model]),
+            )
+        grades = self.query_one("#bench-grades-text", Static)
+        if rows and first:
+            grades.update(
+                Text(
+                    "Mean grade (1-10) over readable grades ± half its 95% bootstrap interval; "
+                    "the best of each column in green; 'N/A as 0' counts unreadable grades as 0 "
+                    "(the paper's convention). Enter on a score lists its grades. "
+                    "`cuf-tui bench-report` prints the same table.",
                     style="dim",
                 )
             )
-        elif not grid:
-            self.query_one("#bench-grades-text", Static).update(
+        elif not rows:
+            grades.update(
                 Text(
-                    "No CODAL-Bench grades in this workspace yet. Bench items and references are "
-                    "imported with `cuf-tui import`; grades come from bench runs.",
+                    "No CODAL-Bench grades in this workspace yet. Import the bench with "
+                    "`cuf-tui import`, then B (or `cuf-tui bench --model NAME`) answers and "
+                    "grades it.",
                     style="dim",
                 )
             )
 
-    def show_grades(self, model: str, preference: str | None, grades: list[dict[str, Any]]) -> None:
-        text = Text(
-            f"{model} · {preference or 'all preferences'} · {len(grades)} grades\n\n", style="bold"
+    def show_grades(self, title: str, grades: list[dict[str, Any]]) -> None:
+        self.grades_shown = (title, grades)
+        shown = Table(
+            title=Text(f"{title} · {len(grades)} grades", style="bold"),
+            show_lines=True,
+            expand=True,
+            title_justify="left",
         )
+        shown.add_column("instruction and answer", ratio=3)
+        shown.add_column("reference", ratio=3)
+        shown.add_column("grade and rationale", ratio=2)
         for grade in grades:
-            rating = "N/A" if grade["rating"] is None else f"{grade['rating']}/10"
-            text.append(f"[{rating}] ", style="bold yellow")
-            text.append(f"{grade['instruction'][:100]}\n")
-            text.append(
-                f"  {grade['judge']} vs {grade['reference_model']}: "
-                f"{(grade['rationale'] or '')[:300]}\n\n",
-                style="italic",
+            rating = "unreadable" if grade["rating"] is None else f"{grade['rating']}/10"
+            why = grade["rationale"] or (grade["raw_output"] or "")
+            shown.add_row(
+                Text(grade["instruction"][:200] + "\n\n", style="bold")
+                + Text(_excerpt(grade["answer"])),
+                Text(_excerpt(grade["reference"] or "(no reference kept)")),
+                Text(rating + "\n", style="bold yellow") + Text(_excerpt(why), style="italic"),
             )
-        self.query_one("#bench-grades-text", Static).update(text)
+        self.query_one("#bench-grades-text", Static).update(shown)
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT else text[:EXCERPT] + " …"
