@@ -314,3 +314,25 @@ async def test_b_in_the_workbench_runs_a_bench_and_shows_its_scores(server, tmp_
         await _until(pilot, lambda: table.row_count == 1)
         key = json.dumps(["alpha", "judge-json", "gpt-4-turbo"])
         assert table.get_cell(key, "average").plain == "10.00 ±0.00"
+
+
+def test_a_local_grader_is_held_to_the_grade_schema(cli, server, tmp_path):
+    ws = bench_workspace(tmp_path / "ws", server.base_url, ["alpha"], [], items=3)
+    entry = model_entry("judges", "judge-vllm", server.base_url)
+    with (ws / "cuf.toml").open("a") as config:  # a vLLM server someone else runs
+        config.write(entry.replace('engine = "openai"', 'engine = "vllm"'))
+    dry = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "--dry-run", "-w", ws)
+    assert dry.code == 0, dry.err
+    assert "alpha" in dry.out and "judge-vllm" in dry.out and not server.requests
+    run = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "-w", ws)
+    assert run.code == 0, run.err
+    graded = [r for r in server.requests if r.model == "judge-vllm"]
+    assert len(graded) == 3
+    for request in graded:
+        schema = request.response_format["json_schema"]["schema"]
+        assert schema["properties"]["rating"]["enum"] == list(range(1, 11))
+        assert list(schema["properties"]) == ["rationale", "rating"]
+        assert '{"rationale":' in request.messages[1]["content"]  # the prompt asks for JSON
+    assert rows(ws, "SELECT DISTINCT rating, rationale FROM bench_grades") == [
+        (2 * expected_rating("alpha"), f"constrained grade {2 * expected_rating('alpha')}")
+    ]
