@@ -1,6 +1,6 @@
 """Writes docs/workbench.svg: the workbench on a fresh sample workspace, exported by the app.
 
-python tools/make_screenshot.py
+    python tools/make_screenshot.py
 """
 
 from __future__ import annotations

@@ -11,11 +11,7 @@ ROWS = [
             to the target (Python). The list can have a million elements, so aim for the best
             time complexity."""),
         "answers": [
-            (
-                "gpt-4",
-                5,
-                "One pass with a dictionary: O(n) time and O(n) space, the optimum for unsorted input, with the reasoning stated.",
-                d("""\
+            ("gpt-4", 5, "One pass with a dictionary: O(n) time and O(n) space, the optimum for unsorted input, with the reasoning stated.", d("""\
                 ```python
                 def two_sum(nums, target):
                     seen = {}  # value -> index
@@ -27,26 +23,16 @@ ROWS = [
                     return None
                 ```
                 Each element is looked up and stored once, so this is O(n) time and O(n) memory;
-                the nested-loop approach would take about 5·10¹¹ steps for a million items."""),
-            ),
-            (
-                "wizardlm-7b",
-                1,
-                "Nested loops, O(n²): hopeless for a million elements, the very case the instruction warns about.",
-                d("""\
+                the nested-loop approach would take about 5·10¹¹ steps for a million items.""")),
+            ("wizardlm-7b", 1, "Nested loops, O(n²): hopeless for a million elements, the very case the instruction warns about.", d("""\
                 ```python
                 def two_sum(nums, target):
                     for i in range(len(nums)):
                         for j in range(len(nums)):
                             if i != j and nums[i] + nums[j] == target:
                                 return i, j
-                ```"""),
-            ),
-            (
-                "codellama-34b-instruct",
-                3,
-                "Sorting plus two pointers is O(n log n), acceptable but not optimal, and it copies the list with indices.",
-                d("""\
+                ```""")),
+            ("codellama-34b-instruct", 3, "Sorting plus two pointers is O(n log n), acceptable but not optimal, and it copies the list with indices.", d("""\
                 ```python
                 def two_sum(nums, target):
                     order = sorted(range(len(nums)), key=nums.__getitem__)
@@ -59,13 +45,8 @@ ROWS = [
                             lo += 1
                         else:
                             hi -= 1
-                ```"""),
-            ),
-            (
-                "deepseek-coder-6.7b-instruct",
-                4,
-                "Linear time with a dictionary, but it builds the whole map first and needs a check to avoid pairing an element with itself.",
-                d("""\
+                ```""")),
+            ("deepseek-coder-6.7b-instruct", 4, "Linear time with a dictionary, but it builds the whole map first and needs a check to avoid pairing an element with itself.", d("""\
                 ```python
                 def two_sum(nums, target):
                     index = {x: i for i, x in enumerate(nums)}
@@ -73,8 +54,7 @@ ROWS = [
                         j = index.get(target - x)
                         if j is not None and j != i:
                             return i, j
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -84,11 +64,7 @@ ROWS = [
             may contain any Unicode code point. Discuss the time and space complexity of your
             solution."""),
         "answers": [
-            (
-                "gpt-3.5-turbo",
-                4,
-                "A HashSet over code points is O(n) time and handles all of Unicode; the early return is good, the complexity discussion is brief.",
-                d("""\
+            ("gpt-3.5-turbo", 4, "A HashSet over code points is O(n) time and handles all of Unicode; the early return is good, the complexity discussion is brief.", d("""\
                 ```java
                 static boolean allUnique(String s) {
                     Set<Integer> seen = new HashSet<>();
@@ -96,13 +72,8 @@ ROWS = [
                 }
                 ```
                 O(n) time, O(n) extra space in the worst case. `allMatch` stops at the first
-                repeated code point."""),
-            ),
-            (
-                "codellama-7b-instruct",
-                2,
-                "Compares every pair of chars, O(n²), and works on UTF-16 chars so surrogate pairs are split.",
-                d("""\
+                repeated code point.""")),
+            ("codellama-7b-instruct", 2, "Compares every pair of chars, O(n²), and works on UTF-16 chars so surrogate pairs are split.", d("""\
                 ```java
                 boolean allUnique(String s) {
                     for (int i = 0; i < s.length(); i++)
@@ -110,13 +81,8 @@ ROWS = [
                             if (s.charAt(i) == s.charAt(j)) return false;
                     return true;
                 }
-                ```"""),
-            ),
-            (
-                "gpt-4",
-                5,
-                "O(n) with an early exit, a pigeonhole shortcut that makes long strings O(1) to reject, correct code point handling, and a clear complexity analysis.",
-                d("""\
+                ```""")),
+            ("gpt-4", 5, "O(n) with an early exit, a pigeonhole shortcut that makes long strings O(1) to reject, correct code point handling, and a clear complexity analysis.", d("""\
                 ```java
                 static boolean allUnique(String s) {
                     // More code points than exist means a repeat (pigeonhole).
@@ -134,13 +100,8 @@ ROWS = [
                 ```
                 Time O(n) expected (hash insertions), stopping at the first repeat. Space O(k)
                 for k distinct code points seen so far. Sorting the code points instead would use
-                O(n log n) time but only the array's memory."""),
-            ),
-            (
-                "wizardcoder-15b",
-                3,
-                "Sorting a char array gives O(n log n) and no extra set, but breaks on surrogate pairs and has no complexity discussion.",
-                d("""\
+                O(n log n) time but only the array's memory.""")),
+            ("wizardcoder-15b", 3, "Sorting a char array gives O(n log n) and no extra set, but breaks on surrogate pairs and has no complexity discussion.", d("""\
                 ```java
                 boolean allUnique(String s) {
                     char[] c = s.toCharArray();
@@ -148,8 +109,7 @@ ROWS = [
                     for (int i = 1; i < c.length; i++) if (c[i] == c[i - 1]) return false;
                     return true;
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -168,11 +128,7 @@ ROWS = [
             }
             ```"""),
         "answers": [
-            (
-                "deepseek-coder-33b-instruct",
-                5,
-                "The recurrence out[i] = out[i >> 1] + (i & 1) makes the whole pass O(n) with one memory read per number, the optimal approach; the explanation is correct.",
-                d("""\
+            ("deepseek-coder-33b-instruct", 5, "The recurrence out[i] = out[i >> 1] + (i & 1) makes the whole pass O(n) with one memory read per number, the optimal approach; the explanation is correct.", d("""\
                 Reuse the answer for `i / 2`: dropping the lowest bit leaves a number you have
                 already counted.
 
@@ -184,33 +140,18 @@ ROWS = [
                     }
                 }
                 ```
-                That is O(n) with no inner loop, versus O(n log n) before."""),
-            ),
-            (
-                "gpt-3.5-turbo",
-                4,
-                "Using the popcount builtin is much faster, but keeps a per-number operation instead of the O(1) recurrence and depends on GCC or Clang.",
-                d("""\
+                That is O(n) with no inner loop, versus O(n log n) before.""")),
+            ("gpt-3.5-turbo", 4, "Using the popcount builtin is much faster, but keeps a per-number operation instead of the O(1) recurrence and depends on GCC or Clang.", d("""\
                 ```c
                 void count_bits(unsigned n, unsigned char *out) {
                     for (unsigned i = 0; i <= n; i++) out[i] = (unsigned char)__builtin_popcount(i);
                 }
                 ```
-                With `-mpopcnt` this compiles to a single instruction per number."""),
-            ),
-            (
-                "llama-2-70b-chat",
-                2,
-                "Suggests compiler flags and threading in general terms without changing the algorithm.",
-                d("""\
+                With `-mpopcnt` this compiles to a single instruction per number.""")),
+            ("llama-2-70b-chat", 2, "Suggests compiler flags and threading in general terms without changing the algorithm.", d("""\
                 Try compiling with `-O3` and splitting the loop across several threads with
-                OpenMP. That should make it a lot faster on a modern machine."""),
-            ),
-            (
-                "wizardlm-33b",
-                3,
-                "Kernighan's trick reduces the inner loop to the number of set bits, an improvement but still far from the linear recurrence.",
-                d("""\
+                OpenMP. That should make it a lot faster on a modern machine.""")),
+            ("wizardlm-33b", 3, "Kernighan's trick reduces the inner loop to the number of set bits, an improvement but still far from the linear recurrence.", d("""\
                 ```c
                 void count_bits(unsigned n, unsigned char *out) {
                     for (unsigned i = 0; i <= n; i++) {
@@ -219,8 +160,7 @@ ROWS = [
                         out[i] = c;
                     }
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -233,11 +173,7 @@ ROWS = [
             SELECT * FROM events WHERE DATE(created_at) = '2024-03-01' AND user_id = 42;
             ```"""),
         "answers": [
-            (
-                "gpt-4",
-                5,
-                "Makes the predicate sargable with a half-open range, proposes the right composite index with the column order justified, and suggests selecting only needed columns.",
-                d("""\
+            ("gpt-4", 5, "Makes the predicate sargable with a half-open range, proposes the right composite index with the column order justified, and suggests selecting only needed columns.", d("""\
                 `DATE(created_at)` wraps the column in a function, so no index on `created_at`
                 can be used and every row is scanned. Compare the raw column with a range:
 
@@ -250,39 +186,23 @@ ROWS = [
                 ```
                 Index: `CREATE INDEX events_user_time ON events (user_id, created_at);`
                 Equality column first, range column second, so the database seeks straight to
-                user 42's rows for that day."""),
-            ),
-            (
-                "mistral-7b-instruct",
-                3,
-                "The range rewrite is right, but the suggested index on created_at alone is weaker than a composite index for this query.",
-                d("""\
+                user 42's rows for that day.""")),
+            ("mistral-7b-instruct", 3, "The range rewrite is right, but the suggested index on created_at alone is weaker than a composite index for this query.", d("""\
                 ```sql
                 SELECT * FROM events
                 WHERE created_at BETWEEN '2024-03-01 00:00:00' AND '2024-03-01 23:59:59'
                   AND user_id = 42;
                 ```
-                Add an index on `created_at`."""),
-            ),
-            (
-                "codellama-13b-instruct",
-                2,
-                "Adds an index on DATE(created_at) only in words, keeps SELECT *, and the query is unchanged.",
-                d("""\
+                Add an index on `created_at`.""")),
+            ("codellama-13b-instruct", 2, "Adds an index on DATE(created_at) only in words, keeps SELECT *, and the query is unchanged.", d("""\
                 The query is fine; just add an index so the database can find rows faster:
-                `CREATE INDEX ON events (created_at);`"""),
-            ),
-            (
-                "wizardcoder-33b",
-                4,
-                "Correct sargable rewrite and a composite index; it puts created_at first in the index, which is less selective for this query.",
-                d("""\
+                `CREATE INDEX ON events (created_at);`""")),
+            ("wizardcoder-33b", 4, "Correct sargable rewrite and a composite index; it puts created_at first in the index, which is less selective for this query.", d("""\
                 ```sql
                 SELECT * FROM events
                 WHERE created_at >= '2024-03-01' AND created_at < '2024-03-02' AND user_id = 42;
                 ```
-                Index: `CREATE INDEX ON events (created_at, user_id);`"""),
-            ),
+                Index: `CREATE INDEX ON events (created_at, user_id);`""")),
         ],
     },
     {
@@ -291,11 +211,7 @@ ROWS = [
             Implement an LRU cache in TypeScript with `get(key)` and `put(key, value)` both in
             O(1) time and a fixed capacity."""),
         "answers": [
-            (
-                "gpt-3.5-turbo",
-                5,
-                "Relies on Map's insertion order to get O(1) get and put with eviction of the oldest key, minimal and correct.",
-                d("""\
+            ("gpt-3.5-turbo", 5, "Relies on Map's insertion order to get O(1) get and put with eviction of the oldest key, minimal and correct.", d("""\
                 ```typescript
                 class LRUCache<K, V> {
                   private items = new Map<K, V>();
@@ -318,13 +234,8 @@ ROWS = [
                     }
                   }
                 }
-                ```"""),
-            ),
-            (
-                "codellama-34b-instruct",
-                2,
-                "Keeps recency in an array and uses indexOf and splice, which makes both operations O(n).",
-                d("""\
+                ```""")),
+            ("codellama-34b-instruct", 2, "Keeps recency in an array and uses indexOf and splice, which makes both operations O(n).", d("""\
                 ```typescript
                 class LRU {
                   keys: string[] = [];
@@ -343,13 +254,8 @@ ROWS = [
                     this.data[k] = v;
                   }
                 }
-                ```"""),
-            ),
-            (
-                "deepseek-coder-6.7b-instruct",
-                4,
-                "A hash map with a doubly linked list is the classic O(1) design; the code is correct but much longer than needed in TypeScript.",
-                d("""\
+                ```""")),
+            ("deepseek-coder-6.7b-instruct", 4, "A hash map with a doubly linked list is the classic O(1) design; the code is correct but much longer than needed in TypeScript.", d("""\
                 ```typescript
                 type Node<K, V> = { key: K; value: V; prev?: Node<K, V>; next?: Node<K, V> };
 
@@ -386,21 +292,15 @@ ROWS = [
                     }
                   }
                 }
-                ```"""),
-            ),
-            (
-                "llama-2-13b-chat",
-                1,
-                "No eviction at all and no recency tracking: it is a plain map wrapper, not an LRU cache.",
-                d("""\
+                ```""")),
+            ("llama-2-13b-chat", 1, "No eviction at all and no recency tracking: it is a plain map wrapper, not an LRU cache.", d("""\
                 ```typescript
                 class Cache {
                   store: any = {};
                   get(key) { return this.store[key]; }
                   put(key, value) { this.store[key] = value; }
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -409,11 +309,7 @@ ROWS = [
             Write a Python function that returns the n-th Fibonacci number for n up to 10^6,
             exactly (big integers). It should finish in well under a second."""),
         "answers": [
-            (
-                "gpt-4",
-                5,
-                "Fast doubling needs O(log n) big-integer multiplications and finishes n = 10^6 in a fraction of a second; iterative, so no recursion limit.",
-                d("""\
+            ("gpt-4", 5, "Fast doubling needs O(log n) big-integer multiplications and finishes n = 10^6 in a fraction of a second; iterative, so no recursion limit.", d("""\
                 ```python
                 def fib(n):
                     a, b = 0, 1          # F(0), F(1)
@@ -424,46 +320,30 @@ ROWS = [
                     return a
                 ```
                 Fast doubling uses about log₂(n) steps; each is a few multiplications of big
-                integers, which Python does with Karatsuba."""),
-            ),
-            (
-                "wizardcoder-33b",
-                3,
-                "The linear loop is correct but takes seconds at n = 10^6 because every addition is on a large integer.",
-                d("""\
+                integers, which Python does with Karatsuba.""")),
+            ("wizardcoder-33b", 3, "The linear loop is correct but takes seconds at n = 10^6 because every addition is on a large integer.", d("""\
                 ```python
                 def fib(n):
                     a, b = 0, 1
                     for _ in range(n):
                         a, b = b, a + b
                     return a
-                ```"""),
-            ),
-            (
-                "mistral-7b-instruct",
-                1,
-                "Naive recursion is exponential and hits the recursion limit long before 10^6.",
-                d("""\
+                ```""")),
+            ("mistral-7b-instruct", 1, "Naive recursion is exponential and hits the recursion limit long before 10^6.", d("""\
                 ```python
                 def fib(n):
                     if n < 2:
                         return n
                     return fib(n - 1) + fib(n - 2)
-                ```"""),
-            ),
-            (
-                "gpt-3.5-turbo",
-                2,
-                "Binet's formula with floats loses precision beyond n ≈ 70, so results are wrong, although it runs in constant time.",
-                d("""\
+                ```""")),
+            ("gpt-3.5-turbo", 2, "Binet's formula with floats loses precision beyond n ≈ 70, so results are wrong, although it runs in constant time.", d("""\
                 ```python
                 import math
 
                 def fib(n):
                     phi = (1 + math.sqrt(5)) / 2
                     return round(phi ** n / math.sqrt(5))
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     # ---------------------------------------------------------------------------- readability
@@ -480,22 +360,13 @@ ROWS = [
                 return r
             ```"""),
         "answers": [
-            (
-                "gpt-4",
-                5,
-                "Descriptive names, a docstring, and a comprehension that reads as the rule it implements; behaviour is unchanged.",
-                d("""\
+            ("gpt-4", 5, "Descriptive names, a docstring, and a comprehension that reads as the rule it implements; behaviour is unchanged.", d("""\
                 ```python
                 def squares_of_positive_evens(numbers):
                     \"\"\"Return the squares of the numbers that are positive and even, in order.\"\"\"
                     return [n * n for n in numbers if n > 0 and n % 2 == 0]
-                ```"""),
-            ),
-            (
-                "codellama-7b-instruct",
-                3,
-                "Adds spacing and a comment but keeps the cryptic names `p`, `l` and `r`.",
-                d("""\
+                ```""")),
+            ("codellama-7b-instruct", 3, "Adds spacing and a comment but keeps the cryptic names `p`, `l` and `r`.", d("""\
                 ```python
                 def p(l):
                     r = []
@@ -504,13 +375,8 @@ ROWS = [
                         if i % 2 == 0 and i > 0:
                             r.append(i * i)
                     return r
-                ```"""),
-            ),
-            (
-                "wizardlm-33b",
-                4,
-                "Good names and a docstring; the loop is kept rather than a clearer comprehension, which is a matter of taste.",
-                d("""\
+                ```""")),
+            ("wizardlm-33b", 4, "Good names and a docstring; the loop is kept rather than a clearer comprehension, which is a matter of taste.", d("""\
                 ```python
                 def square_positive_evens(values):
                     \"\"\"Square every positive even number in `values`.\"\"\"
@@ -519,17 +385,11 @@ ROWS = [
                         if value > 0 and value % 2 == 0:
                             squares.append(value * value)
                     return squares
-                ```"""),
-            ),
-            (
-                "llama-2-70b-chat",
-                2,
-                "Squeezes everything into a lambda with map and filter, less readable than the original, and names nothing better.",
-                d("""\
+                ```""")),
+            ("llama-2-70b-chat", 2, "Squeezes everything into a lambda with map and filter, less readable than the original, and names nothing better.", d("""\
                 ```python
                 p = lambda l: list(map(lambda i: i * i, filter(lambda i: i % 2 == 0 and i > 0, l)))
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -538,11 +398,7 @@ ROWS = [
             Write a well-documented C++ function that reads a CSV line (no quoted fields) and
             returns its fields as a `std::vector<std::string>`."""),
         "answers": [
-            (
-                "gpt-3.5-turbo",
-                5,
-                "A doc comment states inputs, output and the no-quotes limitation; names are clear and the single loop is easy to follow, including the trailing empty field.",
-                d("""\
+            ("gpt-3.5-turbo", 5, "A doc comment states inputs, output and the no-quotes limitation; names are clear and the single loop is easy to follow, including the trailing empty field.", d("""\
                 ```cpp
                 #include <string>
                 #include <string_view>
@@ -563,13 +419,8 @@ ROWS = [
                     }
                     return fields;
                 }
-                ```"""),
-            ),
-            (
-                "wizardcoder-15b",
-                3,
-                "Works and uses getline idiomatically, but has no documentation and silently drops a trailing empty field.",
-                d("""\
+                ```""")),
+            ("wizardcoder-15b", 3, "Works and uses getline idiomatically, but has no documentation and silently drops a trailing empty field.", d("""\
                 ```cpp
                 std::vector<std::string> split(const std::string& s) {
                     std::vector<std::string> v;
@@ -578,13 +429,8 @@ ROWS = [
                     while (std::getline(ss, t, ',')) v.push_back(t);
                     return v;
                 }
-                ```"""),
-            ),
-            (
-                "codellama-34b-instruct",
-                2,
-                "Index juggling with single-letter names and no comments makes the intent hard to follow.",
-                d("""\
+                ```""")),
+            ("codellama-34b-instruct", 2, "Index juggling with single-letter names and no comments makes the intent hard to follow.", d("""\
                 ```cpp
                 std::vector<std::string> f(std::string s) {
                     std::vector<std::string> r; int a = 0;
@@ -592,13 +438,8 @@ ROWS = [
                         if (b == (int)s.size() || s[b] == ',') { r.push_back(s.substr(a, b - a)); a = b + 1; }
                     return r;
                 }
-                ```"""),
-            ),
-            (
-                "deepseek-coder-6.7b-instruct",
-                4,
-                "Readable and documented; the comment repeats what the code says rather than the edge cases.",
-                d("""\
+                ```""")),
+            ("deepseek-coder-6.7b-instruct", 4, "Readable and documented; the comment repeats what the code says rather than the edge cases.", d("""\
                 ```cpp
                 // Split a CSV line on commas and return the fields.
                 std::vector<std::string> parse_csv_line(const std::string& line) {
@@ -615,8 +456,7 @@ ROWS = [
                     fields.push_back(field);        // the last field
                     return fields;
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -625,11 +465,7 @@ ROWS = [
             Write a JavaScript function that formats a duration in seconds as `1h 02m 03s`,
             omitting the hours part when it is zero. Keep it easy to read."""),
         "answers": [
-            (
-                "deepseek-coder-33b-instruct",
-                5,
-                "Each unit is computed on its own named line, padding is done by one small helper, and the zero-hours rule is explicit.",
-                d("""\
+            ("deepseek-coder-33b-instruct", 5, "Each unit is computed on its own named line, padding is done by one small helper, and the zero-hours rule is explicit.", d("""\
                 ```javascript
                 function formatDuration(totalSeconds) {
                   const hours = Math.floor(totalSeconds / 3600);
@@ -640,22 +476,12 @@ ROWS = [
                   const minutesAndSeconds = `${twoDigits(minutes)}m ${twoDigits(seconds)}s`;
                   return hours > 0 ? `${hours}h ${minutesAndSeconds}` : minutesAndSeconds;
                 }
-                ```"""),
-            ),
-            (
-                "mistral-7b-instruct",
-                2,
-                "A single nested template expression is hard to read and the hours rule is buried in it.",
-                d("""\
+                ```""")),
+            ("mistral-7b-instruct", 2, "A single nested template expression is hard to read and the hours rule is buried in it.", d("""\
                 ```javascript
                 const fmt = s => `${s >= 3600 ? ~~(s / 3600) + 'h ' : ''}${('0' + ~~(s % 3600 / 60)).slice(-2)}m ${('0' + s % 60).slice(-2)}s`;
-                ```"""),
-            ),
-            (
-                "wizardlm-7b",
-                3,
-                "Readable enough, but repeats the padding logic and uses `var`.",
-                d("""\
+                ```""")),
+            ("wizardlm-7b", 3, "Readable enough, but repeats the padding logic and uses `var`.", d("""\
                 ```javascript
                 function format(sec) {
                   var h = Math.floor(sec / 3600);
@@ -666,13 +492,8 @@ ROWS = [
                   if (h == 0) return mm + "m " + ss + "s";
                   return h + "h " + mm + "m " + ss + "s";
                 }
-                ```"""),
-            ),
-            (
-                "gpt-4",
-                4,
-                "Clear and correct; building a list of parts is slightly more machinery than the task needs.",
-                d("""\
+                ```""")),
+            ("gpt-4", 4, "Clear and correct; building a list of parts is slightly more machinery than the task needs.", d("""\
                 ```javascript
                 function formatDuration(seconds) {
                   const parts = [];
@@ -682,8 +503,7 @@ ROWS = [
                   parts.push(`${String(seconds % 60).padStart(2, "0")}s`);
                   return parts.join(" ");
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -709,11 +529,7 @@ ROWS = [
             }
             ```"""),
         "answers": [
-            (
-                "gpt-3.5-turbo",
-                5,
-                "Early returns remove all nesting, errors are wrapped with the file name, and names read naturally.",
-                d("""\
+            ("gpt-3.5-turbo", 5, "Early returns remove all nesting, errors are wrapped with the file name, and names read naturally.", d("""\
                 ```go
                 func loadConfig(path string) (*Config, error) {
                 	file, err := os.Open(path)
@@ -728,13 +544,8 @@ ROWS = [
                 	}
                 	return &config, nil
                 }
-                ```"""),
-            ),
-            (
-                "codellama-13b-instruct",
-                3,
-                "Flattens the first branch only; the decode error keeps an if/else.",
-                d("""\
+                ```""")),
+            ("codellama-13b-instruct", 3, "Flattens the first branch only; the decode error keeps an if/else.", d("""\
                 ```go
                 func load(p string) (*Config, error) {
                     f, err := os.Open(p)
@@ -749,13 +560,8 @@ ROWS = [
                         return nil, err
                     }
                 }
-                ```"""),
-            ),
-            (
-                "wizardcoder-33b",
-                4,
-                "Flat and idiomatic; it does not add context to the errors, which would help a reader of the logs.",
-                d("""\
+                ```""")),
+            ("wizardcoder-33b", 4, "Flat and idiomatic; it does not add context to the errors, which would help a reader of the logs.", d("""\
                 ```go
                 func load(path string) (*Config, error) {
                 	f, err := os.Open(path)
@@ -769,13 +575,8 @@ ROWS = [
                 	}
                 	return &c, nil
                 }
-                ```"""),
-            ),
-            (
-                "llama-2-13b-chat",
-                2,
-                "Replaces errors with panics, which changes behaviour and is not easier to follow.",
-                d("""\
+                ```""")),
+            ("llama-2-13b-chat", 2, "Replaces errors with panics, which changes behaviour and is not easier to follow.", d("""\
                 ```go
                 func load(p string) *Config {
                     f, _ := os.Open(p)
@@ -783,8 +584,7 @@ ROWS = [
                     if json.NewDecoder(f).Decode(&c) != nil { panic("bad config") }
                     return &c
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -793,11 +593,7 @@ ROWS = [
             Write a Rust function that counts word frequencies in a text and returns the ten most
             common words with their counts. Prefer clarity over cleverness."""),
         "answers": [
-            (
-                "gpt-4",
-                4,
-                "Clear steps with named variables and a comment on the tie-break; lowercasing is done but punctuation is not stripped, which the reader is not told.",
-                d("""\
+            ("gpt-4", 4, "Clear steps with named variables and a comment on the tie-break; lowercasing is done but punctuation is not stripped, which the reader is not told.", d("""\
                 ```rust
                 use std::collections::HashMap;
 
@@ -813,13 +609,8 @@ ROWS = [
                     by_frequency.truncate(10);
                     by_frequency
                 }
-                ```"""),
-            ),
-            (
-                "deepseek-coder-6.7b-instruct",
-                5,
-                "Every step is named and explained, punctuation handling is stated, and the sort key is spelled out; very easy to follow.",
-                d("""\
+                ```""")),
+            ("deepseek-coder-6.7b-instruct", 5, "Every step is named and explained, punctuation handling is stated, and the sort key is spelled out; very easy to follow.", d("""\
                 ```rust
                 use std::collections::HashMap;
 
@@ -844,25 +635,15 @@ ROWS = [
                     });
                     ranked.into_iter().take(10).collect()
                 }
-                ```"""),
-            ),
-            (
-                "codellama-7b-instruct",
-                2,
-                "A dense iterator chain with fold and unexplained tuple fields is hard to read.",
-                d("""\
+                ```""")),
+            ("codellama-7b-instruct", 2, "A dense iterator chain with fold and unexplained tuple fields is hard to read.", d("""\
                 ```rust
                 fn f(t: &str) -> Vec<(String, usize)> {
                     let mut v: Vec<_> = t.split(' ').fold(std::collections::HashMap::new(), |mut m, w| { *m.entry(w.to_string()).or_insert(0) += 1; m }).into_iter().collect();
                     v.sort_by(|a, b| b.1.cmp(&a.1)); v.into_iter().take(10).collect()
                 }
-                ```"""),
-            ),
-            (
-                "wizardlm-33b",
-                3,
-                "Readable, but uses a BTreeMap and a second pass without saying why, and the names are generic.",
-                d("""\
+                ```""")),
+            ("wizardlm-33b", 3, "Readable, but uses a BTreeMap and a second pass without saying why, and the names are generic.", d("""\
                 ```rust
                 use std::collections::BTreeMap;
 
@@ -876,8 +657,7 @@ ROWS = [
                     v.truncate(10);
                     v
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -886,11 +666,7 @@ ROWS = [
             Write a readable Python class for a bank account with deposit, withdraw (no
             overdraft) and a transaction history."""),
         "answers": [
-            (
-                "gpt-3.5-turbo",
-                4,
-                "Clear names, a dataclass for transactions and a specific exception; amounts as float are a questionable choice that is not commented.",
-                d("""\
+            ("gpt-3.5-turbo", 4, "Clear names, a dataclass for transactions and a specific exception; amounts as float are a questionable choice that is not commented.", d("""\
                 ```python
                 from dataclasses import dataclass, field
 
@@ -921,13 +697,8 @@ ROWS = [
                             raise InsufficientFunds(f"balance {self.balance} < {amount}")
                         self.balance -= amount
                         self.history.append(Transaction("withdrawal", amount))
-                ```"""),
-            ),
-            (
-                "llama-2-70b-chat",
-                2,
-                "Everything lives in one dict with string keys and returns error strings instead of raising, which obscures the flow.",
-                d("""\
+                ```""")),
+            ("llama-2-70b-chat", 2, "Everything lives in one dict with string keys and returns error strings instead of raising, which obscures the flow.", d("""\
                 ```python
                 class Account:
                     def __init__(self):
@@ -937,13 +708,8 @@ ROWS = [
                             return "error"
                         self.d["bal"] += a if t == "d" else -a
                         self.d["hist"].append((t, a))
-                ```"""),
-            ),
-            (
-                "gpt-4",
-                5,
-                "Money in integer cents with the reason given, docstrings on each method, an immutable history record and a named exception; it reads like documentation.",
-                d("""\
+                ```""")),
+            ("gpt-4", 5, "Money in integer cents with the reason given, docstrings on each method, an immutable history record and a named exception; it reads like documentation.", d("""\
                 ```python
                 from dataclasses import dataclass
 
@@ -983,13 +749,8 @@ ROWS = [
                             )
                         self.balance_cents -= amount_cents
                         self.history.append(Transaction("withdrawal", amount_cents))
-                ```"""),
-            ),
-            (
-                "wizardcoder-15b",
-                3,
-                "Understandable, but no docstrings, a bare print on failure and a history of untyped tuples.",
-                d("""\
+                ```""")),
+            ("wizardcoder-15b", 3, "Understandable, but no docstrings, a bare print on failure and a history of untyped tuples.", d("""\
                 ```python
                 class BankAccount:
                     def __init__(self):
@@ -1006,8 +767,7 @@ ROWS = [
                             return
                         self.balance -= x
                         self.history.append(("withdraw", x))
-                ```"""),
-            ),
+                ```""")),
         ],
     },
 ]

@@ -10,11 +10,7 @@ ROWS = [
             Write an idiomatic Python function that reads a text file and returns the number of
             non-empty lines."""),
         "answers": [
-            (
-                "gpt-4",
-                5,
-                "Idiomatic throughout: a context manager, explicit encoding, a generator expression with sum, type hints and a PEP 8 name.",
-                d("""\
+            ("gpt-4", 5, "Idiomatic throughout: a context manager, explicit encoding, a generator expression with sum, type hints and a PEP 8 name.", d("""\
                 ```python
                 from pathlib import Path
 
@@ -22,13 +18,8 @@ ROWS = [
                 def count_non_empty_lines(path: Path | str) -> int:
                     with open(path, encoding="utf-8") as handle:
                         return sum(1 for line in handle if line.strip())
-                ```"""),
-            ),
-            (
-                "codellama-13b-instruct",
-                2,
-                "Never closes the file, reads everything into memory and uses a C-style index loop with camelCase.",
-                d("""\
+                ```""")),
+            ("codellama-13b-instruct", 2, "Never closes the file, reads everything into memory and uses a C-style index loop with camelCase.", d("""\
                 ```python
                 def countLines(fileName):
                     f = open(fileName)
@@ -38,30 +29,19 @@ ROWS = [
                         if lines[i].strip() != "":
                             count = count + 1
                     return count
-                ```"""),
-            ),
-            (
-                "mistral-7b-instruct",
-                4,
-                "Pythonic and closes the file; no encoding is given, so results depend on the locale.",
-                d("""\
+                ```""")),
+            ("mistral-7b-instruct", 4, "Pythonic and closes the file; no encoding is given, so results depend on the locale.", d("""\
                 ```python
                 def count_non_empty_lines(path):
                     with open(path) as f:
                         return sum(bool(line.strip()) for line in f)
-                ```"""),
-            ),
-            (
-                "wizardlm-7b",
-                3,
-                "Uses a context manager but builds a list only to take its length and has a vague name.",
-                d("""\
+                ```""")),
+            ("wizardlm-7b", 3, "Uses a context manager but builds a list only to take its length and has a vague name.", d("""\
                 ```python
                 def lines(p):
                     with open(p) as f:
                         return len([l for l in f if l.strip() != ""])
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -70,11 +50,7 @@ ROWS = [
             Write a TypeScript function that fetches JSON from a URL and returns it typed as a
             given interface, following current TypeScript conventions."""),
         "answers": [
-            (
-                "gpt-3.5-turbo",
-                4,
-                "async/await, a generic return type and a checked response status; `as T` without validation is common but worth a comment.",
-                d("""\
+            ("gpt-3.5-turbo", 4, "async/await, a generic return type and a checked response status; `as T` without validation is common but worth a comment.", d("""\
                 ```typescript
                 export async function fetchJson<T>(url: string, init?: RequestInit): Promise<T> {
                   const response = await fetch(url, init);
@@ -83,13 +59,8 @@ ROWS = [
                   }
                   return (await response.json()) as T;
                 }
-                ```"""),
-            ),
-            (
-                "deepseek-coder-33b-instruct",
-                5,
-                "Modern and strict: generic with a runtime guard parameter instead of an unchecked cast, unknown instead of any, a custom error class and an exported function.",
-                d("""\
+                ```""")),
+            ("deepseek-coder-33b-instruct", 5, "Modern and strict: generic with a runtime guard parameter instead of an unchecked cast, unknown instead of any, a custom error class and an exported function.", d("""\
                 ```typescript
                 export class HttpError extends Error {
                   constructor(readonly status: number, url: string) {
@@ -108,13 +79,8 @@ ROWS = [
                   if (!isT(body)) throw new TypeError(`unexpected JSON shape from ${url}`);
                   return body;
                 }
-                ```"""),
-            ),
-            (
-                "llama-2-13b-chat",
-                None,
-                "",
-                d("""\
+                ```""")),
+            ("llama-2-13b-chat", None, "", d("""\
                 ```typescript
                 function getData(url, callback) {
                   var xhr = new XMLHttpRequest();
@@ -122,19 +88,13 @@ ROWS = [
                   xhr.onload = function () { callback(JSON.parse(xhr.responseText)); };
                   xhr.send();
                 }
-                ```"""),
-            ),
-            (
-                "wizardcoder-15b",
-                2,
-                "Uses promise chains with `any`, swallows errors with console.log and has no generic type.",
-                d("""\
+                ```""")),
+            ("wizardcoder-15b", 2, "Uses promise chains with `any`, swallows errors with console.log and has no generic type.", d("""\
                 ```typescript
                 function fetchJson(url: string): Promise<any> {
                   return fetch(url).then(r => r.json()).catch(e => console.log(e));
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -148,11 +108,7 @@ ROWS = [
             the third misses the test entirely. Overall I would rank them first, second, fourth,
             third, but each has strengths worth keeping in mind when choosing."""),
         "answers": [
-            (
-                "gpt-4",
-                None,
-                "",
-                d("""\
+            ("gpt-4", None, "", d("""\
                 ```go
                 func Sum(values map[string]int) int {
                 	total := 0
@@ -180,13 +136,8 @@ ROWS = [
                 		})
                 	}
                 }
-                ```"""),
-            ),
-            (
-                "gpt-3.5-turbo",
-                None,
-                "",
-                d("""\
+                ```""")),
+            ("gpt-3.5-turbo", None, "", d("""\
                 ```go
                 func SumValues(m map[string]int) (sum int) {
                 	for _, v := range m {
@@ -209,13 +160,8 @@ ROWS = [
                 		}
                 	}
                 }
-                ```"""),
-            ),
-            (
-                "codellama-7b-instruct",
-                None,
-                "",
-                d("""\
+                ```""")),
+            ("codellama-7b-instruct", None, "", d("""\
                 ```go
                 func sum_map(m map[string]int) int {
                     var keys []string
@@ -224,13 +170,8 @@ ROWS = [
                     for i := 0; i < len(keys); i++ { s = s + m[keys[i]] }
                     return s
                 }
-                ```"""),
-            ),
-            (
-                "deepseek-coder-6.7b-instruct",
-                None,
-                "",
-                d("""\
+                ```""")),
+            ("deepseek-coder-6.7b-instruct", None, "", d("""\
                 ```go
                 // Sum returns the total of all values in m.
                 func Sum(m map[string]int) int {
@@ -254,8 +195,7 @@ ROWS = [
                 		}
                 	}
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -274,11 +214,7 @@ ROWS = [
             Collections.sort(names);
             ```"""),
         "answers": [
-            (
-                "gpt-3.5-turbo",
-                5,
-                "A stream pipeline that reads as the requirement, method references, and `toList()` from Java 16+, producing an unmodifiable list as modern style prefers.",
-                d("""\
+            ("gpt-3.5-turbo", 5, "A stream pipeline that reads as the requirement, method references, and `toList()` from Java 16+, producing an unmodifiable list as modern style prefers.", d("""\
                 ```java
                 List<String> names = people.stream()
                         .filter(person -> person.getAge() >= 18)
@@ -286,39 +222,24 @@ ROWS = [
                         .map(String::toUpperCase)
                         .sorted()
                         .toList();
-                ```"""),
-            ),
-            (
-                "wizardcoder-33b",
-                4,
-                "A good stream rewrite; `Collectors.toList()` is the pre-16 idiom where `toList()` now suffices.",
-                d("""\
+                ```""")),
+            ("wizardcoder-33b", 4, "A good stream rewrite; `Collectors.toList()` is the pre-16 idiom where `toList()` now suffices.", d("""\
                 ```java
                 List<String> names = people.stream()
                     .filter(p -> p.getAge() >= 18)
                     .map(p -> p.getName().toUpperCase())
                     .sorted()
                     .collect(Collectors.toList());
-                ```"""),
-            ),
-            (
-                "codellama-34b-instruct",
-                3,
-                "Switches to an enhanced for loop and `var` but keeps the imperative structure and the separate sort.",
-                d("""\
+                ```""")),
+            ("codellama-34b-instruct", 3, "Switches to an enhanced for loop and `var` but keeps the imperative structure and the separate sort.", d("""\
                 ```java
                 var names = new ArrayList<String>();
                 for (var p : people) {
                     if (p.getAge() >= 18) names.add(p.getName().toUpperCase());
                 }
                 Collections.sort(names);
-                ```"""),
-            ),
-            (
-                "llama-2-70b-chat",
-                2,
-                "Only changes the diamond operator; the rest is the original code.",
-                d("""\
+                ```""")),
+            ("llama-2-70b-chat", 2, "Only changes the diamond operator; the rest is the original code.", d("""\
                 ```java
                 List<String> names = new ArrayList<>();
                 for (int i = 0; i < people.size(); i++) {
@@ -328,8 +249,7 @@ ROWS = [
                     }
                 }
                 Collections.sort(names);
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -338,53 +258,33 @@ ROWS = [
             Write a Bash function that logs a message with a timestamp to stderr, in a style that
             passes ShellCheck."""),
         "answers": [
-            (
-                "deepseek-coder-33b-instruct",
-                5,
-                "Quoted expansions, printf instead of echo, `local`, output to stderr and a portable date format: clean under ShellCheck.",
-                d("""\
+            ("deepseek-coder-33b-instruct", 5, "Quoted expansions, printf instead of echo, `local`, output to stderr and a portable date format: clean under ShellCheck.", d("""\
                 ```bash
                 log() {
                   local timestamp
                   timestamp=$(date '+%Y-%m-%dT%H:%M:%S%z')
                   printf '%s %s\\n' "$timestamp" "$*" >&2
                 }
-                ```"""),
-            ),
-            (
-                "mistral-7b-instruct",
-                2,
-                "Unquoted `$@` and backticks would both be flagged by ShellCheck, and it writes to stdout.",
-                d("""\
+                ```""")),
+            ("mistral-7b-instruct", 2, "Unquoted `$@` and backticks would both be flagged by ShellCheck, and it writes to stdout.", d("""\
                 ```bash
                 function log {
                   echo `date` $@
                 }
-                ```"""),
-            ),
-            (
-                "gpt-4",
-                4,
-                "Correct and quoted; declaring and assigning `local` in one line masks the exit status of date (ShellCheck SC2155).",
-                d("""\
+                ```""")),
+            ("gpt-4", 4, "Correct and quoted; declaring and assigning `local` in one line masks the exit status of date (ShellCheck SC2155).", d("""\
                 ```bash
                 log() {
                   local now="$(date +%FT%T)"
                   echo "[$now] $*" >&2
                 }
-                ```"""),
-            ),
-            (
-                "wizardlm-33b",
-                3,
-                "Goes to stderr and quotes the message, but uses the `function` keyword with parentheses and echo -e, which ShellCheck warns about for portability.",
-                d("""\
+                ```""")),
+            ("wizardlm-33b", 3, "Goes to stderr and quotes the message, but uses the `function` keyword with parentheses and echo -e, which ShellCheck warns about for portability.", d("""\
                 ```bash
                 function log() {
                   echo -e "$(date) - $1" 1>&2
                 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
     {
@@ -393,11 +293,7 @@ ROWS = [
             Write a small Rust struct `Temperature` with conversions between Celsius and
             Fahrenheit, following Rust API conventions."""),
         "answers": [
-            (
-                "gpt-4",
-                5,
-                "Follows the API guidelines: `from_*`/`as_*` naming, a Copy newtype, `#[must_use]`, derived traits and Display, and doc comments.",
-                d("""\
+            ("gpt-4", 5, "Follows the API guidelines: `from_*`/`as_*` naming, a Copy newtype, `#[must_use]`, derived traits and Display, and doc comments.", d("""\
                 ```rust
                 use std::fmt;
 
@@ -432,13 +328,8 @@ ROWS = [
                         write!(f, "{:.1} °C", self.celsius)
                     }
                 }
-                ```"""),
-            ),
-            (
-                "codellama-7b-instruct",
-                2,
-                "Java-style getters and setters with camelCase names go against Rust conventions.",
-                d("""\
+                ```""")),
+            ("codellama-7b-instruct", 2, "Java-style getters and setters with camelCase names go against Rust conventions.", d("""\
                 ```rust
                 pub struct Temperature { pub value: f64 }
                 impl Temperature {
@@ -446,13 +337,8 @@ ROWS = [
                     pub fn setCelsius(&mut self, v: f64) { self.value = v; }
                     pub fn getFahrenheit(&self) -> f64 { self.value * 1.8 + 32.0 }
                 }
-                ```"""),
-            ),
-            (
-                "deepseek-coder-6.7b-instruct",
-                4,
-                "Idiomatic names and derives; it stores both units, which duplicates state, and lacks docs.",
-                d("""\
+                ```""")),
+            ("deepseek-coder-6.7b-instruct", 4, "Idiomatic names and derives; it stores both units, which duplicates state, and lacks docs.", d("""\
                 ```rust
                 #[derive(Debug, Clone, Copy)]
                 pub struct Temperature {
@@ -470,18 +356,12 @@ ROWS = [
                     pub fn celsius(&self) -> f64 { self.celsius }
                     pub fn fahrenheit(&self) -> f64 { self.fahrenheit }
                 }
-                ```"""),
-            ),
-            (
-                "llama-2-13b-chat",
-                1,
-                "Free functions on bare floats, no struct at all, so the requested API does not exist.",
-                d("""\
+                ```""")),
+            ("llama-2-13b-chat", 1, "Free functions on bare floats, no struct at all, so the requested API does not exist.", d("""\
                 ```rust
                 fn c_to_f(c: f32) -> f32 { c * 9.0 / 5.0 + 32.0 }
                 fn f_to_c(f: f32) -> f32 { (f - 32.0) * 5.0 / 9.0 }
-                ```"""),
-            ),
+                ```""")),
         ],
     },
 ]
@@ -639,12 +519,12 @@ BENCH = [
         "preference": "style",
         "instruction": "Write an idiomatic Go function that reads lines from an io.Reader and returns them as a slice.",
         "gpt-3.5-turbo": "```go\nfunc ReadLines(r io.Reader) ([]string, error) {\n\tvar lines []string\n\tscanner := bufio.NewScanner(r)\n\tfor scanner.Scan() {\n\t\tlines = append(lines, scanner.Text())\n\t}\n\treturn lines, scanner.Err()\n}\n```",
-        "gpt-4-turbo": '```go\n// ReadLines returns the lines of r without their line endings.\nfunc ReadLines(r io.Reader) ([]string, error) {\n\tvar lines []string\n\tsc := bufio.NewScanner(r)\n\tfor sc.Scan() {\n\t\tlines = append(lines, sc.Text())\n\t}\n\tif err := sc.Err(); err != nil {\n\t\treturn nil, fmt.Errorf("read lines: %w", err)\n\t}\n\treturn lines, nil\n}\n```',
+        "gpt-4-turbo": "```go\n// ReadLines returns the lines of r without their line endings.\nfunc ReadLines(r io.Reader) ([]string, error) {\n\tvar lines []string\n\tsc := bufio.NewScanner(r)\n\tfor sc.Scan() {\n\t\tlines = append(lines, sc.Text())\n\t}\n\tif err := sc.Err(); err != nil {\n\t\treturn nil, fmt.Errorf(\"read lines: %w\", err)\n\t}\n\treturn lines, nil\n}\n```",
     },
     {
         "preference": "style",
         "instruction": "Write a Python dataclass for a 2D point with a method returning the distance to another point, in idiomatic modern Python.",
-        "gpt-3.5-turbo": '```python\nfrom dataclasses import dataclass\nimport math\n\n@dataclass\nclass Point:\n    x: float\n    y: float\n\n    def distance_to(self, other: "Point") -> float:\n        return math.hypot(self.x - other.x, self.y - other.y)\n```',
-        "gpt-4-turbo": '```python\nfrom __future__ import annotations\n\nimport math\nfrom dataclasses import dataclass\n\n\n@dataclass(frozen=True, slots=True)\nclass Point:\n    x: float\n    y: float\n\n    def distance_to(self, other: Point) -> float:\n        """Euclidean distance between the two points."""\n        return math.hypot(self.x - other.x, self.y - other.y)\n```',
+        "gpt-3.5-turbo": "```python\nfrom dataclasses import dataclass\nimport math\n\n@dataclass\nclass Point:\n    x: float\n    y: float\n\n    def distance_to(self, other: \"Point\") -> float:\n        return math.hypot(self.x - other.x, self.y - other.y)\n```",
+        "gpt-4-turbo": "```python\nfrom __future__ import annotations\n\nimport math\nfrom dataclasses import dataclass\n\n\n@dataclass(frozen=True, slots=True)\nclass Point:\n    x: float\n    y: float\n\n    def distance_to(self, other: Point) -> float:\n        \"\"\"Euclidean distance between the two points.\"\"\"\n        return math.hypot(self.x - other.x, self.y - other.y)\n```",
     },
 ]
