@@ -2,7 +2,6 @@
 by the sample judge against the gpt-4-turbo references (1-10). Keyed by the item's index in
 sample_instructions_c.BENCH. One grade is left unreadable on purpose, as judges do."""
 
-
 JUDGE = "gpt-3.5-turbo"
 REFERENCE = "gpt-4-turbo"
 
@@ -106,7 +105,7 @@ GRADED = {
     },
     8: {
         "codellama-7b-instruct": (
-            "```go\nfunc ReadLines(r io.Reader) []string {\n    data, _ := ioutil.ReadAll(r)\n    return strings.Split(string(data), \"\\n\")\n}\n```",
+            '```go\nfunc ReadLines(r io.Reader) []string {\n    data, _ := ioutil.ReadAll(r)\n    return strings.Split(string(data), "\\n")\n}\n```',
             3,
             "Ignores the error, uses the deprecated ioutil package and reads everything at once instead of a bufio.Scanner; not idiomatic Go, unlike the reference.",
         ),
@@ -123,7 +122,7 @@ GRADED = {
             "A plain class, not the dataclass the instruction asks for, and no type hints; the reference uses @dataclass(frozen=True) and math.hypot.",
         ),
         "deepseek-coder-6.7b-instruct": (
-            "```python\nfrom dataclasses import dataclass\nimport math\n\n@dataclass(frozen=True)\nclass Point:\n    x: float\n    y: float\n\n    def distance_to(self, other: \"Point\") -> float:\n        return math.hypot(self.x - other.x, self.y - other.y)\n```",
+            '```python\nfrom dataclasses import dataclass\nimport math\n\n@dataclass(frozen=True)\nclass Point:\n    x: float\n    y: float\n\n    def distance_to(self, other: "Point") -> float:\n        return math.hypot(self.x - other.x, self.y - other.y)\n```',
             10,
             "Idiomatic throughout: a frozen dataclass with type hints and math.hypot, matching the reference.",
         ),
