@@ -336,3 +336,14 @@ def test_a_local_grader_is_held_to_the_grade_schema(cli, server, tmp_path):
     assert rows(ws, "SELECT DISTINCT rating, rationale FROM bench_grades") == [
         (2 * expected_rating("alpha"), f"constrained grade {2 * expected_rating('alpha')}")
     ]
+
+
+def test_limit_takes_the_first_items_that_need_work(cli, server, tmp_path):
+    ws = bench_workspace(tmp_path / "ws", server.base_url, ["alpha"], ["judge-markdown"])
+    run = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "--limit", "3", "-w", ws)
+    assert run.code == 0, run.err
+    assert "6 done, 0 failed of 6" in run.out
+    assert rows(ws, "SELECT bench_item_id FROM bench_answers ORDER BY 1") == [(1,), (2,), (3,)]
+    more = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "--limit", "3", "-w", ws)
+    assert "6 done, 0 failed of 6" in more.out
+    assert rows(ws, "SELECT count(*) FROM bench_grades") == [(6,)]
