@@ -95,3 +95,53 @@ def test_generate_and_judge_with_a_real_model_on_the_cpu(cli, tmp_path, demo_mod
     for _, _, pid, log in servers:
         assert group_members(pid) == []
         assert "Application startup complete" in Path(log).read_text()
+
+
+@pytest.mark.parametrize("demo_model", ENGINES[:1], indirect=True)
+def test_a_bench_run_on_a_real_model(cli, tmp_path, demo_model):
+    """CODAL-Bench with SmolLM2 on vLLM as the model under test and as the grader: the
+    answers phase and the grades phase each start and stop their server."""
+    ws = init_workspace(tmp_path / "bench")
+    add_to_workspace(ws, demo_model)
+    bench = tmp_path / "codal.jsonl"
+    bench.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "instruction": instruction,
+                    "preference": preference,
+                    "gpt-4-turbo_response": reference,
+                }
+            )
+            + "\n"
+            for instruction, preference, reference in (
+                (
+                    "Write a Python function that adds two numbers.",
+                    "readability",
+                    "```python\ndef add(a: float, b: float) -> float:\n    return a + b\n```",
+                ),
+                (
+                    "Explain what `len()` does in Python.",
+                    "explanation",
+                    "`len(x)` returns the number of items in a container such as a list.",
+                ),
+            )
+        )
+    )
+    assert cli("import", bench, "-w", ws.root).code == 0
+    run = cli("bench", "--model", demo_model.name, "-w", ws.root)
+    assert run.code == 0, run.err
+    assert "4 done, 0 failed of 4" in run.out
+    with sqlite3.connect(ws.db_path) as db:
+        answers = db.execute("SELECT state, text FROM bench_answers").fetchall()
+        grades = db.execute("SELECT state, rating, raw_output FROM bench_grades").fetchall()
+        servers = db.execute("SELECT state, pid FROM servers").fetchall()
+    assert [state for state, _ in answers] == ["done", "done"] and all(t for _, t in answers)
+    for state, rating, raw in grades:  # the schema's JSON object, read as JSON
+        assert state == "done" and 1 <= rating <= 10
+        assert json.loads(raw)["rating"] == rating
+    assert [state for state, _ in servers] == ["stopped", "stopped"]
+    assert all(group_members(pid) == [] for _, pid in servers)
+    report = cli("bench-report", "--format", "json", "-w", ws.root)
+    overall = [r for r in json.loads(report.out) if r["preference"] == "average"]
+    assert overall[0]["model"] == demo_model.name and overall[0]["graded"] == 2
