@@ -313,7 +313,7 @@ async def test_b_in_the_workbench_runs_a_bench_and_shows_its_scores(server, tmp_
         table = app.query_one("#bench-table")
         await _until(pilot, lambda: table.row_count == 1)
         key = json.dumps(["alpha", "judge-json", "gpt-4-turbo"])
-        assert table.get_cell(key, "average").plain == "10.00 ±0.00"
+        assert table.get_cell(key, "average").plain == "10.00±0.00"
 
 
 def test_a_local_grader_is_held_to_the_grade_schema(cli, server, tmp_path):

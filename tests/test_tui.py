@@ -308,8 +308,8 @@ async def test_bench_scores_and_grades(sample: Workspace) -> None:
         model_a = json.dumps(["model-a", "gpt-4", "gpt-4-turbo"])
         assert table.get_row_index(model_b) < table.get_row_index(model_a)  # best first
         style_cell = table.get_cell(model_a, "style")
-        assert style_cell.plain == "9.00 ±0.00" and "bold" in str(style_cell.style)
-        assert table.get_cell(model_b, "style").plain == "7.00 ±0.00"
+        assert style_cell.plain == "9.00±0.00" and "bold" in str(style_cell.style)
+        assert table.get_cell(model_b, "style").plain == "7.00±0.00"
         table.move_cursor(row=table.get_row_index(model_a), column=table.get_column_index("style"))
         await pilot.press("enter")
         await pilot.pause()

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Static
 from cuf_tui.analysis.leaderboard import COLUMNS, OVERALL, LeaderboardRow, Score
 
 AS_ZERO = "N/A as 0"
+HEADERS = {"instruction-following": "instr-following"}  # the rest fit as they are
 UNPARSED = "unparsed"
 EXCERPT = 600
 
@@ -26,7 +27,7 @@ def cell_text(score: Score | None, best: bool) -> Text:
     if score is None or score.mean is None:
         return Text("-", style="dim")
     half = ((score.ci_high or score.mean) - (score.ci_low or score.mean)) / 2
-    return Text(f"{score.mean:.2f} ±{half:.2f}", style="bold green" if best else "")
+    return Text(f"{score.mean:.2f}±{half:.2f}", style="bold green" if best else "")
 
 
 class BenchPane(Vertical):
@@ -40,7 +41,7 @@ class BenchPane(Vertical):
         table.add_column("model", key="model")
         table.add_column("judge · reference", key="group")
         for column in COLUMNS:
-            table.add_column(column, key=column)
+            table.add_column(HEADERS.get(column, column), key=column)
         table.add_column(AS_ZERO, key=AS_ZERO)
         table.add_column(UNPARSED, key=UNPARSED)
         yield table
