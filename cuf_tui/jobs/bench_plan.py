@@ -9,7 +9,7 @@ from typing import cast
 from cuf_tui.config import Config, ConfigError, ModelEntry
 from cuf_tui.core.preferences import Preference
 from cuf_tui.core.prompts import PromptSet
-from cuf_tui.jobs.plan import CHARS_PER_TOKEN, Estimate, _estimate
+from cuf_tui.jobs.plan import CHARS_PER_TOKEN, Estimate, estimate_requests
 from cuf_tui.store.bench import (
     BenchItemRow,
     answer_states,
@@ -133,7 +133,7 @@ def estimate_bench(store: Store, prompts: PromptSet, plan: BenchPlan) -> list[Es
     estimates = []
     if plan.answers and plan.model is not None:
         estimates.append(
-            _estimate(plan.model, len(plan.answers), answer_input, per_answer, measured)
+            estimate_requests(plan.model, len(plan.answers), answer_input, per_answer, measured)
         )
     grade_count = len(plan.grades) + len(plan.answers)
     if grade_count:
@@ -154,5 +154,5 @@ def estimate_bench(store: Store, prompts: PromptSet, plan: BenchPlan) -> list[Es
         grade_input = (grade_chars + template * grade_count) // CHARS_PER_TOKEN
         graded = mean_completion_tokens(store, "bench_grades", "judge", plan.judge.name)
         per_grade = graded if graded is not None else GUESSED_GRADE_TOKENS
-        estimates.append(_estimate(plan.judge, grade_count, grade_input, per_grade, graded))
+        estimates.append(estimate_requests(plan.judge, grade_count, grade_input, per_grade, graded))
     return estimates

@@ -177,7 +177,7 @@ def estimate_generation(
         input_tokens = sum(len(u.instruction.text) + system for u in units) // CHARS_PER_TOKEN
         measured = mean_completion_tokens(store, "responses", "model", name)
         per_request = measured if measured is not None else entry.max_tokens / 2
-        estimates.append(_estimate(entry, len(units), input_tokens, per_request, measured))
+        estimates.append(estimate_requests(entry, len(units), input_tokens, per_request, measured))
     return estimates
 
 
@@ -193,12 +193,12 @@ def estimate_judging(store: Store, prompts: PromptSet, plan: JudgePlan) -> Estim
         input_chars += sum(len(m["content"]) for m in messages)
     measured = mean_completion_tokens(store, "judgments", "judge", plan.judge.name)
     per_request = measured if measured is not None else GUESSED_JUDGMENT_TOKENS
-    return _estimate(
+    return estimate_requests(
         plan.judge, len(plan.units), input_chars // CHARS_PER_TOKEN, per_request, measured
     )
 
 
-def _estimate(
+def estimate_requests(
     entry: ModelEntry, requests: int, input_tokens: int, per_request: float, measured: float | None
 ) -> Estimate:
     output_tokens = int(per_request * requests)

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cuf_tui.config import ModelEntry
 from cuf_tui.core.judge_output import (
@@ -28,6 +28,7 @@ from cuf_tui.core.judge_output import (
     read_grade,
     read_judge_output,
 )
+from cuf_tui.core.preferences import Preference
 from cuf_tui.core.prompts import PromptSet
 from cuf_tui.engines import managed
 from cuf_tui.engines.openai_client import (
@@ -38,8 +39,9 @@ from cuf_tui.engines.openai_client import (
     response_format,
 )
 from cuf_tui.errors import CufError
+from cuf_tui.jobs.bench_plan import BenchPlan, GradeUnit
 from cuf_tui.jobs.plan import GenerationUnit, JudgeUnit, plan_generation, plan_judging
-from cuf_tui.store.bench import save_bench_answer, save_bench_grade
+from cuf_tui.store.bench import BenchItemRow, save_bench_answer, save_bench_grade
 from cuf_tui.store.db import Store
 from cuf_tui.store.work import (
     JudgedRating,
@@ -158,7 +160,7 @@ async def run_job(
             elif row["kind"] == "bench":
                 from cuf_tui.jobs.bench_plan import plan_bench
 
-                def bench_plan() -> Any:
+                def bench_plan() -> BenchPlan:
                     return plan_bench(
                         store,
                         config,
@@ -455,7 +457,7 @@ class _Batch:
 
     # ------------------------------------------------------------------------- CODAL-Bench
 
-    def bench(self, make_plan: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
+    def bench(self, make_plan: Callable[[], BenchPlan]) -> Callable[[], Awaitable[None]]:
         """Answers first (the model under test's server), then grades (the judge's): the
         grades are planned again from the store once the answers are in."""
         plan = make_plan()
@@ -475,14 +477,20 @@ class _Batch:
 
         return work
 
-    def _bench_answer_one(self, endpoint: ChatEndpoint) -> Callable[[Any], Awaitable[None]]:
+    def _bench_answer_one(
+        self, endpoint: ChatEndpoint
+    ) -> Callable[[BenchItemRow], Awaitable[None]]:
         entry = endpoint.entry
-        sampling = {"temperature": entry.temperature, "top_p": entry.top_p}
-        sampling["max_tokens"] = entry.max_tokens
+        sampling = {
+            "temperature": entry.temperature,
+            "top_p": entry.top_p,
+            "max_tokens": entry.max_tokens,
+        }
 
-        async def one(item: Any) -> None:
-            principle = self.prompts.choose_principle(item.preference, self.seed, item.key)
-            messages = self.prompts.generation_messages(item.text, item.preference, principle)
+        async def one(item: BenchItemRow) -> None:
+            preference = cast(Preference, item.preference)
+            principle = self.prompts.choose_principle(preference, self.seed, item.key)
+            messages = self.prompts.generation_messages(item.text, preference, principle)
             text: str | None = None
             error: str | None = None
             transient = False
@@ -515,7 +523,7 @@ class _Batch:
             constrained = response_format(entry, grade_schema(entry.max_tokens))
             options = {"response_format": constrained} if constrained else {}
 
-            async def one(unit: Any) -> None:
+            async def one(unit: GradeUnit) -> None:
                 messages = self.prompts.grade_messages(
                     unit.item.text, unit.preference, unit.reference, unit.answer, prompt_format
                 )
