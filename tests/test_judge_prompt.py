@@ -44,3 +44,13 @@ def test_a_judge_template_of_a_workspace_that_ignores_the_format_still_renders()
     custom = PromptSet(texts)
     custom.check()
     assert "answer" in custom.judge_messages("answer me", "style", ["a"], "json")[1]["content"]
+
+
+def test_json_with_raw_newlines_inside_strings_is_read():
+    """llama.cpp's JSON grammar lets a raw newline into a string; the answer is still clear."""
+    from cuf_tui.core.judge_output import read_grade
+
+    text = '{"ratings": [{"rationale": "first line\nsecond line", "rating": 2}]}'
+    read = read_judge_output(text, 1)
+    assert read.at(1).rating == 2 and read.at(1).rationale == "first line\nsecond line"
+    assert read_grade('{"rationale": "a\nb", "rating": 7}').rating == 7

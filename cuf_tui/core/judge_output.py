@@ -72,7 +72,9 @@ def _json_candidates(text: str) -> Iterator[Any]:
             pieces.append(stripped[start : end + 1])
     for piece in pieces:
         try:
-            yield json.loads(piece)
+            # strict=False: judges often put raw newlines inside strings (llama.cpp's JSON
+            # grammar lets them through); the text is still unambiguous.
+            yield json.loads(piece, strict=False)
         except (json.JSONDecodeError, ValueError):
             continue
 
