@@ -416,44 +416,41 @@ class _Batch:
         return work
 
     def _generate_one(self, endpoint: ChatEndpoint) -> Callable[[GenerationUnit], Awaitable[None]]:
-        entry = endpoint.entry
-        sampling = {
-            "temperature": entry.temperature,
-            "top_p": entry.top_p,
-            "max_tokens": entry.max_tokens,
-        }
+        sampling = _sampling(endpoint.entry)
 
         async def one(unit: GenerationUnit) -> None:
-            principle = self.prompts.choose_principle(
-                unit.preference, self.seed, unit.instruction.key
+            instruction = unit.instruction
+            answered = await self._answer(
+                endpoint, unit.preference, instruction.key, instruction.text
             )
-            messages = self.prompts.generation_messages(
-                unit.instruction.text, unit.preference, principle
-            )
-            text: str | None = None
-            error: str | None = None
-            transient = False
-            try:
-                completion = await endpoint.chat(messages)
-                text = completion.text
-                cost = _cost(endpoint, [completion])
-            except RequestFailed as failure:
-                error, cost, transient = str(failure), UnitCost(), failure.transient
             save_response(
                 self.store,
                 self.job_id,
-                unit.instruction.id,
+                instruction.id,
                 unit.model,
-                principle=principle,
+                principle=answered.principle,
                 sampling=sampling,
-                text=text,
-                error=error,
-                cost=cost,
-                permanent=error is not None and not transient,
+                text=answered.text,
+                error=answered.error,
+                cost=answered.cost,
+                permanent=answered.permanent,
             )
-            self._account(cost, error is None, error, transient)
+            self._account(answered.cost, answered.error is None, answered.error, answered.transient)
 
         return one
+
+    async def _answer(
+        self, endpoint: ChatEndpoint, preference: Preference, key: str, instruction: str
+    ) -> _Answered:
+        """One answer to an instruction, under a principle of its preference (seeded by the
+        instruction, so a re-run picks the same one): generation and bench answers alike."""
+        principle = self.prompts.choose_principle(preference, self.seed, key)
+        messages = self.prompts.generation_messages(instruction, preference, principle)
+        try:
+            completion = await endpoint.chat(messages)
+        except RequestFailed as failure:
+            return _Answered(principle, None, str(failure), UnitCost(), failure.transient)
+        return _Answered(principle, completion.text, None, _cost(endpoint, [completion]), False)
 
     # ------------------------------------------------------------------------- CODAL-Bench
 
@@ -480,39 +477,24 @@ class _Batch:
     def _bench_answer_one(
         self, endpoint: ChatEndpoint
     ) -> Callable[[BenchItemRow], Awaitable[None]]:
-        entry = endpoint.entry
-        sampling = {
-            "temperature": entry.temperature,
-            "top_p": entry.top_p,
-            "max_tokens": entry.max_tokens,
-        }
+        sampling = _sampling(endpoint.entry)
 
         async def one(item: BenchItemRow) -> None:
             preference = cast(Preference, item.preference)
-            principle = self.prompts.choose_principle(preference, self.seed, item.key)
-            messages = self.prompts.generation_messages(item.text, preference, principle)
-            text: str | None = None
-            error: str | None = None
-            transient = False
-            try:
-                completion = await endpoint.chat(messages)
-                text = completion.text
-                cost = _cost(endpoint, [completion])
-            except RequestFailed as failure:
-                error, cost, transient = str(failure), UnitCost(), failure.transient
+            answered = await self._answer(endpoint, preference, item.key, item.text)
             save_bench_answer(
                 self.store,
                 self.job_id,
                 item.id,
-                entry.name,
-                principle=principle,
+                endpoint.entry.name,
+                principle=answered.principle,
                 sampling=sampling,
-                text=text,
-                error=error,
-                cost=cost,
-                permanent=error is not None and not transient,
+                text=answered.text,
+                error=answered.error,
+                cost=answered.cost,
+                permanent=answered.permanent,
             )
-            self._account(cost, error is None, error, transient)
+            self._account(answered.cost, answered.error is None, answered.error, answered.transient)
 
         return one
 
@@ -673,6 +655,24 @@ class _Batch:
             self._account(cost, state != "failed", error, transient)
 
         return one
+
+
+@dataclass(frozen=True)
+class _Answered:
+    principle: str
+    text: str | None
+    error: str | None
+    cost: UnitCost
+    transient: bool  # the failure may pass on another try
+
+    @property
+    def permanent(self) -> bool:
+        return self.error is not None and not self.transient
+
+
+def _sampling(entry: ModelEntry) -> dict[str, Any]:
+    """The sampling settings stored with an answer."""
+    return {"temperature": entry.temperature, "top_p": entry.top_p, "max_tokens": entry.max_tokens}
 
 
 def _cost(endpoint: ChatEndpoint, completions: Sequence[Completion]) -> UnitCost:
