@@ -120,8 +120,7 @@ def import_answers(
     matched before anything is written; a row that matches no bench item is an error."""
     from cuf_tui.core.layouts import read_text_field
     from cuf_tui.core.records import text_key
-    from cuf_tui.store.bench import answer_states, save_bench_answer
-    from cuf_tui.store.work import UnitCost
+    from cuf_tui.store.bench import answer_states, save_imported_bench_answer
 
     loaded = load_source(source, split=split, limit=limit)
     stored_as = label or loaded.name
@@ -156,18 +155,7 @@ def import_answers(
     already = sum(1 for item_id, _ in matched if before.get(item_id, ("",))[0] == "done")
     with store.transaction():
         for item_id, answer in matched:
-            save_bench_answer(
-                store,
-                0,
-                item_id,
-                model,
-                principle=None,
-                sampling=None,
-                text=answer,
-                error=None,
-                cost=UnitCost(),
-                source=stored_as,
-            )
+            save_imported_bench_answer(store, item_id, model, answer, stored_as)
     return AnswersReport(loaded.name, len(loaded.rows), len(matched) - already, already)
 
 
@@ -177,7 +165,7 @@ def import_graded_answers(store: Store, source: str, label: str | None = None) -
     judge_output); the grades' template is recorded as 'imported'. All or nothing."""
     from cuf_tui.core.layouts import read_text_field
     from cuf_tui.core.records import text_key
-    from cuf_tui.store.bench import save_bench_answer, save_bench_grade
+    from cuf_tui.store.bench import save_bench_grade, save_imported_bench_answer
     from cuf_tui.store.work import UnitCost
 
     loaded = load_source(source)
@@ -204,18 +192,7 @@ def import_graded_answers(store: Store, source: str, label: str | None = None) -
             item_id = items.get((text_key(instruction), preference))
             if item_id is None:
                 raise SourceError(f"{loaded.name}, {row.where}: no bench item has this instruction")
-            answer_id = save_bench_answer(
-                store,
-                0,
-                item_id,
-                model,
-                principle=None,
-                sampling=None,
-                text=answer,
-                error=None,
-                cost=UnitCost(),
-                source=stored_as,
-            )
+            answer_id = save_imported_bench_answer(store, item_id, model, answer, stored_as)
             rating = values.get("rating")
             save_bench_grade(
                 store,

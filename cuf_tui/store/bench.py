@@ -125,6 +125,24 @@ def save_bench_answer(
     return int(answer_id)
 
 
+def save_imported_bench_answer(
+    store: Store, item_id: int, model: str, text: str, source: str
+) -> int:
+    """An answer made elsewhere, attached to a bench item; a done answer is kept."""
+    return save_bench_answer(
+        store,
+        0,
+        item_id,
+        model,
+        principle=None,
+        sampling=None,
+        text=text,
+        error=None,
+        cost=UnitCost(),
+        source=source,
+    )
+
+
 def save_bench_grade(
     store: Store,
     job_id: int,
