@@ -178,11 +178,16 @@ def render_estimates(
     if assignments:
         console.print(f"{assignments} instructions would first get their models assigned.")
     if any(not e.output_measured for e in estimates):
-        from cuf_tui.jobs.plan import GUESSED_JUDGMENT_TOKENS
+        if kind == "bench":
+            from cuf_tui.jobs.bench_plan import GUESSED_GRADE_TOKENS
 
+            judged = f"{GUESSED_GRADE_TOKENS} tokens per grade"
+        else:
+            from cuf_tui.jobs.plan import GUESSED_JUDGMENT_TOKENS
+
+            judged = f"{GUESSED_JUDGMENT_TOKENS} tokens per judgment"
         console.print(
-            "* no past output to measure: assumed half of max_tokens per response "
-            f"({GUESSED_JUDGMENT_TOKENS} tokens per judgment)"
+            f"* no past output to measure: assumed half of max_tokens per response ({judged})"
         )
 
 
