@@ -18,11 +18,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from cuf_tui.config import ModelEntry
 from cuf_tui.core.judge_output import (
-    ReadGrade,
     grade_schema,
     judgment_schema,
     read_grade,
@@ -62,6 +61,7 @@ from cuf_tui.store.work import (
 )
 from cuf_tui.workspace import Workspace
 
+T = TypeVar("T")
 Maker = Callable[[ChatEndpoint], Callable[[Any], Awaitable[None]]]
 
 HEARTBEAT_INTERVAL_S = 2.0
@@ -499,54 +499,25 @@ class _Batch:
         return one
 
     def _bench_grade_one(self, reference_model: str) -> Maker:
-        def make(endpoint: ChatEndpoint) -> Callable[[Any], Awaitable[None]]:
+        def make(endpoint: ChatEndpoint) -> Callable[[GradeUnit], Awaitable[None]]:
             entry = endpoint.entry
             prompt_format = entry.judge_prompt_format
             constrained = response_format(entry, grade_schema(entry.max_tokens))
-            options = {"response_format": constrained} if constrained else {}
 
             async def one(unit: GradeUnit) -> None:
                 messages = self.prompts.grade_messages(
                     unit.item.text, unit.preference, unit.reference, unit.answer, prompt_format
                 )
                 template = self.prompts.grade_template_sha256(unit.preference, prompt_format)
-                completions: list[Completion] = []
-                error: str | None = None
-                transient = False
-                raw: str | None = None
-                read: ReadGrade | None = None
-                repaired = False
-                try:
-                    first = await endpoint.chat(messages, **options)
-                    completions.append(first)
-                    raw = first.text
-                    read = read_grade(first.text)
-                    if read.rating is None:
-                        again_messages = [
-                            *messages,
-                            {"role": "assistant", "content": first.text},
-                            self.prompts.grade_repair_message(),
-                        ]
-                        second = await endpoint.chat(again_messages, **options)
-                        completions.append(second)
-                        raw = first.text + REPAIR_SEPARATOR + second.text
-                        again = read_grade(second.text)
-                        if again.rating is not None:
-                            read, repaired = again, True
-                except RequestFailed as failure:
-                    if read is None:
-                        error, transient = str(failure), failure.transient
-                    else:
-                        raw = (
-                            (raw or "")
-                            + REPAIR_SEPARATOR
-                            + f"(the repair request failed: {failure})"
-                        )
-                if read is None:
-                    state = "failed"
-                else:
-                    state = "done" if read.rating is not None else "unparsed"
-                cost = _cost(endpoint, completions)
+                verdict = await self._ask_judge(
+                    endpoint,
+                    messages,
+                    self.prompts.grade_repair_message(),
+                    read_grade,
+                    lambda read: read.rating is not None,
+                    constrained,
+                )
+                read = verdict.read
                 save_bench_grade(
                     self.store,
                     self.job_id,
@@ -554,16 +525,18 @@ class _Batch:
                     entry.name,
                     reference_model,
                     template,
-                    state=state,
+                    state=verdict.state,
                     rating=read.rating if read else None,
                     rationale=read.rationale if read else None,
-                    raw_output=raw,
-                    error=error,
-                    repaired=repaired,
-                    cost=cost,
-                    permanent=error is not None and not transient,
+                    raw_output=verdict.raw,
+                    error=verdict.error,
+                    repaired=verdict.repaired,
+                    cost=verdict.cost,
+                    permanent=verdict.permanent,
                 )
-                self._account(cost, state != "failed", error, transient)
+                self._account(
+                    verdict.cost, verdict.read is not None, verdict.error, verdict.transient
+                )
 
             return one
 
@@ -580,6 +553,48 @@ class _Batch:
             await self._send(judge, units, self._judge_one)
 
         return work
+
+    async def _ask_judge(
+        self,
+        endpoint: ChatEndpoint,
+        messages: list[dict[str, str]],
+        repair: dict[str, str],
+        read: Callable[[str], T],
+        readable: Callable[[T], bool],
+        constrained: dict[str, Any] | None,
+    ) -> _Verdict[T]:
+        """Ask a judge (or grader); an answer that cannot be read gets one repair request.
+        What could not be read is kept verbatim, with the repair's answer or its failure."""
+        options = {"response_format": constrained} if constrained else {}
+        completions: list[Completion] = []
+        raw: str | None = None
+        found: T | None = None
+        try:
+            first = await endpoint.chat(messages, **options)
+            completions.append(first)
+            raw, found = first.text, read(first.text)
+            if readable(found):
+                return _Verdict(found, True, raw, False, _cost(endpoint, completions))
+            asked_again = [*messages, {"role": "assistant", "content": first.text}, repair]
+            second = await endpoint.chat(asked_again, **options)
+            completions.append(second)
+            raw = first.text + REPAIR_SEPARATOR + second.text
+            again = read(second.text)
+            if readable(again):
+                return _Verdict(again, True, raw, True, _cost(endpoint, completions))
+        except RequestFailed as failure:
+            if found is None:
+                return _Verdict(
+                    None,
+                    False,
+                    None,
+                    False,
+                    _cost(endpoint, completions),
+                    str(failure),
+                    failure.transient,
+                )
+            raw = f"{raw}{REPAIR_SEPARATOR}(the repair request failed: {failure})"
+        return _Verdict(found, False, raw, False, _cost(endpoint, completions))
 
     def _judge_one(self, endpoint: ChatEndpoint) -> Callable[[JudgeUnit], Awaitable[None]]:
         entry = endpoint.entry
@@ -598,36 +613,15 @@ class _Batch:
             )
             template = self.prompts.judge_template_sha256(unit.preference, prompt_format)
             constrained = response_format(entry, judgment_schema(count, entry.max_tokens))
-            options = {"response_format": constrained} if constrained else {}
-            completions: list[Completion] = []
-            error: str | None = None
-            transient = False
-            raw: str | None = None
-            repaired = False
-            read = None
-            try:
-                first = await endpoint.chat(messages, **options)
-                completions.append(first)
-                raw = first.text
-                read = read_judge_output(first.text, count)
-                if not read.parsed:
-                    repair = [
-                        *messages,
-                        {"role": "assistant", "content": first.text},
-                        self.prompts.repair_message(count),
-                    ]
-                    second = await endpoint.chat(repair, **options)
-                    completions.append(second)
-                    raw = first.text + REPAIR_SEPARATOR + second.text
-                    again = read_judge_output(second.text, count)
-                    if again.parsed:
-                        read, repaired = again, True
-            except RequestFailed as failure:
-                if read is None:
-                    error, transient = str(failure), failure.transient
-                else:  # the repair request failed: keep the unreadable answer for review
-                    raw = (raw or "") + REPAIR_SEPARATOR + f"(the repair request failed: {failure})"
-            state = "failed" if read is None else ("done" if read.parsed else "unparsed")
+            verdict = await self._ask_judge(
+                endpoint,
+                messages,
+                self.prompts.repair_message(count),
+                lambda text: read_judge_output(text, count),
+                lambda read: read.parsed,
+                constrained,
+            )
+            read = verdict.read
             ratings = (
                 [
                     JudgedRating(order[p - 1], p, read.at(p).rating, read.at(p).rationale)
@@ -636,7 +630,6 @@ class _Batch:
                 if read is not None
                 else []
             )
-            cost = _cost(endpoint, completions)
             save_judgment(
                 self.store,
                 self.job_id,
@@ -644,17 +637,40 @@ class _Batch:
                 judge,
                 template,
                 order_shown=order,
-                state=state,
-                raw_output=raw,
-                error=error,
+                state=verdict.state,
+                raw_output=verdict.raw,
+                error=verdict.error,
                 ratings=ratings,
-                repaired=repaired,
-                cost=cost,
-                permanent=error is not None and not transient,
+                repaired=verdict.repaired,
+                cost=verdict.cost,
+                permanent=verdict.permanent,
             )
-            self._account(cost, state != "failed", error, transient)
+            self._account(verdict.cost, verdict.read is not None, verdict.error, verdict.transient)
 
         return one
+
+
+@dataclass(frozen=True)
+class _Verdict(Generic[T]):
+    """What a judge's request came to: ``read`` is None when no answer came at all."""
+
+    read: T | None
+    readable: bool
+    raw: str | None
+    repaired: bool
+    cost: UnitCost
+    error: str | None = None
+    transient: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.read is None:
+            return "failed"
+        return "done" if self.readable else "unparsed"
+
+    @property
+    def permanent(self) -> bool:
+        return self.error is not None and not self.transient
 
 
 @dataclass(frozen=True)
