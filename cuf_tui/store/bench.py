@@ -38,6 +38,13 @@ def reference_models(store: Store) -> dict[str, int]:
     }
 
 
+def answered_models(store: Store) -> list[str]:
+    """Models with answers to the bench, whether generated or imported."""
+    return [
+        row[0] for row in store.db.execute("SELECT DISTINCT model FROM bench_answers ORDER BY 1")
+    ]
+
+
 def references(store: Store, model: str) -> dict[int, str]:
     return {
         row[0]: row[1]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from cuf_tui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cuf_tui.config import ModelEntry
+    from cuf_tui.jobs.plan import Estimate
 
 
 def bench_choices(workspace: Workspace) -> list[tuple[str, str]]:
@@ -13,14 +18,14 @@ def bench_choices(workspace: Workspace) -> list[tuple[str, str]]:
     import json
 
     from cuf_tui.config import load_config
-    from cuf_tui.store.bench import reference_models
+    from cuf_tui.store.bench import answered_models, reference_models
 
     config = load_config(workspace.config_path)
     with workspace.open_store() as store:
         refs = reference_models(store)
-        answered = [row[0] for row in store.db.execute("SELECT DISTINCT model FROM bench_answers")]
+        answered = answered_models(store)
     models = [entry.name for entry in config.models]
-    models += [m for m in sorted(answered) if m not in models]
+    models += [m for m in answered if m not in models]
     return [
         (json.dumps([model, ref]), f"{model}  vs reference {ref} ({count} items)")
         for model in models
@@ -40,7 +45,6 @@ def describe_plan(
         estimate_judging,
         plan_generation,
         plan_judging,
-        servers_note,
     )
     from cuf_tui.prompts import load_prompts
 
@@ -72,27 +76,7 @@ def describe_plan(
             check_endpoint(judge_plan.judge)
             entries = [judge_plan.judge]
             params = {"judge": judge_plan.judge.name, "limit": None, "retry_failed": False}
-    lines = []
-    for e in estimates:
-        guess = "" if e.output_measured else " (output guessed)"
-        lines.append(
-            f"{e.name:<28} {e.requests:>6} requests  ~{e.input_tokens:,} in  "
-            f"~{e.output_tokens:,} out{guess}  ~${e.cost_usd:.4f}"
-        )
-    total = sum(e.requests for e in estimates)
-    cost = sum(e.cost_usd for e in estimates)
-    lines.append(
-        f"\n{total} requests in all, about ${cost:.4f}. The batch runs in a background "
-        "worker: closing the workbench or the SSH session does not stop it."
-    )
-    note = servers_note(entries)
-    if note:
-        lines.append(note)
-    if skipped:
-        lines.append(
-            f"{skipped} units that failed before in a way a retry cannot fix are left "
-            f"out; `cuf-tui {kind} --retry-failed` asks for them again."
-        )
+    lines = _summary_lines(kind, estimates, entries, skipped)
     verb = "Generate responses" if kind == "generate" else "Judge"
     return f"{verb}?", "\n".join(lines), params
 
@@ -102,7 +86,6 @@ def _describe_bench(
 ) -> tuple[str, str, dict[str, Any] | None]:
     from cuf_tui.engines.openai_client import check_endpoint
     from cuf_tui.jobs.bench_plan import estimate_bench, plan_bench
-    from cuf_tui.jobs.plan import servers_note
 
     with workspace.open_store() as store:
         plan = plan_bench(
@@ -124,22 +107,10 @@ def _describe_bench(
         f"{len(plan.answers) + len(plan.grades)} answers against {plan.reference_model}'s "
         "references (1-10).",
         "",
+        *_summary_lines("bench", estimates, [*used, plan.judge], plan.skipped_failures),
     ]
-    for e in estimates:
-        guess = "" if e.output_measured else " (output guessed)"
-        lines.append(
-            f"{e.name:<28} {e.requests:>6} requests  ~{e.input_tokens:,} in  "
-            f"~{e.output_tokens:,} out{guess}  ~${e.cost_usd:.4f}"
-        )
-    lines.append(
-        "\nThe batch runs in a background worker: closing the workbench or the SSH session "
-        "does not stop it."
-    )
     if plan.without_reference:
         lines.append(f"{plan.without_reference} items have no reference from that model.")
-    note = servers_note([*used, plan.judge])
-    if note:
-        lines.append(note)
     params = {
         "model": plan.model_name,
         "judge": plan.judge.name,
@@ -148,3 +119,34 @@ def _describe_bench(
         "retry_failed": False,
     }
     return f"Bench {plan.model_name}?", "\n".join(lines), params
+
+
+def _summary_lines(
+    kind: str, estimates: Sequence[Estimate], entries: Sequence[ModelEntry], skipped: int
+) -> list[str]:
+    """Per endpoint: requests, tokens and cost; the totals; the servers the batch will
+    start; the failures it leaves out."""
+    from cuf_tui.jobs.plan import servers_note
+
+    lines = []
+    for e in estimates:
+        guess = "" if e.output_measured else " (output guessed)"
+        lines.append(
+            f"{e.name:<28} {e.requests:>6} requests  ~{e.input_tokens:,} in  "
+            f"~{e.output_tokens:,} out{guess}  ~${e.cost_usd:.4f}"
+        )
+    total = sum(e.requests for e in estimates)
+    cost = sum(e.cost_usd for e in estimates)
+    lines.append(
+        f"\n{total} requests in all, about ${cost:.4f}. The batch runs in a background "
+        "worker: closing the workbench or the SSH session does not stop it."
+    )
+    note = servers_note(list(entries))
+    if note:
+        lines.append(note)
+    if skipped:
+        lines.append(
+            f"{skipped} units that failed before in a way a retry cannot fix are left "
+            f"out; `cuf-tui {kind} --retry-failed` asks for them again."
+        )
+    return lines
