@@ -348,3 +348,28 @@ def test_limit_takes_the_first_items_that_need_work(cli, server, tmp_path):
     more = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "--limit", "3", "-w", ws)
     assert "6 done, 0 failed of 6" in more.out
     assert rows(ws, "SELECT count(*) FROM bench_grades") == [(6,)]
+
+
+def test_graded_answers_with_a_rating_off_the_scale_are_refused_whole(tmp_path):
+    from cuf_tui.errors import CufError
+    from cuf_tui.interchange.importer import import_graded_answers
+    from cuf_tui.workspace import Workspace
+    from tests.conftest import store_dump
+
+    ws = bench_workspace(tmp_path / "ws", "http://127.0.0.1:9/v1", [], [], items=2)
+    before = store_dump(ws)
+    graded = tmp_path / "graded.jsonl"
+    row = {
+        "instruction": "Bench task 0: write a parser for format 0.",
+        "preference": PREFERENCES[0],
+        "model": "m",
+        "answer": "a",
+        "judge": "j",
+        "reference_model": "gpt-4-turbo",
+        "rating": 7,
+    }
+    graded.write_text(json.dumps(row) + "\n" + json.dumps(row | {"rating": 11}) + "\n")
+    with Workspace(ws).open_store() as store, pytest.raises(CufError) as refused:
+        import_graded_answers(store, str(graded))
+    assert "line 2" in str(refused.value) and "'rating'" in str(refused.value)
+    assert store_dump(ws) == before

@@ -206,6 +206,11 @@ def read_text_field(row: Mapping[str, Any], name: str) -> str:
     return _text(row, name)
 
 
+def read_optional_text_field(row: Mapping[str, Any], name: str) -> str | None:
+    """An optional text field of a row (None when absent or null)."""
+    return _optional_text(row, name)
+
+
 def _optional_text(row: Mapping[str, Any], name: str) -> str | None:
     value = row.get(name)
     if value is None:

@@ -15,6 +15,8 @@ from cuf_tui.core.layouts import (
     read_codal,
     read_cuf,
     read_instruction,
+    read_optional_text_field,
+    read_text_field,
     reference_columns,
 )
 from cuf_tui.core.preferences import Preference
@@ -118,95 +120,116 @@ def import_answers(
     """Attach answers produced elsewhere (rows of instruction + response) to the bench items
     with the same instruction text, as ``model``'s answers, ready to be graded. Every row is
     matched before anything is written; a row that matches no bench item is an error."""
-    from cuf_tui.core.layouts import read_text_field
-    from cuf_tui.core.records import text_key
     from cuf_tui.store.bench import answer_states, save_imported_bench_answer
 
     loaded = load_source(source, split=split, limit=limit)
-    stored_as = label or loaded.name
     answer_column = next((c for c in ANSWER_COLUMNS if c in loaded.columns), None)
     if "instruction" not in loaded.columns or answer_column is None:
         raise LayoutError(
             f"{loaded.name}: answers need an 'instruction' column and a 'response' (or 'answer', "
             f"'output') column; it has {', '.join(loaded.columns) or 'none'}"
         )
-    items: dict[str, list[tuple[int, str]]] = {}
-    for item_id, key, preference in store.db.execute(
-        "SELECT id, text_sha256, preference FROM bench_items"
-    ):
-        items.setdefault(key, []).append((item_id, preference))
+    find = _BenchItems(store, loaded.name)
     matched: list[tuple[int, str]] = []
     for row in loaded.rows:
-
-        def read(values: dict[str, object], column: str = answer_column) -> tuple[str, str]:
-            return read_text_field(values, "instruction"), read_text_field(values, column)
-
-        instruction, answer = _read_one(loaded.name, row, read)
-        wanted = row.values.get("preference")
-        found = [i for i, p in items.get(text_key(instruction), []) if wanted in (None, p)]
-        if not found:
-            raise SourceError(
-                f"{loaded.name}, {row.where}: no bench item has this instruction"
-                + (f" with preference {wanted!r}" if wanted is not None else "")
-                + " (import the CODAL-Bench items first)"
-            )
-        matched += [(item_id, answer) for item_id in found]
+        answer = _read_one(loaded.name, row, lambda v: read_text_field(v, answer_column))
+        matched += [(item_id, answer) for item_id in find(row)]
     before = answer_states(store, model)
     already = sum(1 for item_id, _ in matched if before.get(item_id, ("",))[0] == "done")
     with store.transaction():
         for item_id, answer in matched:
-            save_imported_bench_answer(store, item_id, model, answer, stored_as)
+            save_imported_bench_answer(store, item_id, model, answer, label or loaded.name)
     return AnswersReport(loaded.name, len(loaded.rows), len(matched) - already, already)
+
+
+@dataclass(frozen=True)
+class _GradedAnswer:
+    model: str
+    answer: str
+    judge: str
+    reference_model: str
+    rating: int | None
+    rationale: str | None
+    judge_output: str | None
+
+
+def _read_graded_answer(values: dict[str, object]) -> _GradedAnswer:
+    rating = values.get("rating")
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 10
+    ):
+        raise FieldError("rating", f"expected a whole number from 1 to 10 or null, got {rating!r}")
+    return _GradedAnswer(
+        model=read_text_field(values, "model"),
+        answer=read_text_field(values, "answer"),
+        judge=read_text_field(values, "judge"),
+        reference_model=read_text_field(values, "reference_model"),
+        rating=rating,
+        rationale=read_optional_text_field(values, "rationale"),
+        judge_output=read_optional_text_field(values, "judge_output"),
+    )
 
 
 def import_graded_answers(store: Store, source: str, label: str | None = None) -> int:
     """Bench answers with their grades, as the sample workspace ships them (instruction,
     preference, model, answer, judge, reference_model, rating or null, rationale,
-    judge_output); the grades' template is recorded as 'imported'. All or nothing."""
-    from cuf_tui.core.layouts import read_text_field
-    from cuf_tui.core.records import text_key
+    judge_output); the grades' template is recorded as 'imported'. Every row is read and
+    matched before anything is written."""
     from cuf_tui.store.bench import save_bench_grade, save_imported_bench_answer
     from cuf_tui.store.work import UnitCost
 
     loaded = load_source(source)
-    stored_as = label or loaded.name
-    items = {
-        (key, preference): item_id
-        for item_id, key, preference in store.db.execute(
-            "SELECT id, text_sha256, preference FROM bench_items"
-        )
-    }
+    find = _BenchItems(store, loaded.name)
+    graded = [
+        (item_id, _read_one(loaded.name, row, _read_graded_answer))
+        for row in loaded.rows
+        for item_id in find(row)
+    ]
     with store.transaction():
-        for row in loaded.rows:
-            values = row.values
-
-            def read(v: dict[str, object]) -> tuple[str, ...]:
-                return tuple(
-                    read_text_field(v, name)
-                    for name in ("instruction", "preference", "model", "answer", "judge")
-                ) + (read_text_field(v, "reference_model"),)
-
-            instruction, preference, model, answer, judge, reference = _read_one(
-                loaded.name, row, read
+        for item_id, grade in graded:
+            answer_id = save_imported_bench_answer(
+                store, item_id, grade.model, grade.answer, label or loaded.name
             )
-            item_id = items.get((text_key(instruction), preference))
-            if item_id is None:
-                raise SourceError(f"{loaded.name}, {row.where}: no bench item has this instruction")
-            answer_id = save_imported_bench_answer(store, item_id, model, answer, stored_as)
-            rating = values.get("rating")
             save_bench_grade(
                 store,
                 0,
                 answer_id,
-                judge,
-                reference,
+                grade.judge,
+                grade.reference_model,
                 "imported",
-                state="done" if isinstance(rating, int) else "unparsed",
-                rating=rating if isinstance(rating, int) else None,
-                rationale=str(values.get("rationale") or "") or None,
-                raw_output=str(values.get("judge_output") or "") or None,
+                state="unparsed" if grade.rating is None else "done",
+                rating=grade.rating,
+                rationale=grade.rationale,
+                raw_output=grade.judge_output,
                 error=None,
                 repaired=False,
                 cost=UnitCost(),
             )
     return len(loaded.rows)
+
+
+class _BenchItems:
+    """Finds the bench items a row is about: by its instruction text, and its preference
+    when the row gives one. A row that matches none is an error naming the row."""
+
+    def __init__(self, store: Store, source_name: str) -> None:
+        from cuf_tui.store.bench import bench_items
+
+        self.source_name = source_name
+        self.by_text: dict[str, list[tuple[int, str]]] = {}
+        for item in bench_items(store):
+            self.by_text.setdefault(item.key, []).append((item.id, item.preference))
+
+    def __call__(self, row: Row) -> list[int]:
+        from cuf_tui.core.records import text_key
+
+        instruction = _read_one(self.source_name, row, lambda v: read_text_field(v, "instruction"))
+        wanted = row.values.get("preference")
+        found = [i for i, p in self.by_text.get(text_key(instruction), []) if wanted in (None, p)]
+        if not found:
+            raise SourceError(
+                f"{self.source_name}, {row.where}: no bench item has this instruction"
+                + (f" with preference {wanted!r}" if wanted is not None else "")
+                + " (import the CODAL-Bench items first)"
+            )
+        return found
