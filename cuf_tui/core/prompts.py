@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from typing import Any, Literal
 
 import jinja2
@@ -32,6 +31,7 @@ class PromptSet:
             keep_trailing_newline=False,
         )
         self._rendered: dict[str, str] = {}
+        self._hashes: dict[tuple[str, ...], str] = {}
 
     def render(self, name: str, **values: Any) -> str:
         return self.env.get_template(name).render(**values).strip()
@@ -91,25 +91,24 @@ class PromptSet:
         self, preference: Preference, answer_format: AnswerFormat = "sections"
     ) -> str:
         """The identity of a judgment's prompt recipe: its templates and answer format."""
-        plain = self._judge_hashes[preference]
-        if answer_format == "sections":
-            return plain
-        return hashlib.sha256(f"{plain}:{answer_format}".encode()).hexdigest()
+        names = ("judge_system.j2", "judge.j2", f"rubrics/{preference}.j2", "judge_repair.j2")
+        return self._recipe_sha256(names, answer_format)
 
-    @cached_property
-    def _judge_hashes(self) -> dict[Preference, str]:
-        hashes = {}
-        for preference in PREFERENCES:
+    def _recipe_sha256(self, names: tuple[str, ...], answer_format: AnswerFormat) -> str:
+        """SHA-256 over the named templates (name and text), then over the answer format
+        unless it is the plain sections one. Computed once per recipe."""
+        key = (*names, answer_format)
+        if key not in self._hashes:
             digest = hashlib.sha256()
-            for name in (
-                "judge_system.j2",
-                "judge.j2",
-                f"rubrics/{preference}.j2",
-                "judge_repair.j2",
-            ):
+            for name in names:
                 digest.update(name.encode() + b"\0" + self.texts[name].encode() + b"\0")
-            hashes[preference] = digest.hexdigest()
-        return hashes
+            plain = digest.hexdigest()
+            self._hashes[key] = (
+                plain
+                if answer_format == "sections"
+                else hashlib.sha256(f"{plain}:{answer_format}".encode()).hexdigest()
+            )
+        return self._hashes[key]
 
     # ------------------------------------------------------------------------ bench grading
 
@@ -143,13 +142,8 @@ class PromptSet:
         self, preference: Preference, answer_format: AnswerFormat = "sections"
     ) -> str:
         """The identity of a grade's prompt recipe: its templates and answer format."""
-        digest = hashlib.sha256()
-        for name in ("bench_system.j2", "bench_grade.j2", f"grading/{preference}.j2"):
-            digest.update(name.encode() + b"\0" + self.texts[name].encode() + b"\0")
-        digest.update(self.texts["bench_repair.j2"].encode())
-        if answer_format != "sections":
-            digest.update(f":{answer_format}".encode())
-        return digest.hexdigest()
+        names = ("bench_system.j2", "bench_grade.j2", f"grading/{preference}.j2", "bench_repair.j2")
+        return self._recipe_sha256(names, answer_format)
 
     def check(self) -> None:
         """Fail early on a missing or broken template, naming it."""
