@@ -409,9 +409,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _bench_report(args: argparse.Namespace) -> int:
-    import json
-
-    from cuf_tui.analysis.leaderboard import as_records, leaderboard, render_text
+    from cuf_tui.analysis.leaderboard import leaderboard, render
     from cuf_tui.store.bench import grade_rows
 
     workspace = _workspace(args)
@@ -419,34 +417,14 @@ def _bench_report(args: argparse.Namespace) -> int:
     with workspace.open_store() as store:
         rows = leaderboard(grade_rows(store, args.judge, args.reference), seed)
     if not rows:
-        what = " ".join(
-            part
-            for part in (
-                f"by {args.judge}" if args.judge else "",
-                f"against {args.reference}" if args.reference else "",
-            )
-            if part
-        )
+        which = [f"by {args.judge}"] if args.judge else []
+        which += [f"against {args.reference}"] if args.reference else []
         _console().print(
-            f"No CODAL-Bench grades {what} in {workspace.root} yet; run `cuf-tui bench`.".replace(
-                "  ", " "
-            )
+            " ".join(["No CODAL-Bench grades", *which, f"in {workspace.root} yet;"])
+            + " run `cuf-tui bench`."
         )
         return 0
-    if args.format in ("table", "markdown"):
-        text = render_text(rows, markdown=args.format == "markdown")
-    elif args.format == "json":
-        text = json.dumps(as_records(rows), indent=2) + "\n"
-    else:
-        import csv
-        import io
-
-        records = as_records(rows)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-        text = buffer.getvalue()
+    text = render(rows, args.format)
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -126,6 +126,25 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def render(rows: Sequence[LeaderboardRow], kind: str) -> str:
+    """The leaderboard as text of one ``kind``: `table`, `markdown`, `csv` or `json`."""
+    if kind in ("table", "markdown"):
+        return render_text(rows, markdown=kind == "markdown")
+    records = as_records(rows)
+    if kind == "json":
+        import json
+
+        return json.dumps(records, indent=2) + "\n"
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
 def render_text(rows: Sequence[LeaderboardRow], markdown: bool) -> str:
     """The leaderboard as a plain-text or a Markdown table, one per (judge, reference)."""
     out: list[str] = []
