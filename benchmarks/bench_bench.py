@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,19 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.fake_openai import start_in_subprocess  # noqa: E402
+
 PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
 LATENCY = 0.05
-
-
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--latency", str(LATENCY)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None
-    port = int(server.stdout.readline())
-    return server, f"http://127.0.0.1:{port}/v1"
 
 
 def build_workspace(root: Path, base_url: str, items: int, concurrency: int) -> Path:
@@ -74,7 +64,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
-    server, base_url = start_server()
+    server, base_url = start_in_subprocess(LATENCY)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             ws = build_workspace(Path(tmp), base_url, args.items, args.concurrency)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,19 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.fake_openai import start_in_subprocess  # noqa: E402
+
 PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
 CONCURRENCY = 64
-
-
-def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_openai.py"), "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None
-    port = int(server.stdout.readline())
-    return server, f"http://127.0.0.1:{port}/v1"
 
 
 def build_workspace(root: Path, base_url: str, count: int) -> Path:
@@ -177,7 +167,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.05)
     args = parser.parse_args()
-    server, base_url = start_server(args.latency)
+    server, base_url = start_in_subprocess(args.latency)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             ws = build_workspace(Path(tmp), base_url, args.requests)

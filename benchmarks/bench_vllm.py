@@ -61,16 +61,9 @@ def demo_entry(max_tokens: int, concurrency: int, base_url: str | None = None) -
 
 
 def toml_entry(entry: dict) -> str:
-    def value(v: object) -> str:
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return json.dumps(v)
+    from cuf_tui.config import toml_value
 
-    return "[[models]]\n" + "".join(f"{k} = {value(v)}\n" for k, v in entry.items())
+    return "[[models]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in entry.items())
 
 
 def build_workspace(root: Path, entry: dict, count: int) -> Path:

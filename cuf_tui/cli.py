@@ -662,7 +662,9 @@ def _demo_model(args: argparse.Namespace) -> int:
     out = _console()
     if workspace is None:
         out.print(
-            f"Ready: {' '.join(demo.command)} serves {demo.model}", markup=False, highlight=False
+            f"Ready: {demo.model}, served by {' '.join(demo.command)}",
+            markup=False,
+            highlight=False,
         )
         return 0
     for line in add_to_workspace(workspace, demo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -212,6 +213,20 @@ class Config(_Strict):
                 return entry
         known = ", ".join(e.name for e in self.models) or "none"
         raise ConfigError(f"no model named {name!r} in [[models]] (configured: {known})")
+
+
+def toml_value(value: Any) -> str:
+    """A value as TOML text, for writing entries into cuf.toml: strings, numbers, booleans,
+    lists and (inline) tables. JSON's string escapes are TOML's too."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, str | int | float):
+        return json.dumps(value, ensure_ascii=False)
+    raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
 def load_config(path: Path) -> Config:

@@ -349,6 +349,19 @@ class FakeOpenAI:
         return "\n\n".join(sections)
 
 
+def start_in_subprocess(latency: float) -> tuple[Any, str]:
+    """This server in a process of its own (for benchmarks): (the process, its base URL)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--latency", str(latency)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline())
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.0)

@@ -110,3 +110,17 @@ def test_toml_syntax_errors_say_where(tmp_path: Path) -> None:
 def test_a_missing_config_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cuf-tui init"):
         load_config(tmp_path / "cuf.toml")
+
+
+def test_toml_value_round_trips_through_tomllib():
+    import tomllib
+
+    from cuf_tui.config import toml_value
+
+    value = {
+        "path": 'C:\\models\\"smol"',
+        "name": "é 模型",
+        "flags": [True, False, 2, 0.5],
+        "env": {"A": "1"},
+    }
+    assert tomllib.loads(f"x = {toml_value(value)}")["x"] == value

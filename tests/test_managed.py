@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cuf_tui.config import toml_value
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.engines.managed import group_members, server_argv
 from tests.batch_helpers import rows
@@ -36,20 +37,10 @@ def managed_entry(section: str, name: str, env: dict[str, str] | None = None, **
         f'engine = "{extra.pop("engine", "vllm")}"',
         f'model = "{extra.pop("model", name)}"',
         "max_retries = 1",
-        f"server = {_toml_inline(server)}",
+        f"server = {toml_value(server)}",
     ]
-    lines += [f"{key} = {_toml_inline(value)}" for key, value in extra.items()]
+    lines += [f"{key} = {toml_value(value)}" for key, value in extra.items()]
     return "\n".join(lines) + "\n"
-
-
-def _toml_inline(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_inline(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
 
 
 def workspace_with(root: Path, entries: str, per_instruction: int = 2, count: int = 6) -> Path:

