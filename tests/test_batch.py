@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cuf_tui.prompts import load_prompts
-from tests.batch_helpers import KEY_ENV, SECRET, files_containing, make_workspace, rows
+from tests.batch_helpers import KEY_ENV, SECRET, files_containing, make_workspace, rows, wait_for
 from tests.conftest import store_dump
 from tests.fake_openai import FakeOpenAI, expected_rating
 
@@ -314,7 +314,6 @@ def test_ctrl_c_stops_a_foreground_batch_cleanly(server, tmp_path, monkeypatch):
     import signal
     import subprocess
     import sys
-    import time
 
     server.latency = 0.2
     ws = make_workspace(
@@ -331,9 +330,7 @@ def test_ctrl_c_stops_a_foreground_batch_cleanly(server, tmp_path, monkeypatch):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(server.requests) < 3:
-        time.sleep(0.05)
+    wait_for(lambda: len(server.requests) >= 3, what="three requests")
     worker.send_signal(signal.SIGINT)
     out, err = worker.communicate(timeout=30)
     assert worker.returncode == 130, (out, err)

@@ -15,7 +15,7 @@ import pytest
 
 from cuf_tui.analysis.leaderboard import OVERALL, leaderboard, score
 from cuf_tui.core.preferences import PREFERENCES
-from tests.batch_helpers import KEY_ENV, SECRET, model_entry, rows
+from tests.batch_helpers import KEY_ENV, SECRET, model_entry, rows, wait_for
 from tests.fake_openai import FakeOpenAI, expected_rating
 
 
@@ -260,9 +260,7 @@ def test_a_killed_bench_run_resumes_without_redoing_anything(cli, server, tmp_pa
         stderr=subprocess.DEVNULL,
         env=os.environ,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and rows(ws, "SELECT count(*) FROM bench_answers")[0][0] < 4:
-        time.sleep(0.05)
+    wait_for(lambda: rows(ws, "SELECT count(*) FROM bench_answers")[0][0] >= 4, what="four answers")
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     kept = rows(ws, "SELECT bench_item_id FROM bench_answers WHERE state = 'done'")

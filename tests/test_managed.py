@@ -16,7 +16,7 @@ from typing import Any
 from cuf_tui.config import toml_value
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.engines.managed import group_members, server_argv
-from tests.batch_helpers import rows
+from tests.batch_helpers import rows, wait_for
 from tests.fake_openai import expected_rating
 
 STANDIN = str(Path(__file__).with_name("standin_server.py"))
@@ -328,15 +328,11 @@ def test_cancel_while_a_server_loads_stops_it(cli, tmp_path):
     run = cli("generate", "-w", ws, "--detach")
     assert run.code == 0, run.err
     job_id = int(run.out.strip().splitlines()[-1])
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not servers(ws):
-        time.sleep(0.1)
+    wait_for(lambda: servers(ws), what="the server to start")
     (server,) = servers(ws)
     assert server["state"] == "starting" and group_members(server["pid"])
     assert cli("cancel", str(job_id), "-w", ws).code == 0
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and rows(ws, "SELECT state FROM jobs") != [("cancelled",)]:
-        time.sleep(0.1)
+    wait_for(lambda: rows(ws, "SELECT state FROM jobs") == [("cancelled",)], what="the cancel")
     assert rows(ws, "SELECT state FROM jobs") == [("cancelled",)]
     assert servers(ws)[0]["state"] == "stopped"
     assert_nothing_left(ws)
@@ -367,9 +363,9 @@ def test_a_server_left_by_a_killed_worker_is_stopped_when_the_job_resumes(
         stderr=subprocess.DEVNULL,
         env=os.environ | {"STANDIN_LATENCY": "0.2"},
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (servers(ws) and servers(ws)[0]["state"] == "ready"):
-        time.sleep(0.1)
+    wait_for(
+        lambda: servers(ws) and servers(ws)[0]["state"] == "ready", what="the server to be ready"
+    )
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     (left,) = servers(ws)
@@ -465,9 +461,7 @@ def test_cancel_of_a_foreground_batch_stops_its_server(cli, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not servers(ws):
-        time.sleep(0.1)
+    wait_for(lambda: servers(ws), what="the server to start")
     assert cli("cancel", "1", "-w", ws).code == 0
     out, err = foreground.communicate(timeout=30)
     assert foreground.returncode == 130, err

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.batch_helpers import KEY_ENV, SECRET, files_containing, make_workspace, rows
+from tests.batch_helpers import KEY_ENV, SECRET, files_containing, make_workspace, rows, wait_for
 from tests.fake_openai import FakeOpenAI
 
 
@@ -28,15 +27,6 @@ def instructions(count: int) -> list[dict[str, str]]:
     return [
         {"instruction": f"Task {i}: sort a list.", "preference": "complexity"} for i in range(count)
     ]
-
-
-def wait_for(condition, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def worker(ws: Path, job_id: int) -> subprocess.Popen[str]:

@@ -283,9 +283,9 @@ class ManagedServer:
 
         try:
             health = await http.get(root + "/health")
-            if health.status_code == 404 and self.entry.engine == "llamacpp":
-                pass  # older llama-cpp-python servers have no /health; /v1/models says enough
-            elif health.status_code != 200:
+            # llama-cpp-python's server has no /health (404); its /v1/models says enough.
+            no_health_route = health.status_code == 404 and self.entry.engine == "llamacpp"
+            if health.status_code != 200 and not no_health_route:
                 return False
             models = await http.get(root + "/v1/models")
             if models.status_code != 200:
