@@ -252,15 +252,7 @@ def judgment_schema(count: int, max_tokens: int, scale_max: int = SCALE_MAX) -> 
     one-character tokens): an answer cut short by the token limit would be unreadable."""
     per_entry_tokens = (max_tokens - 16) // max(count, 1) - 14
     rationale_chars = max(40, min(2000, per_entry_tokens))
-    entry = {
-        "type": "object",
-        "properties": {
-            "rationale": {"type": "string", "maxLength": rationale_chars},
-            "rating": {"type": "integer", "enum": list(range(1, scale_max + 1))},
-        },
-        "required": ["rationale", "rating"],
-        "additionalProperties": False,
-    }
+    entry = _rated(rationale_chars, scale_max)
     return {
         "type": "object",
         "properties": {
@@ -310,7 +302,11 @@ def read_grade(text: str, scale_max: int = GRADE_MAX) -> ReadGrade:
 
 def grade_schema(max_tokens: int, scale_max: int = GRADE_MAX) -> dict[str, Any]:
     """The JSON schema of one grade: a bounded rationale, then a rating from an enum."""
-    rationale_chars = max(40, min(4000, max_tokens - 30))
+    return _rated(max(40, min(4000, max_tokens - 30)), scale_max)
+
+
+def _rated(rationale_chars: int, scale_max: int) -> dict[str, Any]:
+    """A rationale of at most ``rationale_chars``, then a whole rating from an enum."""
     return {
         "type": "object",
         "properties": {
