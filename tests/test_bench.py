@@ -321,7 +321,8 @@ def test_a_local_grader_is_held_to_the_grade_schema(cli, server, tmp_path):
         config.write(entry.replace('engine = "openai"', 'engine = "vllm"'))
     dry = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "--dry-run", "-w", ws)
     assert dry.code == 0, dry.err
-    assert "alpha" in dry.out and "judge-vllm" in dry.out and not server.requests
+    assert "alpha (answers)" in dry.out and "judge-vllm (grades)" in dry.out
+    assert not server.requests
     assert "200 tokens per grade" in dry.out
     run = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "-w", ws)
     assert run.code == 0, run.err

@@ -469,3 +469,17 @@ def test_cancel_of_a_foreground_batch_stops_its_server(cli, tmp_path):
     assert servers(ws)[0]["state"] == "stopped"
     assert rows(ws, "SELECT state FROM jobs") == [("cancelled",)]
     assert_nothing_left(ws)
+
+
+def test_a_model_that_answers_and_grades_is_named_once_in_the_servers_note():
+    from cuf_tui.config import parse_config
+    from cuf_tui.jobs.plan import servers_note
+
+    config = parse_config(
+        {
+            "models": [{"name": "smol", "engine": "vllm", "model": "/m"}],
+            "judges": [{"name": "smol", "engine": "vllm", "model": "/m"}],
+        }
+    )
+    note = servers_note([config.models[0], config.judges[0]])
+    assert note is not None and note.count("smol (vllm)") == 1 and "for its requests" in note

@@ -3,7 +3,7 @@ answered, and the answers the judge has not graded against the chosen reference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from cuf_tui.config import Config, ConfigError, ModelEntry
@@ -132,9 +132,10 @@ def estimate_bench(store: Store, prompts: PromptSet, plan: BenchPlan) -> list[Es
     per_answer = measured if measured is not None else max_tokens / 2
     estimates = []
     if plan.answers and plan.model is not None:
-        estimates.append(
-            estimate_requests(plan.model, len(plan.answers), answer_input, per_answer, measured)
+        answers = estimate_requests(
+            plan.model, len(plan.answers), answer_input, per_answer, measured
         )
+        estimates.append(replace(answers, name=f"{answers.name} (answers)"))
     grade_count = len(plan.grades) + len(plan.answers)
     if grade_count:
         template = len(
@@ -154,5 +155,6 @@ def estimate_bench(store: Store, prompts: PromptSet, plan: BenchPlan) -> list[Es
         grade_input = (grade_chars + template * grade_count) // CHARS_PER_TOKEN
         graded = mean_completion_tokens(store, "bench_grades", "judge", plan.judge.name)
         per_grade = graded if graded is not None else GUESSED_GRADE_TOKENS
-        estimates.append(estimate_requests(plan.judge, grade_count, grade_input, per_grade, graded))
+        grades = estimate_requests(plan.judge, grade_count, grade_input, per_grade, graded)
+        estimates.append(replace(grades, name=f"{grades.name} (grades)"))
     return estimates

@@ -209,7 +209,8 @@ def estimate_requests(
 
 def servers_note(entries: list[ModelEntry]) -> str | None:
     """What a batch will start and stop itself, in words; None when it starts nothing."""
-    started = [e for e in entries if e.managed]
+    # A model that both answers and grades (a bench run) is named once.
+    started = list({(e.name, e.model): e for e in entries if e.managed}.values())
     if not started:
         return None
     names = ", ".join(
