@@ -353,3 +353,18 @@ async def test_the_command_palette_offers_every_action(sample: Workspace) -> Non
 def rows_of_reviews(ws: Workspace) -> list[tuple]:
     with sqlite3.connect(ws.db_path) as conn:
         return conn.execute("SELECT instruction_id, flagged FROM reviews").fetchall()
+
+
+async def test_the_bench_guide_replaces_the_empty_message_when_grades_arrive(sample) -> None:
+    from textual.widgets import Static
+
+    with sqlite3.connect(sample.db_path) as conn:
+        conn.execute("DELETE FROM bench_grades")
+    app = WorkbenchApp(sample, sample.open_store(), poll_interval=0.05)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f3")
+        text = app.query_one("#bench-grades-text", Static)
+        await _until(pilot, lambda: "No CODAL-Bench grades" in str(text.render()))
+        add_bench_grades(sample)  # a bench run's worker writes meanwhile
+        await _until(pilot, lambda: app.query_one("#bench-table").row_count == 2)
+        await _until(pilot, lambda: "Enter on a score lists its grades" in str(text.render()))

@@ -53,7 +53,6 @@ class BenchPane(Vertical):
             return  # not composed yet; the next poll fills it
         if list(rows) == getattr(self, "_rows", None):
             return  # unchanged: keep the cursor and the grades on show
-        first = not hasattr(self, "_rows")
         self._rows = list(rows)
         table = self.query_one("#bench-table", DataTable)
         table.clear()
@@ -86,7 +85,7 @@ class BenchPane(Vertical):
                 key=json.dumps([row.model, row.judge, row.reference_model]),
             )
         grades = self.query_one("#bench-grades-text", Static)
-        if rows and first:
+        if rows and not hasattr(self, "grades_shown"):  # the guide, until a cell is opened
             grades.update(
                 Text(
                     "Mean grade (1-10) over readable grades ± half its 95% bootstrap interval; "
