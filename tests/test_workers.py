@@ -181,3 +181,19 @@ def test_jobs_lists_progress_as_json(cli, slow_server, tmp_path):
         0,
     )
     assert job["cost_usd"] > 0
+
+
+def test_a_launcher_that_stays_open_reaps_its_finished_workers(slow_server, tmp_path):
+    """The workbench launches workers and keeps running: a finished worker must not stay
+    behind as a zombie process."""
+    from cuf_tui.jobs.launch import detach, prepare_job
+    from cuf_tui.workspace import Workspace
+
+    ws = make_workspace(tmp_path / "ws", slow_server.base_url, ["alpha"], [], instructions(2), 1)
+    workspace = Workspace(ws)
+    job_id = prepare_job(workspace, "generate", {"models": None, "limit": None})
+    pid, _ = detach(workspace, job_id)  # this test's process is the launcher
+    wait_for(lambda: rows(ws, "SELECT state FROM jobs") == [("done",)], what="the job")
+
+    # A zombie keeps its /proc entry until its parent waits for it.
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), what="the worker to be reaped")

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,9 @@ def detach(workspace: Workspace, job_id: int) -> tuple[int, Path]:
             close_fds=True,
             cwd=workspace.root,
         )
+    # Reap it when it ends, so a long-lived launcher (the workbench) collects no zombies; a
+    # launcher that exits first (`--detach`) leaves it to init.
+    threading.Thread(target=worker.wait, name=f"reap-job-{job_id}", daemon=True).start()
     return worker.pid, log_path
 
 
