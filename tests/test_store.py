@@ -159,3 +159,30 @@ def test_two_connections_share_the_store(tmp_path: Path) -> None:
             "VALUES ('x', 'style', 'h', 't')"
         )
         assert reader.scalar("SELECT count(*) FROM instructions") == 1
+
+
+def test_a_version_5_store_keeps_its_jobs_and_servers_through_the_jobs_rebuild(
+    tmp_path: Path,
+) -> None:
+    """Version 6 rebuilds `jobs` (a new state); the servers that point at jobs must stay, and
+    a job that was 'done' with failures says so."""
+    path = tmp_path / "cuf.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "BEGIN;\n" + "\n".join(schema_module.MIGRATIONS[:5]) + "\nPRAGMA user_version = 5;\n"
+        "INSERT INTO jobs (id, kind, state, total, done, failed) VALUES "
+        "(1, 'generate', 'done', 4, 4, 0), (2, 'judge', 'done', 4, 3, 1), "
+        "(3, 'judge', 'done', 2, 0, 2), (4, 'bench', 'running', 9, 1, 0);\n"
+        "INSERT INTO servers (job_id, model, engine, replica, port, log_path, state) "
+        "VALUES (4, 'm', 'vllm', 1, 8000, 'logs/x.log', 'ready');\nCOMMIT;"
+    )
+    conn.close()
+    with open_store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        states = store.db.execute("SELECT id, state FROM jobs ORDER BY id").fetchall()
+        assert states == [(1, "done"), (2, "done with failures"), (3, "failed"), (4, "running")]
+        assert store.db.execute("SELECT job_id, model FROM servers").fetchall() == [(4, "m")]
+        assert store.scalar("PRAGMA foreign_keys") == 1
+        assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+        store.write("DELETE FROM jobs WHERE id = 4")  # the foreign key still cascades
+        assert store.scalar("SELECT count(*) FROM servers") == 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
 import time
 import uuid
@@ -40,6 +39,7 @@ from cuf_tui.engines.openai_client import (
 from cuf_tui.errors import CufError
 from cuf_tui.jobs.bench_plan import BenchPlan, GradeUnit
 from cuf_tui.jobs.plan import GenerationUnit, JudgeUnit, plan_generation, plan_judging
+from cuf_tui.processes import this_worker
 from cuf_tui.store.bench import BenchItemRow, save_bench_answer, save_bench_grade
 from cuf_tui.store.db import Store
 from cuf_tui.store.work import (
@@ -128,7 +128,7 @@ async def run_job(
         row = job_row(store, job_id)
         if row is None:
             raise CufError(f"no job {job_id} in {workspace.db_path}")
-        if not lease_job(store, job_id, os.getpid(), token):
+        if not lease_job(store, job_id, this_worker(), token):
             row = job_row(store, job_id) or row
             if row["state"] == "done":
                 raise JobBusy(f"job {job_id} is already done")

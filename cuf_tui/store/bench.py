@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from cuf_tui.store.db import Store
-from cuf_tui.store.work import NOW, UnitCost, count_unit
+from cuf_tui.store.work import (
+    NOW,
+    PLAIN_REPLY,
+    ReplyNotes,
+    UnitCost,
+    count_unit,
+    release_claim,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ def save_bench_answer(
     cost: UnitCost,
     source: str = "generated",
     permanent: bool = False,
+    notes: ReplyNotes = PLAIN_REPLY,
+    claim: str | None = None,
 ) -> int:
     """Store one answer of a model under test (or its failure); returns its id. A done
     answer is never replaced."""
@@ -101,13 +110,16 @@ def save_bench_answer(
         store.db.execute(
             "INSERT INTO bench_answers (bench_item_id, model, principle, text, state, error, "
             "source, prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling, "
-            "permanent_failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "permanent_failure, finish_reason, replaced_chars) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (bench_item_id, model) DO UPDATE SET principle = excluded.principle, "
             "text = excluded.text, state = excluded.state, error = excluded.error, "
             "source = excluded.source, prompt_tokens = excluded.prompt_tokens, "
             "completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd, "
             f"latency_ms = excluded.latency_ms, sampling = excluded.sampling, finished_at = {NOW}, "
-            "permanent_failure = excluded.permanent_failure WHERE bench_answers.state = 'failed'",
+            "permanent_failure = excluded.permanent_failure, "
+            "finish_reason = excluded.finish_reason, replaced_chars = excluded.replaced_chars "
+            "WHERE bench_answers.state = 'failed'",
             (
                 item_id,
                 model,
@@ -122,10 +134,13 @@ def save_bench_answer(
                 cost.latency_ms,
                 json.dumps(sampling, sort_keys=True) if sampling is not None else None,
                 int(permanent),
+                notes.finish_reason,
+                notes.replaced_chars,
             ),
         )
         if job_id:
-            count_unit(store, job_id, error is None, cost)
+            count_unit(store, job_id, state, cost, truncated=notes.truncated)
+        release_claim(store, claim)
         answer_id = store.scalar(
             "SELECT id FROM bench_answers WHERE bench_item_id = ? AND model = ?", (item_id, model)
         )
@@ -166,6 +181,8 @@ def save_bench_grade(
     repaired: bool,
     cost: UnitCost,
     permanent: bool = False,
+    notes: ReplyNotes = PLAIN_REPLY,
+    claim: str | None = None,
 ) -> None:
     """Store one grade, once per (answer, judge, reference, template); a failed one may be
     replaced by a later run, a done or unparsed one never."""
@@ -173,15 +190,16 @@ def save_bench_grade(
         store.db.execute(
             "INSERT INTO bench_grades (bench_answer_id, judge, reference_model, template_sha256, "
             "rating, rationale, raw_output, state, error, prompt_tokens, completion_tokens, "
-            "cost_usd, latency_ms, repaired, permanent_failure) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "cost_usd, latency_ms, repaired, permanent_failure, finish_reason, replaced_chars) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (bench_answer_id, judge, reference_model, template_sha256) DO UPDATE SET "
             "rating = excluded.rating, rationale = excluded.rationale, "
             "raw_output = excluded.raw_output, state = excluded.state, error = excluded.error, "
             "prompt_tokens = excluded.prompt_tokens, "
             "completion_tokens = excluded.completion_tokens, "
             "cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms, "
-            f"repaired = excluded.repaired, permanent_failure = excluded.permanent_failure, "
+            "repaired = excluded.repaired, permanent_failure = excluded.permanent_failure, "
+            "finish_reason = excluded.finish_reason, replaced_chars = excluded.replaced_chars, "
             f"finished_at = {NOW} WHERE bench_grades.state = 'failed'",
             (
                 answer_id,
@@ -199,10 +217,13 @@ def save_bench_grade(
                 cost.latency_ms,
                 int(repaired),
                 int(permanent),
+                notes.finish_reason,
+                notes.replaced_chars,
             ),
         )
         if job_id:
-            count_unit(store, job_id, state != "failed", cost)
+            count_unit(store, job_id, state, cost)
+        release_claim(store, claim)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,51 @@ class StoreError(CufError):
     """The store cannot be opened or used as asked."""
 
 
+class StoreLocked(StoreError):
+    """Another connection held the write lock for longer than this one's busy timeout (a
+    VACUUM, a sqlite3 shell inside a transaction). Nothing was written; trying again is safe."""
+
+
+# SQLite's primary result codes for what is wrong with the store itself, not with a statement.
+_STORE_TROUBLE = {
+    5: "it is locked by another program",  # SQLITE_BUSY
+    6: "a table is locked",  # SQLITE_LOCKED
+    8: "it is read-only (check the file's and its folder's permissions)",  # SQLITE_READONLY
+    10: "a disk I/O error",  # SQLITE_IOERR
+    11: "the file is corrupt (restore a copy, or try `sqlite3 cuf.db .recover`)",  # CORRUPT
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the file cannot be opened",  # SQLITE_CANTOPEN
+    26: "it is not a SQLite database",  # SQLITE_NOTADB
+}
+
+
+def store_trouble(err: BaseException, path: Path | str | None) -> StoreError | None:
+    """The store-level failure ``err`` stands for, in one line naming the file; None when
+    ``err`` is about one statement (a constraint, a bad value), not about the store."""
+    if not isinstance(err, sqlite3.Error):
+        return None
+    code = getattr(err, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary not in _STORE_TROUBLE:
+        text = str(err).lower()
+        guessed = {
+            "database is locked": 5,
+            "readonly database": 8,
+            "disk i/o error": 10,
+            "malformed": 11,
+            "database or disk is full": 13,
+            "unable to open": 14,
+            "not a database": 26,
+        }
+        primary = next((c for words, c in guessed.items() if words in text), None)
+        if primary is None:
+            return None
+    what = _STORE_TROUBLE[primary]
+    where = path if path is not None else "the store"
+    kind = StoreLocked if primary in (5, 6) else StoreError
+    return kind(f"{where}: cannot write the store: {what} ({err})")
+
+
 class Store:
     """A workspace's ``cuf.db``. Every read and write of the store goes through one of these."""
 
@@ -31,9 +76,42 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """All or nothing: the writes inside commit together or not at all."""
-        with self.db.atomic():
+        """All or nothing: the writes inside commit together or not at all.
+
+        The write lock is taken up front (BEGIN IMMEDIATE): a transaction that read first
+        and wrote later would fail at once, whatever the busy timeout, whenever another
+        connection committed in between (WAL mode cannot upgrade a stale snapshot). Store
+        failures (locked, full, read-only, corrupt) are raised as StoreError; StoreLocked
+        means nothing was written and trying again is safe."""
+        conn = self.db.conn
+        if conn.in_transaction:  # nested: a savepoint inside the outer transaction
+            with self.db.atomic():
+                yield self
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise store_trouble(err, self.path) or err from None
+        try:
             yield self
+        except BaseException as err:
+            if conn.in_transaction:
+                conn.rollback()
+            trouble = store_trouble(err, self.path)
+            if trouble is not None:
+                raise trouble from None
+            raise
+        try:
+            conn.commit()
+        except sqlite3.Error as err:
+            if conn.in_transaction:
+                conn.rollback()
+            raise store_trouble(err, self.path) or err from None
+
+    def write(self, sql: str, params: Any = None) -> sqlite3.Cursor:
+        """One write statement in a transaction of its own (see ``transaction``)."""
+        with self.transaction():
+            return self.db.execute(sql, params or ())
 
     def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params or ()))
@@ -78,8 +156,13 @@ def _sqlite_utils() -> Any:
     return sqlite_utils
 
 
-def open_store(path: Path | str | None, *, create: bool = True) -> Store:
-    """Open (and bring up to date) the store at ``path``; ``None`` opens one in memory."""
+def open_store(
+    path: Path | str | None, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Store:
+    """Open (and bring up to date) the store at ``path``; ``None`` opens one in memory.
+
+    ``busy_timeout_ms``: how long a write waits for another connection's lock before
+    StoreLocked (a batch worker waits less, and retries without blocking its event loop)."""
     sqlite_utils = _sqlite_utils()
 
     if path is not None:
@@ -87,7 +170,7 @@ def open_store(path: Path | str | None, *, create: bool = True) -> Store:
         if not path.exists() and not create:
             raise StoreError(f"{path}: no store here (run `cuf-tui init` to make a workspace)")
         try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as err:
             raise StoreError(f"{path}: cannot open the store: {err}") from None
     else:
@@ -95,12 +178,12 @@ def open_store(path: Path | str | None, *, create: bool = True) -> Store:
     db = sqlite_utils.Database(conn)
     store = Store(db, path)
     try:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA foreign_keys = ON")
+        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if path is not None:
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
         _migrate(store)
+        db.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as err:
         conn.close()
         raise StoreError(f"{path}: not a cuf-tui store ({err})") from None
@@ -121,12 +204,16 @@ def _migrate(store: Store) -> None:
     for number in range(version + 1, SCHEMA_VERSION + 1):
         # executescript commits before it runs, so the script carries its own transaction
         # and a failure leaves the store at the previous version.
-        script = f"BEGIN;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
+        script = (
+            f"BEGIN IMMEDIATE;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
+        )
         try:
             conn.executescript(script)
         except sqlite3.Error as err:
             if conn.in_transaction:
                 conn.rollback()
+            if store.schema_version >= number:  # another process upgraded it meanwhile
+                continue
             raise StoreError(
                 f"{store.path}: upgrading the store to schema version {number} failed ({err}); "
                 f"it is left at version {number - 1}"

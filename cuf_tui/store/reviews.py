@@ -63,7 +63,7 @@ def restore_review(
 ) -> None:
     """Put a review back as it was (None: there was none)."""
     if before is None:
-        store.db.execute(
+        store.write(
             "DELETE FROM reviews WHERE instruction_id = ? AND model = ?", (instruction_id, model)
         )
     else:

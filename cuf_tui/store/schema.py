@@ -216,4 +216,72 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE bench_grades ADD COLUMN repaired INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX bench_grades_by_judge ON bench_grades (judge, reference_model, state);
     """,
+    # 6: truthful batches. A job ends 'done', 'done with failures' or 'failed' and counts
+    # what needs attention (unparsed judgments, cut-off answers), retries and 429 waits; its
+    # worker is recorded with its host and process start time, so a dead worker is seen at
+    # once. Answers keep the reason the engine stopped (finish_reason 'length': cut off) and
+    # how many invalid code points were replaced. A unit in flight is claimed, so two
+    # batches over the same units never send one twice. (SQLite cannot change a CHECK, so
+    # the jobs table is rebuilt; foreign keys are off while migrations run.)
+    """
+    CREATE TABLE jobs_v6 (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('generate', 'judge', 'bench')),
+        params TEXT NOT NULL DEFAULT '{}',    -- JSON: models, judge, limit, ...
+        state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done',
+            'done with failures', 'failed', 'cancelled', 'interrupted')),
+        total INTEGER NOT NULL DEFAULT 0,
+        done INTEGER NOT NULL DEFAULT 0,      -- units stored whole (read, for a judgment)
+        failed INTEGER NOT NULL DEFAULT 0,
+        unparsed INTEGER NOT NULL DEFAULT 0,  -- judge answers that could not be read
+        truncated INTEGER NOT NULL DEFAULT 0, -- answers cut off at max_tokens (also in done)
+        retries INTEGER NOT NULL DEFAULT 0,   -- attempts sent again (429, 5xx, drops, timeouts)
+        rate_limited INTEGER NOT NULL DEFAULT 0,  -- of which after a 429
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        pid INTEGER,
+        host TEXT,                            -- where the worker runs
+        pid_started TEXT,                     -- its process start time (tells a reused pid)
+        heartbeat_at TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        started_at TEXT,
+        finished_at TEXT,
+        lease_token TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        in_flight INTEGER NOT NULL DEFAULT 0,
+        log_path TEXT
+    );
+    INSERT INTO jobs_v6 (id, kind, params, state, total, done, failed, prompt_tokens,
+        completion_tokens, cost_usd, error, pid, heartbeat_at, created_at, started_at,
+        finished_at, lease_token, cancel_requested, in_flight, log_path)
+    SELECT id, kind, params,
+        CASE WHEN state = 'done' AND failed > 0 AND done = 0 THEN 'failed'
+             WHEN state = 'done' AND failed > 0 THEN 'done with failures' ELSE state END,
+        total, done, failed, prompt_tokens, completion_tokens, cost_usd, error, pid,
+        heartbeat_at, created_at, started_at, finished_at, lease_token, cancel_requested,
+        in_flight, log_path
+    FROM jobs;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_v6 RENAME TO jobs;
+    CREATE INDEX jobs_by_state ON jobs (state, kind);
+
+    ALTER TABLE responses ADD COLUMN finish_reason TEXT;   -- 'stop', 'length' (cut off), ...
+    ALTER TABLE responses ADD COLUMN replaced_chars INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE judgments ADD COLUMN finish_reason TEXT;
+    ALTER TABLE judgments ADD COLUMN replaced_chars INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE bench_answers ADD COLUMN finish_reason TEXT;
+    ALTER TABLE bench_answers ADD COLUMN replaced_chars INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE bench_grades ADD COLUMN finish_reason TEXT;
+    ALTER TABLE bench_grades ADD COLUMN replaced_chars INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE claims (
+        unit TEXT PRIMARY KEY,                -- JSON: ["response", instruction id, model], ...
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        lease_token TEXT NOT NULL,            -- the run of the job that holds it
+        claimed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    ) WITHOUT ROWID;
+    CREATE INDEX claims_by_job ON claims (lease_token);
+    """,
 )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cuf_tui.processes import WorkerIdentity, worker_is_gone
 from cuf_tui.store.db import Store
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -38,6 +39,22 @@ class UnitCost:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class ReplyNotes:
+    """What the engine said about an answer besides its text."""
+
+    finish_reason: str | None = None  # 'stop'; 'length' means cut off at max_tokens
+    replaced_chars: int = 0  # invalid code points (a cut emoji) replaced by U+FFFD
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
+
+
+PLAIN_REPLY = ReplyNotes()
+FINISHED_STATES = ("done", "done with failures")  # a re-run starts a new job after these
 
 
 # ------------------------------------------------------------------------------- planning
@@ -126,21 +143,25 @@ def save_response(
     error: str | None,
     cost: UnitCost,
     permanent: bool = False,
+    notes: ReplyNotes = PLAIN_REPLY,
+    claim: str | None = None,
 ) -> None:
     """Store one generated response, or its failure (``permanent``: a retry cannot fix it),
-    and count it in its job."""
+    count it in its job and release its claim."""
     state = "done" if error is None else "failed"
     with store.transaction():
         store.db.execute(
             "INSERT INTO responses (instruction_id, model, principle, text, state, error, source, "
-            "prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling, permanent_failure) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?, ?) "
+            "prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling, permanent_failure, "
+            "finish_reason, replaced_chars) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (instruction_id, model) DO UPDATE SET principle = excluded.principle, "
             "text = excluded.text, state = excluded.state, error = excluded.error, "
             "source = excluded.source, prompt_tokens = excluded.prompt_tokens, "
             "completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd, "
             f"latency_ms = excluded.latency_ms, sampling = excluded.sampling, finished_at = {NOW}, "
-            "permanent_failure = excluded.permanent_failure "
+            "permanent_failure = excluded.permanent_failure, "
+            "finish_reason = excluded.finish_reason, replaced_chars = excluded.replaced_chars "
             "WHERE responses.state = 'failed'",
             (
                 instruction_id,
@@ -155,9 +176,12 @@ def save_response(
                 cost.latency_ms,
                 json.dumps(sampling, sort_keys=True),
                 int(permanent),
+                notes.finish_reason,
+                notes.replaced_chars,
             ),
         )
-        count_unit(store, job_id, error is None, cost)
+        count_unit(store, job_id, state, cost, truncated=notes.truncated)
+        release_claim(store, claim)
 
 
 @dataclass(frozen=True)
@@ -183,14 +207,17 @@ def save_judgment(
     repaired: bool,
     cost: UnitCost,
     permanent: bool = False,
+    notes: ReplyNotes = PLAIN_REPLY,
+    claim: str | None = None,
 ) -> None:
-    """Store one judgment (done, unparsed or failed) with its ratings, and count it."""
+    """Store one judgment (done, unparsed or failed) with its ratings, count it and release
+    its claim."""
     with store.transaction():
         row = store.db.execute(
             "INSERT INTO judgments (instruction_id, judge, template_sha256, order_shown, "
             "raw_output, state, error, source, prompt_tokens, completion_tokens, cost_usd, "
-            "latency_ms, repaired, permanent_failure) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?, ?) "
+            "latency_ms, repaired, permanent_failure, finish_reason, replaced_chars) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'generated', ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (instruction_id, judge, template_sha256) DO UPDATE SET "
             "order_shown = excluded.order_shown, raw_output = excluded.raw_output, "
             "state = excluded.state, error = excluded.error, source = excluded.source, "
@@ -198,7 +225,8 @@ def save_judgment(
             "completion_tokens = excluded.completion_tokens, "
             "cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms, "
             f"repaired = excluded.repaired, finished_at = {NOW}, "
-            "permanent_failure = excluded.permanent_failure "
+            "permanent_failure = excluded.permanent_failure, "
+            "finish_reason = excluded.finish_reason, replaced_chars = excluded.replaced_chars "
             "WHERE judgments.state = 'failed' RETURNING id",
             (
                 instruction_id,
@@ -214,6 +242,8 @@ def save_judgment(
                 cost.latency_ms,
                 int(repaired),
                 int(permanent),
+                notes.finish_reason,
+                notes.replaced_chars,
             ),
         ).fetchone()
         if row is not None:  # a new judgment, or one that had failed (failures have no ratings)
@@ -222,16 +252,24 @@ def save_judgment(
                 "rationale) VALUES (?, ?, ?, ?, ?)",
                 [(row[0], r.model, r.position_shown, r.rating, r.rationale) for r in ratings],
             )
-        count_unit(store, job_id, state != "failed", cost)
+        count_unit(store, job_id, state, cost)
+        release_claim(store, claim)
 
 
-def count_unit(store: Store, job_id: int, done: bool, cost: UnitCost) -> None:
+def count_unit(
+    store: Store, job_id: int, state: str, cost: UnitCost, *, truncated: bool = False
+) -> None:
+    """Count a stored unit in its job: ``state`` done, unparsed or failed; a truncated answer
+    is done and also counted as needing attention."""
     store.db.execute(
-        "UPDATE jobs SET done = done + ?, failed = failed + ?, prompt_tokens = prompt_tokens + ?, "
+        "UPDATE jobs SET done = done + ?, failed = failed + ?, unparsed = unparsed + ?, "
+        "truncated = truncated + ?, prompt_tokens = prompt_tokens + ?, "
         "completion_tokens = completion_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?",
         (
-            int(done),
-            int(not done),
+            int(state == "done"),
+            int(state == "failed"),
+            int(state == "unparsed"),
+            int(truncated),
             cost.prompt_tokens,
             cost.completion_tokens,
             cost.cost_usd,
@@ -252,9 +290,9 @@ def find_or_create_job(store: Store, kind: str, params: dict[str, Any]) -> int:
     text = job_params_text(params)
     with store.transaction():
         row = store.db.execute(
-            "SELECT id FROM jobs WHERE kind = ? AND params = ? AND state != 'done' "
+            "SELECT id FROM jobs WHERE kind = ? AND params = ? AND state NOT IN (?, ?) "
             "ORDER BY id DESC LIMIT 1",
-            (kind, text),
+            (kind, text, *FINISHED_STATES),
         ).fetchone()
         if row is not None:
             return int(row[0])
@@ -265,12 +303,14 @@ def find_or_create_job(store: Store, kind: str, params: dict[str, Any]) -> int:
 
 
 def job_row(store: Store, job_id: int) -> dict[str, Any] | None:
-    rows = store.query(f"{_jobs_with_staleness()} WHERE id = ?", (job_id,))
+    rows = _with_gone_workers(store.query(f"{_jobs_with_staleness()} WHERE id = ?", (job_id,)))
     return rows[0] if rows else None
 
 
 def list_jobs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    return store.query(f"{_jobs_with_staleness()} ORDER BY id DESC LIMIT ?", (limit,))
+    return _with_gone_workers(
+        store.query(f"{_jobs_with_staleness()} ORDER BY id DESC LIMIT ?", (limit,))
+    )
 
 
 def _jobs_with_staleness() -> str:
@@ -281,41 +321,58 @@ def _jobs_with_staleness() -> str:
     )
 
 
-def lease_job(store: Store, job_id: int, pid: int, token: str) -> bool:
+def _with_gone_workers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A running job whose worker ran on this machine and has ended (killed, crashed) is
+    stale at once, without waiting for its heartbeat to age."""
+    for row in rows:
+        if row["state"] == "running" and not row["stale"]:
+            row["stale"] = int(worker_is_gone(row["host"], row["pid"], row["pid_started"]))
+    return rows
+
+
+def lease_job(store: Store, job_id: int, worker: WorkerIdentity, token: str) -> bool:
     """Take the job for this worker, unless a live worker holds it. Atomic."""
     with store.transaction():
-        cursor = store.db.execute(
-            f"UPDATE jobs SET state = 'running', pid = ?, lease_token = ?, heartbeat_at = {NOW}, "
-            f"started_at = {NOW}, finished_at = NULL, error = NULL, cancel_requested = 0, "
-            "in_flight = 0 WHERE id = ? AND state != 'done' AND (state != 'running' OR "
-            f"heartbeat_at IS NULL OR heartbeat_at < {_stale_cutoff()})",
-            (pid, token, job_id),
+        row = job_row(store, job_id)
+        if row is None or row["state"] in FINISHED_STATES:
+            return False
+        if row["state"] == "running" and not row["stale"]:
+            return False
+        store.db.execute(
+            "UPDATE jobs SET state = 'running', pid = ?, host = ?, pid_started = ?, "
+            f"lease_token = ?, heartbeat_at = {NOW}, started_at = {NOW}, finished_at = NULL, "
+            "error = NULL, cancel_requested = 0, in_flight = 0 WHERE id = ?",
+            (worker.pid, worker.host, worker.started, token, job_id),
         )
-        return cursor.rowcount == 1
+    return True
 
 
 def start_counting(store: Store, job_id: int, token: str, total: int) -> None:
     """Counts describe the latest run of a job; tokens and cost add up over all its runs."""
-    store.db.execute(
-        "UPDATE jobs SET total = ?, done = 0, failed = 0 WHERE id = ? AND lease_token = ?",
+    store.write(
+        "UPDATE jobs SET total = ?, done = 0, failed = 0, unparsed = 0, truncated = 0, "
+        "retries = 0, rate_limited = 0 WHERE id = ? AND lease_token = ?",
         (total, job_id, token),
     )
 
 
 def set_total(store: Store, job_id: int, token: str, total: int) -> None:
-    """A job whose later units are known only once earlier ones are done (a bench run)."""
-    store.db.execute(
+    """A job whose units are known better once it runs: a bench run's grades, once the
+    answers are in; units another batch was already doing."""
+    store.write(
         "UPDATE jobs SET total = ? WHERE id = ? AND lease_token = ?", (total, job_id, token)
     )
 
 
-def heartbeat(store: Store, job_id: int, token: str, in_flight: int) -> tuple[bool, bool]:
-    """Renew the lease; returns (still ours, cancel requested)."""
+def heartbeat(
+    store: Store, job_id: int, token: str, in_flight: int, retries: int = 0, rate_limited: int = 0
+) -> tuple[bool, bool]:
+    """Renew the lease (with the run's retry counts); returns (still ours, cancel requested)."""
     with store.transaction():
         cursor = store.db.execute(
-            f"UPDATE jobs SET heartbeat_at = {NOW}, in_flight = ? "
+            f"UPDATE jobs SET heartbeat_at = {NOW}, in_flight = ?, retries = ?, rate_limited = ? "
             "WHERE id = ? AND lease_token = ? AND state = 'running'",
-            (in_flight, job_id, token),
+            (in_flight, retries, rate_limited, job_id, token),
         )
         if cursor.rowcount != 1:
             return False, False
@@ -323,12 +380,22 @@ def heartbeat(store: Store, job_id: int, token: str, in_flight: int) -> tuple[bo
     return True, bool(cancel)
 
 
-def finish_job(store: Store, job_id: int, token: str, state: str, error: str | None) -> None:
-    store.db.execute(
-        f"UPDATE jobs SET state = ?, error = ?, finished_at = {NOW}, in_flight = 0, pid = NULL "
-        "WHERE id = ? AND lease_token = ?",
-        (state, error, job_id, token),
-    )
+def finish_job(
+    store: Store,
+    job_id: int,
+    token: str,
+    state: str,
+    error: str | None,
+    retries: int = 0,
+    rate_limited: int = 0,
+) -> None:
+    with store.transaction():
+        store.db.execute(
+            f"UPDATE jobs SET state = ?, error = ?, finished_at = {NOW}, in_flight = 0, "
+            "pid = NULL, retries = ?, rate_limited = ? WHERE id = ? AND lease_token = ?",
+            (state, error, retries, rate_limited, job_id, token),
+        )
+        store.db.execute("DELETE FROM claims WHERE lease_token = ?", (token,))
 
 
 def request_cancel(store: Store, job_id: int) -> dict[str, Any] | None:
@@ -339,7 +406,7 @@ def request_cancel(store: Store, job_id: int) -> dict[str, Any] | None:
             return None
         if row["state"] == "running" and not row["stale"]:
             store.db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
-        elif row["state"] != "done":
+        elif row["state"] not in FINISHED_STATES:
             store.db.execute(
                 f"UPDATE jobs SET state = 'cancelled', finished_at = {NOW}, in_flight = 0, "
                 "pid = NULL WHERE id = ?",
@@ -349,7 +416,80 @@ def request_cancel(store: Store, job_id: int) -> dict[str, Any] | None:
 
 
 def set_log_path(store: Store, job_id: int, path: str) -> None:
-    store.db.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (path, job_id))
+    store.write("UPDATE jobs SET log_path = ? WHERE id = ?", (path, job_id))
+
+
+# ------------------------------------------------------------------------------ claims
+# A unit a batch is about to send is claimed in `claims` (one row per unit, keyed by what
+# determines it), so another batch over the same units skips it instead of paying for it
+# again. Claims go with the unit's result (same transaction) or with the end of the run;
+# a claim whose run is no longer live (its lease moved on, its heartbeat aged) is free.
+
+
+def claim_key(kind: str, *ids: object) -> str:
+    return json.dumps([kind, *ids])
+
+
+_STORED_SINCE: dict[str, str] = {
+    # A result another batch stored: done (or read, unparsed) ever, or any result since this
+    # run planned (a failure it just had is not for this run to repeat).
+    "response": "SELECT 1 FROM responses WHERE instruction_id = ? AND model = ? AND "
+    "(state = 'done' OR finished_at >= ?)",
+    "judgment": "SELECT 1 FROM judgments WHERE instruction_id = ? AND judge = ? AND "
+    "template_sha256 = ? AND (state != 'failed' OR finished_at >= ?)",
+    "bench_answer": "SELECT 1 FROM bench_answers WHERE bench_item_id = ? AND model = ? AND "
+    "(state = 'done' OR finished_at >= ?)",
+    "grade": "SELECT 1 FROM bench_grades WHERE bench_answer_id = ? AND judge = ? AND "
+    "reference_model = ? AND template_sha256 = ? AND (state != 'failed' OR finished_at >= ?)",
+}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    taken: list[str]  # claimed for this run: send them
+    elsewhere: dict[str, int]  # unit -> the job whose live run holds it
+    stored: list[str]  # another batch stored them since this run planned
+
+
+def claim_units(
+    store: Store, job_id: int, token: str, units: Sequence[str], planned_at: str
+) -> Claimed:
+    """Claim ``units`` (claim_key texts) for this run of the job, in one transaction."""
+    claimed = Claimed([], {}, [])
+    live = (
+        "EXISTS (SELECT 1 FROM jobs j WHERE j.id = claims.job_id AND "
+        "j.lease_token = claims.lease_token AND j.state = 'running' AND "
+        f"j.heartbeat_at >= {_stale_cutoff()})"
+    )
+    with store.transaction():
+        for unit in units:
+            kind, *ids = json.loads(unit)
+            if store.db.execute(_STORED_SINCE[kind], (*ids, planned_at)).fetchone():
+                claimed.stored.append(unit)
+                continue
+            cursor = store.db.execute(
+                "INSERT INTO claims (unit, job_id, lease_token) VALUES (?, ?, ?) "
+                "ON CONFLICT (unit) DO UPDATE SET job_id = excluded.job_id, "
+                f"lease_token = excluded.lease_token, claimed_at = {NOW} "
+                f"WHERE claims.lease_token = excluded.lease_token OR NOT {live}",
+                (unit, job_id, token),
+            )
+            if cursor.rowcount == 1:
+                claimed.taken.append(unit)
+            else:
+                holder = store.scalar("SELECT job_id FROM claims WHERE unit = ?", (unit,))
+                claimed.elsewhere[unit] = int(holder)
+    return claimed
+
+
+def release_claim(store: Store, unit: str | None) -> None:
+    if unit is not None:
+        store.db.execute("DELETE FROM claims WHERE unit = ?", (unit,))
+
+
+def now_stamp(store: Store) -> str:
+    """The store's clock, in the form its timestamps take."""
+    return str(store.scalar(f"SELECT {NOW}"))
 
 
 # ----------------------------------------------------------------------------- servers
@@ -365,7 +505,7 @@ def record_server_start(
     port: int,
     log_path: str,
 ) -> int:
-    cursor = store.db.execute(
+    cursor = store.write(
         "INSERT INTO servers (job_id, model, engine, replica, pid, port, log_path, state) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, 'starting')",
         (job_id, model, engine, replica, pid, port, log_path),
@@ -375,7 +515,7 @@ def record_server_start(
 
 def record_server_state(store: Store, server_id: int, state: str, detail: str | None) -> None:
     stamp = "ready_at" if state == "ready" else "stopped_at"
-    store.db.execute(
+    store.write(
         f"UPDATE servers SET state = ?, detail = COALESCE(?, detail), {stamp} = {NOW} WHERE id = ?",
         (state, detail or None, server_id),
     )
