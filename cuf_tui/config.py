@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cuf_tui.errors import CufError
 
@@ -24,7 +35,23 @@ class ConfigError(CufError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict types: "8" is not 8, true is not 1, 1 is not true, 4.5 is not an integer; an
+    # integer is still a float (TOML's `temperature = 1`). No float may be inf or nan.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def _a_name(value: str) -> str:
+    """A name or model id: one line of text, not blank, with no space at either end."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if value != value.strip():
+        raise ValueError(f"must not begin or end with spaces ({_shown(value)})")
+    if not value.isprintable():
+        raise ValueError(f"must be one line of printable text ({_shown(value)})")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_a_name)]
 
 
 class Prices(_Strict):
@@ -39,11 +66,21 @@ class ServerSettings(_Strict):
 
     # The program and its first arguments; the model and the flags follow. Default:
     # `vllm serve` for vllm, `<this python> -m llama_cpp.server` for llamacpp.
-    command: list[str] | None = Field(default=None, min_length=1)
+    command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)  # added to the server's environment
     startup_timeout: float = Field(default=1800.0, gt=0)  # seconds until healthy
     stop_grace: float = Field(default=30.0, ge=0)  # seconds between SIGTERM and SIGKILL
     port: int | None = Field(default=None, ge=1, le=65535)  # first replica; others count up
+
+    @field_validator("command")
+    @classmethod
+    def _a_program(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("must not be empty; give the program and its first arguments")
+            if not value[0].strip():
+                raise ValueError("the program (the first item) must not be blank")
+        return value
 
     @field_validator("env")
     @classmethod
@@ -63,9 +100,9 @@ class ModelEntry(_Strict):
     With engine vllm or llamacpp and no base_url, the workbench runs the model's server
     itself for the length of a batch (see cuf_tui.engines.managed)."""
 
-    name: str = Field(min_length=1)
+    name: Name
     engine: Engine
-    model: str = Field(min_length=1)
+    model: Name
     # One server, or several that share this model's requests (each gets max_concurrency).
     base_url: str | list[str] | None = None
     api_key_env: str | None = None
@@ -125,6 +162,24 @@ class ModelEntry(_Strict):
                     raise ValueError("devices: each replica needs one or more device numbers")
         return self
 
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _a_url_or_a_list_of_urls(cls, value: Any) -> Any:
+        # One message for either shape, rather than pydantic's one per member of the union.
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            for item in value:
+                if not isinstance(item, str):
+                    raise ValueError(
+                        "must be a URL or an array of URLs, not an array holding "
+                        f"{_a_type(item)} ({_shown(item)})"
+                    )
+            return value
+        raise ValueError(
+            f"must be a URL or an array of URLs, not {_a_type(value)} ({_shown(value)})"
+        )
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | list[str] | None) -> str | list[str] | None:
@@ -132,8 +187,7 @@ class ModelEntry(_Strict):
         if isinstance(value, list) and not value:
             raise ValueError("lists no server; give one URL or several")
         for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} must start with http:// or https://")
+            _check_url(url)
         if len(set(urls)) != len(urls):
             raise ValueError("lists a server twice")
         return value
@@ -159,6 +213,38 @@ class ModelEntry(_Strict):
         return value
 
 
+def _check_url(url: str) -> None:
+    """http:// or https://, a host, and optionally a port and a path; nothing else."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as err:  # e.g. an unclosed [ of an IPv6 address
+        raise ValueError(f"{url!r} is not a URL ({err})") from None
+    if "@" in parts.netloc:
+        # Say nothing of the value: the part before @ may be a password.
+        raise ValueError(
+            "must not hold a user name or password (user@host); a key is read from the "
+            "environment variable named in api_key_env"
+        )
+    if any(c.isspace() for c in url) or not url.isprintable():
+        raise ValueError(f"{url!r} holds a space or a control character")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError(f"{url!r} has no host; e.g. http://127.0.0.1:8000/v1")
+    try:
+        port = parts.port  # ValueError: not a number, or out of range
+    except ValueError:
+        port = 0
+    if port == 0 or parts.netloc.endswith(":"):
+        raise ValueError(f"{url!r}: the port must be a number from 1 to 65535")
+    # Show no more than the host and path: a query may carry a key.
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    if parts.query or "?" in url:
+        raise ValueError(f"{shown!r} has a query (?...); give the host, port and path only")
+    if parts.fragment or "#" in url:
+        raise ValueError(f"{shown!r} has a fragment (#...); give the host, port and path only")
+
+
 def _looks_like_a_key(value: str) -> bool:
     if value.lower().startswith("sk_"):
         return True
@@ -167,15 +253,17 @@ def _looks_like_a_key(value: str) -> bool:
 
 
 class WorkspaceSection(_Strict):
-    name: str = "workspace"
+    name: Name = "workspace"
     seed: int = 42
     responses_per_instruction: int = Field(default=4, ge=1, le=64)
 
 
 class Config(_Strict):
     workspace: WorkspaceSection = WorkspaceSection()
-    models: tuple[ModelEntry, ...] = ()
-    judges: tuple[ModelEntry, ...] = ()
+    # TOML gives arrays as lists: the tuple takes one (strict=False here only; each entry
+    # is still checked strictly by ModelEntry's own settings).
+    models: tuple[ModelEntry, ...] = Field(default=(), strict=False)
+    judges: tuple[ModelEntry, ...] = Field(default=(), strict=False)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
@@ -224,6 +312,8 @@ def toml_value(value: Any) -> str:
         return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, str | int | float):
         return json.dumps(value, ensure_ascii=False)
     raise TypeError(f"no TOML form for {type(value).__name__}")
@@ -270,8 +360,81 @@ def _key(loc: tuple[int | str, ...]) -> str:
     return key or "(top level)"
 
 
+# What a value of the wrong type should have been, by pydantic's error type.
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "an array",
+    "tuple_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+}
+
+# A number out of range, by pydantic's error type: the bound's name in ctx, and its words.
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "greater than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
 def _message(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
+    """pydantic's error, as a sentence about the key: what it must be, and what it was."""
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    loc = error.get("loc") or ()
+    # Say nothing of a value given as api_key_env: it may be a secret in the wrong place.
+    was = _a_type(value) if "api_key_env" in loc else f"{_a_type(value)} ({_shown(value)})"
+    if kind == "extra_forbidden":
         return "unknown key (a typo?)"
+    if kind == "missing":
+        return "missing; this key is required"
+    if kind in ("tuple_type", "list_type") and loc in (("models",), ("judges",)):
+        return f"must be an array of tables (write each entry as [[{loc[0]}]]), not {was}"
+    if kind in _EXPECTED:
+        return f"must be {_EXPECTED[kind]}, not {was}"
+    if kind == "finite_number":
+        return f"must be a finite number, not {_shown(value)}"
+    if kind == "literal_error" and "expected" in ctx:
+        return f"must be {ctx['expected']}, not {was}"
+    if kind in _BOUNDS:
+        bound, words = _BOUNDS[kind]
+        return f"must be {words} {ctx[bound]}, not {_shown(value)}"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
+
+
+def _a_type(value: Any) -> str:
+    """The TOML type of a value, with its article: "a string", "an integer", ..."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, dt.datetime):
+        return "a date-time"
+    if isinstance(value, dt.date):
+        return "a date"
+    if isinstance(value, dt.time):
+        return "a time"
+    return f"a {type(value).__name__}"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as it was written in TOML, cut short if long."""
+    try:
+        text = toml_value(value)
+    except TypeError:
+        text = value.isoformat() if hasattr(value, "isoformat") else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
