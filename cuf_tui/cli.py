@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--judge", metavar="NAME", help="use this judge's ratings (default: the latest)"
     )
+    exp.add_argument(
+        "--include-truncated",
+        action="store_true",
+        help="dpo: also pair responses cut off at max_tokens (left out by default)",
+    )
+    exp.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
     stats = commands.add_parser(
         "stats", parents=[workspace], help="counts by preference, model, judge and state"
@@ -179,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--reference", metavar="MODEL", help="only grades against this reference")
     report.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table")
     report.add_argument("--out", type=Path, metavar="PATH", help="write it to a file")
+    report.add_argument("--force", action="store_true", help="replace PATH if it exists")
     report.add_argument(
         "--seed", type=int, help="the bootstrap's seed (default: the workspace seed)"
     )
@@ -231,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         args.workspace = opened
 
+    import sqlite3
+
     from cuf_tui.errors import CufError
 
     try:
@@ -250,13 +259,58 @@ def main(argv: Sequence[str] | None = None) -> int:
             "worker": _worker,
             "demo-model": _demo_model,
         }[args.command]
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not after main has returned
+        return status
     except CufError as err:
         print(f"cuf-tui: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("cuf-tui: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read our output has gone (`| head`): stop quietly, as other tools do.
+        _discard_stdout()
+        return 1
+    except sqlite3.Error as err:
+        # A safety net: trouble with the store met outside a transaction (a read of a corrupt
+        # page, say) is named in one line; an error in a statement stays a bug to see whole.
+        from cuf_tui.store.db import store_trouble
+
+        trouble = store_trouble(err, _store_path(args), "use")
+        if trouble is None:
+            raise
+        print(f"cuf-tui: error: {trouble}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        # A safety net for a file that cannot be read or written where no check caught it.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"cuf-tui: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
+
+
+def _discard_stdout() -> None:
+    """Send what is still buffered for stdout nowhere, so exiting does not fail on it again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (captured in tests)
+        pass
+
+
+def _store_path(args: argparse.Namespace) -> Path | None:
+    """The store a command was working on, to name it in an error."""
+    from cuf_tui.errors import CufError
+    from cuf_tui.workspace import DB_NAME, workspace_root
+
+    if args.command == "init":
+        return Path(args.dir) / DB_NAME
+    try:
+        return workspace_root(args.workspace) / DB_NAME
+    except CufError:
+        return None
 
 
 def _positive(text: str) -> int:
@@ -282,10 +336,17 @@ def _workspace(args: argparse.Namespace) -> Workspace:
 def _init(args: argparse.Namespace) -> int:
     from cuf_tui.workspace import init_workspace
 
+    config_kept = (args.dir.expanduser() / "cuf.toml").exists()
     workspace = init_workspace(args.dir)
     out = _console()
-    out.print(f"Made a workspace in {workspace.root}")
-    out.print(f"  {workspace.config_path.name}  models and judges, commented out: edit to add them")
+    if config_kept:
+        out.print(f"Made an empty store in {workspace.root}")
+        out.print(f"  {workspace.config_path.name}  kept as it was")
+    else:
+        out.print(f"Made a workspace in {workspace.root}")
+        out.print(
+            f"  {workspace.config_path.name}  models and judges, commented out: edit to add them"
+        )
     out.print(f"  {workspace.db_path.name}    the store, empty")
     out.print(f"Next: cuf-tui import FILE -w {args.dir}")
     return 0
@@ -393,11 +454,12 @@ def _bench(args: argparse.Namespace) -> int:
             else "Nothing to do: the store holds no CODAL-Bench items (import them first)."
         )
         return 0
-    from cuf_tui.engines.openai_client import check_endpoint
+    from cuf_tui.engines.openai_client import check_endpoint, check_reachable
 
-    if plan.model is not None and plan.answers:
-        check_endpoint(plan.model)
-    check_endpoint(plan.judge)
+    used = [plan.model] if plan.model is not None and plan.answers else []
+    for entry in [*used, plan.judge]:
+        check_endpoint(entry)
+    check_reachable([*used, plan.judge])
     params: dict[str, object] = {
         "model": plan.model_name,
         "judge": plan.judge.name,
@@ -412,6 +474,10 @@ def _bench_report(args: argparse.Namespace) -> int:
     from cuf_tui.analysis.leaderboard import leaderboard, render
     from cuf_tui.store.bench import grade_rows
 
+    if args.out is not None:  # before any work: a refused path costs nothing
+        from cuf_tui.interchange.exporter import check_destination
+
+        check_destination(args.out, force=args.force)
     workspace = _workspace(args)
     seed = args.seed if args.seed is not None else workspace.config.workspace.seed
     with workspace.open_store() as store:
@@ -445,7 +511,14 @@ def _export(args: argparse.Namespace) -> int:
         workspace.open_store() as store,
     ):
         report = export_dataset(
-            store, args.format, args.out, strategy=args.strategy, seed=seed, judge=args.judge
+            store,
+            args.format,
+            args.out,
+            strategy=args.strategy,
+            seed=seed,
+            judge=args.judge,
+            include_truncated=args.include_truncated,
+            force=args.force,
         )
     unit = "pairs" if args.format == "dpo" else "rows"
     extra = (
@@ -453,7 +526,16 @@ def _export(args: argparse.Namespace) -> int:
         if (args.format == "dpo")
         else ""
     )
-    _console().print(f"Wrote {report.rows} {unit}{extra} to {report.path} ({report.container})")
+    left_out = report.cut_off_left_out
+    note = (
+        f"; left out {left_out} response{'s' if left_out != 1 else ''} cut off at max_tokens "
+        "(--include-truncated keeps them)"
+        if left_out
+        else ""
+    )
+    _console().print(
+        f"Wrote {report.rows} {unit}{extra} to {report.path} ({report.container}){note}"
+    )
     return 0
 
 
@@ -482,7 +564,15 @@ def _workbench(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     workspace.config  # a broken cuf.toml is reported before the screen takes over  # noqa: B018
-    build_app(workspace).run()
+    app = build_app(workspace)
+    app.run()
+    if app.return_code:  # Textual closed it on an unhandled error, and printed the traceback
+        print(
+            "cuf-tui: error: the workbench stopped on an unexpected error (see above); "
+            "reviews already made are in the store",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -528,10 +618,12 @@ def _generate(args: argparse.Namespace) -> int:
             else "Nothing to generate: the store holds no instructions (import some first)."
         )
         return 0
-    from cuf_tui.engines.openai_client import check_endpoint
+    from cuf_tui.engines.openai_client import check_endpoint, check_reachable
 
-    for name in sorted({unit.model for unit in plan.units}):
-        check_endpoint(config.model_named(name))
+    entries = [config.model_named(name) for name in sorted({unit.model for unit in plan.units})]
+    for entry in entries:
+        check_endpoint(entry)
+    check_reachable(entries)
     params = {"models": models, "limit": args.limit, "retry_failed": args.retry_failed}
     return _launch(args, workspace, "generate", params)
 
@@ -564,9 +656,10 @@ def _judge(args: argparse.Namespace) -> int:
             else "Nothing to judge: the store holds no instructions (import some first)."
         )
         return 0
-    from cuf_tui.engines.openai_client import check_endpoint
+    from cuf_tui.engines.openai_client import check_endpoint, check_reachable
 
     check_endpoint(plan.judge)
+    check_reachable([plan.judge])
     params = {"judge": plan.judge.name, "limit": args.limit, "retry_failed": args.retry_failed}
     return _launch(args, workspace, "judge", params)
 
@@ -619,16 +712,15 @@ def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
         )
         return 130
     progress = outcome.progress
-    out = _console()
     if outcome.state == "failed":
         from cuf_tui.errors import CufError
 
-        raise CufError(outcome.error or f"job {job_id} failed")
-    out.print(
-        f"Job {job_id} ({kind}): {progress.done} done, {progress.failed} failed of "
-        f"{progress.total}; {progress.prompt_tokens + progress.completion_tokens} tokens, "
-        f"${progress.cost_usd:.4f}"
-    )
+        raise CufError(f"job {job_id} ({kind}) failed: {outcome.error or 'no reason given'}")
+    from cuf_tui.views import job_summary_lines
+
+    out = _console()
+    for line in job_summary_lines(kind, outcome.progress):
+        out.print(line)
     if progress.failed:
         out.print(f"  last error: {progress.last_error}")
         out.print("  Run the same command again to retry the failed units.")

@@ -75,7 +75,18 @@ def render_stats(console: Console, workspace: Workspace, stats: Stats) -> None:
     console.print(str(workspace.root), style="bold")
     by_pref = table(
         "Instructions by preference",
-        ("preference", "instr", "done", "fail", "pend", "judged", "unpars", "review", "mean"),
+        [
+            "preference",
+            "instr",
+            "done",
+            "cut",
+            "fail",
+            "pend",
+            "judged",
+            "unpars",
+            "review",
+            "mean",
+        ],
     )
     for name, c in stats.by_preference.items():
         by_pref.add_row(
@@ -85,6 +96,7 @@ def render_stats(console: Console, workspace: Workspace, stats: Stats) -> None:
                 for v in (
                     c.instructions,
                     c.done,
+                    c.truncated,
                     c.failed,
                     c.pending,
                     c.judged,
@@ -98,6 +110,12 @@ def render_stats(console: Console, workspace: Workspace, stats: Stats) -> None:
     unassigned = sum(c.unassigned for c in stats.by_preference.values())
     if unassigned:
         console.print(f"{unassigned} instructions have no models assigned yet.")
+    truncated = sum(c.truncated for c in stats.by_preference.values())
+    if truncated:
+        console.print(
+            f"{truncated} responses (cut) were cut off at max_tokens; `export --format dpo` "
+            "leaves them out unless --include-truncated."
+        )
     flagged = sum(c.flagged for c in stats.by_preference.values())
     if flagged:
         console.print(f"{flagged} instructions are flagged by a reviewer.")
@@ -105,7 +123,7 @@ def render_stats(console: Console, workspace: Workspace, stats: Stats) -> None:
     if stats.by_model:
         by_model = table(
             "Responses by model",
-            ("model", "assign", "done", "fail", "pend", "judged", "review", "mean"),
+            ["model", "assign", "done", "cut", "fail", "pend", "judged", "review", "mean"],
         )
         for name, c in stats.by_model.items():
             by_model.add_row(
@@ -115,6 +133,7 @@ def render_stats(console: Console, workspace: Workspace, stats: Stats) -> None:
                     for v in (
                         c.instructions,
                         c.done,
+                        c.truncated,
                         c.failed,
                         c.pending,
                         c.judged,
@@ -225,15 +244,44 @@ def job_progress(console: Console, title: str) -> Iterator[Callable[[JobProgress
         yield update
 
 
+def job_summary_lines(kind: str, progress: JobProgress) -> list[str]:
+    """What a finished foreground batch says: counts, what needs attention, retries."""
+    lines = [
+        f"Job {progress.job_id} ({kind}): {progress.done} done, {progress.failed} failed of "
+        f"{progress.total}; {progress.prompt_tokens + progress.completion_tokens:,} tokens, "
+        f"${progress.cost_usd:.4f}"
+    ]
+    if progress.unparsed:
+        lines.append(
+            f"  needs review: {progress.unparsed} judge answers could not be read (stored as "
+            "unparsed; the workbench's status filter shows them)"
+        )
+    if progress.truncated:
+        lines.append(
+            f"  needs attention: {progress.truncated} answers were cut off at max_tokens "
+            "(stored, marked truncated; `export --format dpo` leaves them out)"
+        )
+    if progress.retries:
+        lines.append(
+            f"  {progress.retries} requests were retried ({progress.rate_limited} after a 429)"
+        )
+    if progress.elsewhere:
+        lines.append(f"  {progress.elsewhere} units were left to another batch that was doing them")
+    return lines
+
+
 def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     from rich.table import Table
 
     if not rows:
         console.print("No jobs yet. Start one with `cuf-tui generate` or `cuf-tui judge`.")
         return
+    from cuf_tui.jobs.runner import attention_words
+
     table = Table(box=None, header_style="underline", pad_edge=False)
-    for header in ("id", "kind", "state", "done", "failed", "flight", "tokens", "cost", "started"):
-        left = header in ("kind", "state", "started")
+    headers = ("id", "kind", "state", "done", "failed", "attention", "retries", "flight")
+    for header in (*headers, "tokens", "cost", "started"):
+        left = header in ("kind", "state", "attention", "started")
         table.add_column(
             header, justify="left" if left else "right", no_wrap=True, min_width=len(header)
         )
@@ -245,6 +293,8 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
             state,
             f"{row['done']}/{row['total']}",
             str(row["failed"]),
+            attention_words(row["unparsed"], row["truncated"]) or "-",
+            str(row["retries"]),
             str(row["in_flight"] if state == "running" else 0),
             f"{row['prompt_tokens'] + row['completion_tokens']:,}",
             f"${row['cost_usd']:.4f}",

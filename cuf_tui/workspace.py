@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from cuf_tui.store.db import Store
 
 DB_NAME = "cuf.db"
+# What a workspace cannot lose: its settings, its store and the files SQLite keeps beside the
+# store while it is open. No command writes over a file of these names, in any folder.
+WORKSPACE_FILES = frozenset(
+    {CONFIG_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"}
+)
 HOME_ENV = "CUF_TUI_HOME"  # overrides where the per-user sample workspace lives
 SAMPLE_FOLDER = "sample-workspace"
 SAMPLE_SOURCES = ("codeultrafeedback.jsonl", "codal_bench.jsonl")
@@ -86,9 +91,18 @@ class Workspace:
         return load_config(self.config_path)
 
     def open_store(self) -> Store:
+        """The workspace's store. A missing store is an error, never replaced by an empty one:
+        beside a `cuf.toml` it means the data was moved or lost, and a silent fresh store would
+        hide that (and let a batch start again from nothing)."""
         from cuf_tui.store.db import open_store
 
-        return open_store(self.db_path)
+        if not self.db_path.exists():
+            raise WorkspaceError(
+                f"{self.db_path}: the store is missing; put it back (with {DB_NAME}-wal if "
+                f"there was one), or run `cuf-tui init {self.root}` to start an empty one "
+                f"({CONFIG_NAME} is kept)"
+            )
+        return open_store(self.db_path, create=False)
 
 
 def default_workspace_dir() -> Path:
@@ -104,32 +118,56 @@ def default_workspace_dir() -> Path:
 def resolve_workspace(explicit: Path | None, cwd: Path | None = None) -> Workspace:
     """The workspace a command works on: ``-w DIR``; else the current folder when it holds
     a `cuf.toml`; else the per-user sample workspace, made on first use."""
+    root = workspace_root(explicit, cwd)
+    if explicit is None and root == default_workspace_dir():
+        return ensure_sample_workspace(root)
+    if not _holds_config(root):
+        what = "no such folder" if not root.exists() else f"no {CONFIG_NAME} there"
+        raise WorkspaceError(
+            f"{root}: not a workspace ({what}); make one with `cuf-tui init {root}`"
+        )
+    return Workspace(root.resolve())
+
+
+def workspace_root(explicit: Path | None, cwd: Path | None = None) -> Path:
+    """The folder of the workspace a command works on, found without making anything (so an
+    error about its store can name it): see ``resolve_workspace``."""
     if explicit is not None:
-        root = explicit.expanduser()
-        if not (root / CONFIG_NAME).is_file():
-            what = "no such folder" if not root.exists() else f"no {CONFIG_NAME} there"
-            raise WorkspaceError(
-                f"{root}: not a workspace ({what}); make one with `cuf-tui init {root}`"
-            )
-        return Workspace(root.resolve())
+        return explicit.expanduser()
     here = cwd or Path.cwd()
-    if (here / CONFIG_NAME).is_file():
-        return Workspace(here.resolve())
-    return ensure_sample_workspace(default_workspace_dir())
+    return here if _holds_config(here) else default_workspace_dir()
+
+
+def _holds_config(root: Path) -> bool:
+    try:
+        return (root / CONFIG_NAME).is_file()
+    except PermissionError as err:  # a folder we may not search: say so, not "no cuf.toml"
+        raise WorkspaceError(
+            f"{root}: cannot look inside this folder ({err.strerror}); check its permissions"
+        ) from None
 
 
 def init_workspace(root: Path) -> Workspace:
-    """A new workspace: a `cuf.toml` with commented examples, and an empty store."""
+    """A new workspace: a `cuf.toml` with commented examples, and an empty store. In a folder
+    whose `cuf.toml` has lost its store (or was written by hand), only the empty store is
+    made, and the settings are kept."""
     from cuf_tui.store.db import open_store
 
     root = root.expanduser()
     if (root / CONFIG_NAME).exists():
-        raise WorkspaceError(f"{root}: already a workspace ({CONFIG_NAME} exists); left as it is")
+        if (root / DB_NAME).exists():
+            raise WorkspaceError(
+                f"{root}: already a workspace ({CONFIG_NAME} exists); left as it is"
+            )
+        open_store(root / DB_NAME).close()
+        return Workspace(root.resolve())
     if root.exists() and not root.is_dir():
         raise WorkspaceError(f"{root}: exists and is not a folder")
     root.mkdir(parents=True, exist_ok=True)
-    name = root.resolve().name or "workspace"
-    (root / CONFIG_NAME).write_text(NEW_CONFIG.format(name=name.replace('"', "")), "utf-8")
+    # cuf.toml holds the folder's name as the workspace's: one line of printable text.
+    name = "".join(c for c in root.resolve().name if c.isprintable() and c not in '"\\')
+    name = name.strip() or "workspace"
+    (root / CONFIG_NAME).write_text(NEW_CONFIG.format(name=name), "utf-8")
     open_store(root / DB_NAME).close()
     return Workspace(root.resolve())
 

@@ -44,6 +44,10 @@ def make_workspace(
     config += "\n".join(model_entry("models", m, base_url, **dict(entry_settings)) for m in models)
     config += "\n".join(model_entry("judges", j, base_url, **dict(entry_settings)) for j in judges)
     (root / "cuf.toml").write_text(config, encoding="utf-8")
+    if not (root / "cuf.db").exists():  # a workspace is cuf.toml and its store
+        from cuf_tui.store.db import open_store
+
+        open_store(root / "cuf.db").close()
     if instructions is None:
         instructions = [
             {

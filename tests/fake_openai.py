@@ -6,7 +6,13 @@ Behaviour is chosen by words in the requested model name:
   Retry-After), `flaky500` (a 500 then a 503), `drop` (connection closed without a reply),
   `trunc` (a body cut short), `garbagebody` (a 200 that is not JSON), `slow` (a reply slower
   than any sane timeout); on every attempt: `always500`, `bad400` (context too long),
-  `leaky` (a 401 whose message repeats the API key, as some servers do).
+  `leaky` (a 401 whose message repeats the API key, as some servers do), `leakypart` (a 401
+  that shows the key masked but for its prefix and last four characters, as OpenAI does).
+- bad replies, on every attempt: `surrogate` (an answer ending in half an emoji, a lone
+  surrogate escape), `nomessage` (a 200 whose choices[0] has no message), `cutoff` (an answer
+  cut off at max_tokens: finish_reason "length"), `trickle` (headers, then the body one byte
+  a second), `absurdusage` (usage counts that are negative and huge), `surrogate400` (a 400
+  whose message holds a lone surrogate).
 - judges (`judge-<style>`): answer in a style judges really use: markdown, json, fenced,
   paper, reordered, numbered, inline, outofrange, garbage (unreadable, then JSON when asked
   to repair), garbagealways.
@@ -147,6 +153,9 @@ class FakeOpenAI:
             await self._send(writer, 200 if self.ready else 503, {})
             return True
         if method == "GET" and path == "/v1/models":
+            if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+                await self._send(writer, 401, {"error": {"message": "missing or wrong API key"}})
+                return True
             listed = [{"id": m, "object": "model"} for m in self.served_models]
             await self._send(writer, 200, {"object": "list", "data": listed})
             return True
@@ -167,6 +176,20 @@ class FakeOpenAI:
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
             await self._send(writer, 401, {"error": {"message": "missing or wrong API key"}})
             return True
+        if "leakypart" in model:
+            key = headers.get("authorization", "")[7:]
+            masked = key[:8] + "*" * max(0, len(key) - 12) + key[-4:]
+            await self._send(
+                writer,
+                401,
+                {
+                    "error": {
+                        "message": f"Incorrect API key provided: {masked}. You can find your "
+                        "API key in your account."
+                    }
+                },
+            )
+            return True
         if "leaky" in model:
             await self._send(
                 writer,
@@ -178,6 +201,9 @@ class FakeOpenAI:
                     }
                 },
             )
+            return True
+        if "surrogate400" in model:
+            await self._send(writer, 400, {"error": {"message": "bad input near \ud83d here"}})
             return True
         if "always500" in model:
             await self._send(writer, 500, {"error": {"message": "the server is on fire"}})
@@ -212,6 +238,8 @@ class FakeOpenAI:
             text = self._judge(model, messages)
         else:
             text = self._answer(model, messages)
+        if "surrogate" in model:
+            text += " \ud83d"  # json.dumps writes it as the escape a server would send
         prompt_chars = sum(len(m["content"]) for m in messages)
         reply = {
             "id": f"chatcmpl-{key[:12]}",
@@ -231,7 +259,23 @@ class FakeOpenAI:
                 "total_tokens": prompt_chars // 4 + len(text) // 4,
             },
         }
+        if "cutoff" in model:
+            reply["choices"][0]["finish_reason"] = "length"
+        if "nomessage" in model:
+            del reply["choices"][0]["message"]
+        if "absurdusage" in model:
+            reply["usage"] = {"prompt_tokens": -5, "completion_tokens": 10**12, "total_tokens": 0}
         data = json.dumps(reply).encode()
+        if "trickle" in model:
+            writer.write(
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+            )
+            for byte in data:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(1.0)
+            return True
         if "trunc" in model and attempt == 1:
             writer.write(
                 f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

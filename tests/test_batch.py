@@ -116,13 +116,14 @@ def test_failures_are_stored_as_failures_and_retried_on_the_next_run(cli, server
     assert len(failed) == 20
     assert all(text is None for _, text, _ in failed)
     errors = {model: error for model, _, error in failed}
-    assert errors["always500"] == "HTTP 500: the server is on fire"
+    # The error names the model and the server it asked.
+    assert errors["always500"] == f"always500 at {server.base_url}: HTTP 500: the server is on fire"
     assert "HTTP 400: This model's maximum context length" in errors["bad400"]
     attempts = {m: sum(1 for r in server.requests if r.model == m) for m in ("always500", "bad400")}
     assert attempts == {"always500": 30, "bad400": 10}  # 1 + 2 retries each; 400 is not retried
-    assert rows(ws, "SELECT state, done, failed, error FROM jobs") == [
-        ("done", 10, 20, "20 of 30 units failed")
-    ]
+    [(state, done, failed, error)] = rows(ws, "SELECT state, done, failed, error FROM jobs")
+    assert (state, done, failed) == ("done with failures", 10, 20)
+    assert error.startswith("20 of 30 units failed; last error: ")
     assert rows(
         ws,
         "SELECT model, permanent_failure FROM responses WHERE state = 'failed' "
@@ -131,13 +132,14 @@ def test_failures_are_stored_as_failures_and_retried_on_the_next_run(cli, server
     # A re-run asks again for what may pass now (5xx), not for what cannot (a 400)...
     before = len(server.requests)
     rerun = cli("generate", "-w", ws)
-    assert rerun.code == 1 and "0 done, 10 failed of 10" in rerun.out
+    # Every unit of the re-run failed: the job failed, and says so in one line.
+    assert rerun.code == 1 and "all 10 units failed" in rerun.err
     assert "10 units failed before in a way a retry cannot fix" in rerun.err
     assert len(server.requests) - before == 30  # always500: 10 units x 3 attempts
     # ...unless asked to.
     before = len(server.requests)
     forced = cli("generate", "--retry-failed", "-w", ws)
-    assert forced.code == 1 and "0 done, 20 failed of 20" in forced.out
+    assert forced.code == 1 and "all 20 units failed" in forced.err
     assert len(server.requests) - before == 40
 
 
@@ -231,16 +233,22 @@ def test_the_api_key_is_never_written_anywhere(cli, server, tmp_path):
     ws = make_workspace(
         tmp_path / "ws",
         server.base_url,
-        ["alpha", "leaky"],
+        ["alpha", "leaky", "leakypart"],
         ["judge-markdown"],
-        per_instruction=2,
+        per_instruction=3,
         max_retries=0,
     )
     run = cli("generate", "-w", ws)
     assert run.code == 1
-    errors = rows(ws, "SELECT DISTINCT error FROM responses WHERE state = 'failed'")
-    assert errors == [("HTTP 401: Incorrect API key provided: [redacted]",)]
+    errors = dict(rows(ws, "SELECT DISTINCT model, error FROM responses WHERE state = 'failed'"))
+    assert errors == {
+        "leaky": f"leaky at {server.base_url}: HTTP 401: Incorrect API key provided: [redacted]",
+        # Echoed masked (its prefix and its last four characters): still no part of it.
+        "leakypart": f"leakypart at {server.base_url}: HTTP 401: Incorrect API key provided: "
+        "[redacted] You can find your API key in your account.",
+    }
     assert SECRET not in run.out + run.err
+    assert SECRET[-4:] not in run.out + run.err
     assert all(r.authorization == f"Bearer {SECRET}" for r in server.requests)
     assert files_containing(ws, SECRET) == []
     assert files_containing(ws, SECRET[-12:]) == []
@@ -427,7 +435,11 @@ def test_an_empty_store_says_to_import_first(cli, server, tmp_path):
         ["judge-json"],
         instructions=[{"instruction": "x", "preference": "style"}],
     )
-    (ws / "cuf.db").unlink()
+    for stale in ws.glob("cuf.db*"):
+        stale.unlink()
+    from cuf_tui.store.db import open_store
+
+    open_store(ws / "cuf.db").close()  # a new, empty store
     for command in ("generate", "judge"):
         run = cli(command, "-w", ws)
         assert run.code == 0 and "the store holds no instructions (import some first)" in run.out

@@ -15,6 +15,7 @@ import pytest
 
 from cuf_tui.analysis.leaderboard import OVERALL, leaderboard, score
 from cuf_tui.core.preferences import PREFERENCES
+from cuf_tui.store.db import open_store
 from tests.batch_helpers import KEY_ENV, SECRET, model_entry, rows, wait_for
 from tests.fake_openai import FakeOpenAI, expected_rating
 
@@ -35,6 +36,7 @@ def bench_workspace(
     config += "\n".join(model_entry("models", m, base_url, **extra) for m in models)
     config += "\n".join(model_entry("judges", j, base_url, **extra) for j in judges)
     (root / "cuf.toml").write_text(config)
+    open_store(root / "cuf.db").close()  # a workspace is cuf.toml and its store
     bench = root / "codal.jsonl"
     bench.write_text(
         "".join(

@@ -131,8 +131,9 @@ def test_parquet_and_datasets_folder_exports(cli, sample: Path, tmp_path: Path) 
     loaded = datasets.load_from_disk(str(folder))
     assert loaded.num_rows == 29
     assert loaded[0]["prompt"][0]["role"] == "user"
-    # Exporting again replaces the folder it wrote before.
-    assert cli("export", "--format", "instructions", "--out", folder, "-w", sample).code == 0
+    # Exporting again with --force replaces the folder it wrote before.
+    run = cli("export", "--format", "instructions", "--out", folder, "--force", "-w", sample)
+    assert run.code == 0, run.err
     assert datasets.load_from_disk(str(folder)).column_names == [
         "instruction",
         "preference",
@@ -171,7 +172,9 @@ def test_an_existing_export_survives_a_failed_one(cli, sample: Path, tmp_path: P
     out = tmp_path / "pairs.jsonl"
     assert cli("export", "--format", "dpo", "--out", out, "-w", sample).code == 0
     before = out.read_bytes()
-    run = cli("export", "--format", "dpo", "--judge", "nobody", "--out", out, "-w", sample)
+    run = cli(
+        "export", "--format", "dpo", "--judge", "nobody", "--out", out, "--force", "-w", sample
+    )
     assert run.code == 1
     assert "no judgments by 'nobody' (judges in the store: gpt-3.5-turbo)" in run.err
     assert out.read_bytes() == before
@@ -185,3 +188,72 @@ def test_instructions_export(cli, sample: Path, tmp_path: Path) -> None:
     assert set(rows[0]) == {"instruction", "preference", "models"}
     assert query(sample, "SELECT count(*) FROM instructions") == [(30,)]
     assert json.dumps(rows[0]["models"])
+
+
+def _with_a_cut_off_response(cli, workspace: Path, tmp_path: Path) -> None:
+    """One instruction rated a 5, b 3, and c 1, where c's answer was cut off at max_tokens."""
+    rows = [cuf_row("cut off", ratings={"a": "5", "b": "3"})]
+    assert cli("import", write_jsonl(tmp_path / "in.jsonl", rows), "-w", workspace).code == 0
+    import sqlite3
+
+    with sqlite3.connect(workspace / "cuf.db") as conn:
+        conn.execute(
+            "INSERT INTO responses (instruction_id, model, text, state, source, finish_reason) "
+            "VALUES (1, 'c', 'def f(', 'done', 'generated', 'length')"
+        )
+        conn.execute(
+            "INSERT INTO judgment_ratings (judgment_id, model, position_shown, rating, rationale) "
+            "VALUES (1, 'c', 3, 1, 'it stops in the middle')"
+        )
+    conn.close()
+
+
+def test_dpo_leaves_out_cut_off_responses_and_says_so(cli, workspace, tmp_path) -> None:
+    _with_a_cut_off_response(cli, workspace, tmp_path)
+    out = tmp_path / "pairs.jsonl"
+    run = cli("export", "--format", "dpo", "--out", out, "-w", workspace)
+    assert run.code == 0, run.err
+    (pair,) = read_jsonl(out)
+    assert (pair["model_chosen"], pair["model_rejected"]) == ("a", "b")
+    assert "left out 1 response cut off at max_tokens (--include-truncated keeps them)" in run.out
+    assert len(run.out.strip().splitlines()) == 1
+
+    run = cli(
+        "export", "--format", "dpo", "--out", out, "--force", "--include-truncated", "-w", workspace
+    )
+    assert run.code == 0, run.err
+    (pair,) = read_jsonl(out)
+    assert (pair["model_chosen"], pair["model_rejected"]) == ("a", "c")
+    assert "left out" not in run.out
+
+
+def test_dpo_says_when_only_cut_off_responses_could_make_a_pair(cli, workspace, tmp_path):
+    rows = [cuf_row("only one whole", ratings={"a": "5"})]
+    assert cli("import", write_jsonl(tmp_path / "in.jsonl", rows), "-w", workspace).code == 0
+    import sqlite3
+
+    with sqlite3.connect(workspace / "cuf.db") as conn:
+        conn.execute(
+            "INSERT INTO responses (instruction_id, model, text, state, source, finish_reason) "
+            "VALUES (1, 'c', 'def f(', 'done', 'generated', 'length')"
+        )
+        conn.execute(
+            "INSERT INTO judgment_ratings (judgment_id, model, position_shown, rating) "
+            "VALUES (1, 'c', 2, 1)"
+        )
+    conn.close()
+    out = tmp_path / "pairs.jsonl"
+    run = cli("export", "--format", "dpo", "--out", out, "-w", workspace)
+    assert run.code == 1
+    assert "1 response cut off at max_tokens left out; --include-truncated keeps them" in run.err
+    assert not out.exists()
+
+
+def test_the_cuf_export_keeps_cut_off_responses(cli, workspace, tmp_path) -> None:
+    _with_a_cut_off_response(cli, workspace, tmp_path)
+    out = tmp_path / "cuf.jsonl"
+    run = cli("export", "--format", "cuf", "--out", out, "-w", workspace)
+    assert run.code == 0, run.err
+    (row,) = read_jsonl(out)
+    assert {"model": "c", "response": "def f("} in row["responses"]
+    assert "left out" not in run.out

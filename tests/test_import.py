@@ -228,12 +228,23 @@ def _bad_sources(tmp_path: Path) -> list[tuple[str, bytes, str]]:
             b'[{"instruction": "a", "preference": "style"}, 3]',
             "array.json, row 2: expected a JSON object, got a number",
         ),
+        (
+            "surrogate.jsonl",
+            with_row(lambda r: r.update(instruction="x \ud83d")),
+            "surrogate.jsonl, line 2, field 'instruction': '\\ud83d' is half of a UTF-16 "
+            "surrogate pair",
+        ),
+        (
+            "surrogate2.jsonl",
+            with_row(lambda r: r["responses"][1].update(response="ok \udc00 ok")),
+            "surrogate2.jsonl, line 2, field 'responses[1].response': '\\udc00' is half of",
+        ),
         ("notes.txt", b"instruction\n", "notes.txt: unsupported file type '.txt'"),
         ("broken.parquet", b"PAR1 not really", "broken.parquet: not a readable Parquet file"),
     ]
 
 
-@pytest.mark.parametrize("case", range(15))
+@pytest.mark.parametrize("case", range(17))
 def test_bad_input_names_file_line_and_field_and_leaves_the_store(
     cli, workspace: Path, tmp_path: Path, case: int
 ) -> None:
@@ -252,7 +263,7 @@ def test_bad_input_names_file_line_and_field_and_leaves_the_store(
 
 
 def test_bad_sources_cover_every_case(tmp_path: Path) -> None:
-    assert len(_bad_sources(tmp_path)) == 15
+    assert len(_bad_sources(tmp_path)) == 17
 
 
 def test_a_missing_path_and_an_unknown_hub_id(cli, workspace: Path) -> None:

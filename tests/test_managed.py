@@ -16,6 +16,7 @@ from typing import Any
 from cuf_tui.config import toml_value
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.engines.managed import group_members, server_argv
+from cuf_tui.store.db import open_store
 from tests.batch_helpers import rows, wait_for
 from tests.fake_openai import expected_rating
 
@@ -50,6 +51,7 @@ def workspace_with(root: Path, entries: str, per_instruction: int = 2, count: in
         f"\n\n{entries}",
         encoding="utf-8",
     )
+    open_store(root / "cuf.db").close()  # a workspace is cuf.toml and its store
     source = root / "instructions.jsonl"
     source.write_text(
         "".join(

@@ -1,10 +1,13 @@
 """The one client path to every engine: `openai.AsyncOpenAI` against a `base_url`.
 
 Retries are the SDK's own (exponential backoff with jitter, `Retry-After` honoured, on 408,
-409, 429, 5xx, dropped connections and timeouts). A 200 whose body is cut short or is not a
-chat completion is turned into a transport error inside the HTTP client, so that the same
-retry loop covers it; there is no second loop. What still fails is reported as
-:class:`RequestFailed`, transient or permanent, with any secret removed from the message.
+409, 429, 5xx, dropped connections and timeouts). Each attempt is bounded as a whole
+(headers and body within `request_timeout`, so a server that trickles a byte a second times
+out), and a 200 whose body is cut short or is not a chat completion is turned into a
+transport error inside the HTTP client, so that the same retry loop covers both; there is no
+second loop. Every attempt is counted (retries, 429s) for the job's log. What still fails is
+reported as :class:`RequestFailed`, transient or permanent, naming the model and its URL,
+with any secret (or part of one) removed from the message.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,9 @@ if TYPE_CHECKING:
 
 TRANSIENT_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 PLACEHOLDER_KEY = "not-needed"  # local servers ignore the key; the SDK insists on one
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the SDK's, when an entry has no base_url
+PROBE_TIMEOUT_S = 10.0
+MAX_BELIEVABLE_TOKENS = 10_000_000  # per request; usage above this is a server's bug
 
 
 class EngineError(CufError):
@@ -46,23 +53,81 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     latency_ms: float
-    finish_reason: str | None
+    finish_reason: str | None  # 'length': cut off at max_tokens
+    replaced_chars: int = 0  # invalid code points replaced by U+FFFD
+    usage_ignored: str | None = None  # why the server's token counts were not believed
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_invalid_code_points(text: str) -> tuple[str, int]:
+    """``text`` with every lone surrogate (what a server sends when it cuts an emoji in half
+    at max_tokens; it cannot be stored or encoded) replaced by U+FFFD, and how many."""
+    return _LONE_SURROGATE.subn("\ufffd", text)
+
+
+def believable_usage(
+    usage: Any, messages: Sequence[dict[str, str]], max_tokens: int
+) -> tuple[int, int, str | None]:
+    """(prompt tokens, completion tokens, why they were not believed) from a reply's usage.
+    Counts that are not whole numbers, negative, or beyond what the request could have used
+    (more prompt tokens than 4 per byte of the messages, more completion tokens than twice
+    max_tokens) are a server's bug: they are left out of totals, not added to a bill."""
+    if usage is None:
+        return 0, 0, None
+    prompt = getattr(usage, "prompt_tokens", 0)
+    completion = getattr(usage, "completion_tokens", 0)
+    prompt_bytes = sum(len(str(m.get("content", "")).encode("utf-8", "replace")) for m in messages)
+    limits = (
+        ("prompt_tokens", prompt, 4 * prompt_bytes + 4096),
+        ("completion_tokens", completion, 2 * max_tokens + 64),
+    )
+    for name, value, ceiling in limits:
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < 0
+            or value > min(ceiling, MAX_BELIEVABLE_TOKENS)
+        ):
+            return 0, 0, f"the server reported {name} = {value!r}"
+    return prompt, completion, None
 
 
 class Secrets:
-    """Values that must never reach the store, a log or a message."""
+    """Values that must never reach the store, a log or a message, nor any part of them: a
+    server that echoes a key masked (`sk-test-****6e7f`) still gives its prefix and tail."""
+
+    SHARED_RUN = 4  # characters in common with a secret that make a word a piece of it
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._pieces: set[str] = set()
 
     def add(self, value: str) -> None:
-        if len(value) >= 4:
+        if len(value) >= self.SHARED_RUN:
             self._values.add(value)
+            run = self.SHARED_RUN
+            self._pieces |= {value[i : i + run] for i in range(len(value) - run + 1)}
 
     def redact(self, text: str) -> str:
         for value in self._values:
             text = text.replace(value, "[redacted]")
-        return text
+        if not self._pieces:
+            return text
+        return _WORD.sub(self._redact_word, text)
+
+    def _redact_word(self, match: re.Match[str]) -> str:
+        word = match.group(0)
+        if word.isalpha():  # an ordinary word that happens to share letters with a key
+            return word
+        run = self.SHARED_RUN
+        if any(word[i : i + run] in self._pieces for i in range(len(word) - run + 1)):
+            return "[redacted]"
+        return word
+
+
+_WORD = re.compile(r"[^\s\"'`,;:()\[\]{}<>]+")
 
 
 def api_key_for(entry: ModelEntry, secrets: Secrets) -> str:
@@ -102,13 +167,77 @@ def response_format(entry: ModelEntry, schema: dict[str, Any]) -> dict[str, Any]
     return {"type": "json_schema", "json_schema": {"name": "judgment", "schema": schema}}
 
 
+def check_reachable(entries: Sequence[ModelEntry]) -> None:
+    """One cheap request (`GET /models`) to every server of every entry that someone else
+    runs, side by side; raise EngineError naming the model and the URL when one cannot be
+    reached or refuses the key, so an unreachable server is one clear error before a batch
+    rather than a failed unit per request. Servers the workbench starts are not asked."""
+    probed = [entry for entry in entries if not entry.managed]
+    if not probed:
+        return
+
+    async def probe_all() -> list[str | None]:
+        import httpx2
+
+        async with httpx2.AsyncClient(timeout=PROBE_TIMEOUT_S) as http:
+            return await asyncio.gather(
+                *(_probe(http, entry, url) for entry in probed for url in entry.base_urls)
+            )
+
+    problems = [problem for problem in asyncio.run(probe_all()) if problem]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise EngineError(problems[0] + more)
+
+
+async def _probe(http: Any, entry: ModelEntry, url: str | None) -> str | None:
+    """What is wrong with one server of ``entry``, in one line; None when it answers."""
+    import httpx2
+
+    secrets = Secrets()
+    base = (url or DEFAULT_BASE_URL).rstrip("/")
+    try:
+        key = api_key_for(entry, secrets)
+    except EngineError as err:
+        return str(err)
+    try:
+        reply = await http.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"})
+    except httpx2.TimeoutException:
+        return f"{entry.name}: {base} did not answer within {PROBE_TIMEOUT_S:g} s (GET /models)"
+    except httpx2.HTTPError as err:
+        cause = err.__cause__ or err
+        return secrets.redact(
+            f"{entry.name}: cannot reach {base} ({type(cause).__name__}: {cause or err}); "
+            "is the server running, and is base_url right?"
+        )
+    if reply.status_code in (401, 403):
+        return (
+            f"{entry.name}: {base} refused the API key in {entry.api_key_env or '(none)'} "
+            f"(HTTP {reply.status_code} to GET /models)"
+        )
+    return None  # any other answer means someone is there; a server without /models is fine
+
+
+class AttemptCounts:
+    """Attempts of one batch's requests beyond the first (the SDK's retries), and how many
+    attempts were answered 429; ``note`` hears about each, for the job's log."""
+
+    def __init__(self) -> None:
+        self.retries = 0
+        self.rate_limited = 0
+        self.note: Callable[[str], None] = lambda _: None
+
+
 class ChatEndpoint:
     """One model behind one OpenAI-compatible server, with its own concurrency limit."""
 
-    def __init__(self, entry: ModelEntry, secrets: Secrets) -> None:
+    def __init__(
+        self, entry: ModelEntry, secrets: Secrets, attempts: AttemptCounts | None = None
+    ) -> None:
         check_endpoint(entry)
         self.entry = entry
         self.secrets = secrets
+        self.attempts = attempts or AttemptCounts()
         self._api_key = api_key_for(entry, secrets)
         self._servers = [_Server(url, entry.max_concurrency) for url in entry.base_urls]
         self._turn = 0
@@ -124,9 +253,18 @@ class ChatEndpoint:
             from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
             connections = self.entry.max_concurrency
+            limits = httpx2.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+            from cuf_tui.engines.attempts import WholeAttempts
+
             http = DefaultAsyncHttpxClient(
-                limits=httpx2.Limits(
-                    max_connections=connections, max_keepalive_connections=connections
+                transport=WholeAttempts(
+                    httpx2.AsyncHTTPTransport(limits=limits),
+                    self.entry.request_timeout,
+                    self.attempts,
+                    f"{self.entry.name} at {server.url or DEFAULT_BASE_URL}",
+                    self.secrets,
                 ),
                 event_hooks={"response": [_require_a_whole_completion]},
             )
@@ -166,6 +304,7 @@ class ChatEndpoint:
         import openai
         from openai.types.chat import ChatCompletion
 
+        where = f"{self.entry.name} at {server.url or DEFAULT_BASE_URL}"
         async with server.limit:
             started = time.perf_counter()
             try:
@@ -180,37 +319,47 @@ class ChatEndpoint:
                 )
             except openai.APIStatusError as err:
                 raise RequestFailed(
-                    self.secrets.redact(f"HTTP {err.status_code}: {_status_message(err)}"),
+                    self._clean(f"{where}: HTTP {err.status_code}: {_status_message(err)}"),
                     transient=err.status_code in TRANSIENT_STATUS,
                 ) from None
             except openai.APITimeoutError:
                 raise RequestFailed(
-                    f"timed out after {self.entry.request_timeout:g} s "
+                    f"{where}: no whole reply within {self.entry.request_timeout:g} s "
                     f"({self.entry.max_retries} retries)",
                     transient=True,
                 ) from None
             except openai.APIConnectionError as err:
                 cause = err.__cause__ or err
                 raise RequestFailed(
-                    self.secrets.redact(
-                        f"connection failed ({self.entry.max_retries} retries): "
+                    self._clean(
+                        f"{where}: connection failed ({self.entry.max_retries} retries): "
                         f"{type(cause).__name__}: {cause}"
                     ),
                     transient=True,
                 ) from None
             latency_ms = (time.perf_counter() - started) * 1000
+        # _require_a_whole_completion made sure choices[0] holds a message.
         choice = reply.choices[0]
-        text = choice.message.content
-        if text is None:
-            raise RequestFailed("the completion holds no text", transient=False)
-        usage = reply.usage
+        raw_text = choice.message.content
+        if raw_text is None:
+            raise RequestFailed(f"{where}: the completion holds no text", transient=False)
+        text, replaced = replace_invalid_code_points(raw_text)
+        prompt_tokens, completion_tokens, ignored = believable_usage(
+            reply.usage, messages, int(settings.get("max_tokens") or self.entry.max_tokens)
+        )
         return Completion(
             text=text,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             latency_ms=latency_ms,
             finish_reason=choice.finish_reason,
+            replaced_chars=replaced,
+            usage_ignored=f"{where}: {ignored}; not counted" if ignored else None,
         )
+
+    def _clean(self, message: str) -> str:
+        """A message fit for the store and the log: no secret, nothing unencodable."""
+        return replace_invalid_code_points(self.secrets.redact(message))[0]
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         prices = self.entry.price_per_million_tokens
@@ -245,14 +394,26 @@ async def _require_a_whole_completion(response: httpx2.Response) -> None:
         raise httpx2.DecodingError(
             "the server's reply is not valid JSON", request=response.request
         ) from None
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("choices"), list)
-        or not body["choices"]
-    ):
+    problem = _not_a_completion(body)
+    if problem:
         raise httpx2.DecodingError(
-            "the server's reply is not a chat completion", request=response.request
+            f"the server's reply is not a chat completion ({problem})", request=response.request
         )
+
+
+def _not_a_completion(body: Any) -> str | None:
+    """What makes a decoded reply unusable as a chat completion, or None."""
+    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+        return "no choices"
+    if not body["choices"] or not isinstance(body["choices"][0], dict):
+        return "no first choice"
+    message = body["choices"][0].get("message")
+    if not isinstance(message, dict):
+        return "choices[0] has no message"
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        return "the message content is not text"
+    return None
 
 
 def _status_message(err: Any) -> str:

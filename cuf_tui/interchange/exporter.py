@@ -1,5 +1,6 @@
 """`cuf-tui export`: the CodeUltraFeedback layout, TRL preference pairs, or bare instructions,
-written whole to a temporary path and then moved into place, so a crash leaves no half file."""
+written whole to a temporary path and then moved into place, so a crash leaves no half file;
+and where any command may write a file (never over a workspace's own files)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from cuf_tui.store.queries import (
     judge_names,
     latest_judgments,
 )
+from cuf_tui.workspace import WORKSPACE_FILES
 
 ExportFormat = Literal["cuf", "dpo", "instructions"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("cuf", "dpo", "instructions")
@@ -40,6 +42,7 @@ class ExportReport:
     container: str  # "jsonl", "parquet" or "datasets folder"
     rows: int
     instructions: int  # instructions that gave at least one row
+    cut_off_left_out: int = 0  # dpo: responses cut off at max_tokens, not paired
 
 
 def export_rows(
@@ -49,8 +52,12 @@ def export_rows(
     strategy: Strategy = "best-worst",
     seed: int = 42,
     judge: str | None = None,
+    include_truncated: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """The rows of an export, in instruction order."""
+    """The rows of an export, in instruction order. DPO pairs leave out responses cut off at
+    max_tokens unless ``include_truncated``: a cut-off answer is not the model's answer, and
+    paired as 'rejected' it would teach that stopping mid-code is the flaw. The cuf layout is
+    the raw dataset and keeps them."""
     instructions = instructions_with_responses(store)
     if layout == "instructions":
         for instruction in instructions:
@@ -68,9 +75,10 @@ def export_rows(
         return
     if layout == "dpo":
         reviewed = human_ratings(store)
+        cut_off = set() if include_truncated else cut_off_responses(store)
         for instruction in instructions:
             yield from _dpo_rows(
-                instruction, judgments.get(instruction.id), reviewed, strategy, seed
+                instruction, judgments.get(instruction.id), reviewed, cut_off, strategy, seed
             )
         return
     raise ExportError(
@@ -95,16 +103,29 @@ def _cuf_row(instruction: StoredInstruction, judgment: StoredJudgment | None) ->
     }
 
 
+def cut_off_responses(store: Store) -> set[tuple[int, str]]:
+    """(instruction id, model) of every stored answer the engine stopped at max_tokens."""
+    return set(
+        store.db.execute(
+            "SELECT instruction_id, model FROM responses "
+            "WHERE state = 'done' AND finish_reason = 'length'"
+        ).fetchall()
+    )
+
+
 def _dpo_rows(
     instruction: StoredInstruction,
     judgment: StoredJudgment | None,
     reviewed: dict[tuple[int, str], int],
+    cut_off: set[tuple[int, str]],
     strategy: Strategy,
     seed: int,
 ) -> Iterator[dict[str, Any]]:
     judge_said = {r.model: r.rating for r in judgment.ratings} if judgment else {}
     rated: list[RatedResponse] = []
     for model, text in instruction.responses.items():
+        if (instruction.id, model) in cut_off:
+            continue
         human = reviewed.get((instruction.id, model))
         rating = human if human is not None else judge_said.get(model)
         if rating is not None:
@@ -134,18 +155,32 @@ def export_dataset(
     strategy: Strategy = "best-worst",
     seed: int = 42,
     judge: str | None = None,
+    include_truncated: bool = False,
+    force: bool = False,
 ) -> ExportReport:
     """Write an export to ``out``: ``.jsonl``, ``.parquet``, or a `datasets` folder when the
-    path has no suffix."""
+    path has no suffix. An existing file or folder there is replaced only with ``force``."""
+    refuse_workspace_files(out)  # first: `cuf.db` is named a workspace's file, not a bad suffix
     container = _container(out)
-    rows = list(export_rows(store, layout, strategy=strategy, seed=seed, judge=judge))
+    check_destination(out, force=force, folder=container == "datasets folder")
+    rows = list(
+        export_rows(
+            store,
+            layout,
+            strategy=strategy,
+            seed=seed,
+            judge=judge,
+            include_truncated=include_truncated,
+        )
+    )
+    cut_off = 0 if layout != "dpo" or include_truncated else len(cut_off_responses(store))
     if not rows:
-        raise ExportError(_nothing_to_export(store, layout, judge))
+        raise ExportError(_nothing_to_export(store, layout, judge, cut_off))
     writer = {"jsonl": _write_jsonl, "parquet": _write_parquet, "datasets folder": _write_folder}
     writer[container](rows, out)
     key = "instruction" if layout != "dpo" else "prompt"
     distinct = len({json.dumps(r[key]) for r in rows})
-    return ExportReport(out, container, len(rows), distinct)
+    return ExportReport(out, container, len(rows), distinct, cut_off)
 
 
 def _container(out: Path) -> str:
@@ -155,12 +190,6 @@ def _container(out: Path) -> str:
     if suffix == ".parquet":
         return "parquet"
     if suffix == "":
-        if out.exists() and not out.is_dir():
-            raise ExportError(f"{out}: a file; a path without a suffix names a datasets folder")
-        if out.is_dir() and any(out.iterdir()) and not _is_dataset_folder(out):
-            raise ExportError(
-                f"{out}: a folder that is not a datasets folder; refusing to replace it"
-            )
         return "datasets folder"
     raise ExportError(
         f"{out}: unsupported suffix '{suffix}' (use .jsonl, .parquet, or no suffix for a "
@@ -168,11 +197,69 @@ def _container(out: Path) -> str:
     )
 
 
+def refuse_workspace_files(out: Path) -> None:
+    """No command writes over a workspace's settings or store, whatever path or link leads
+    there: a leaderboard written over `cuf.db` once replaced a whole store."""
+    try:
+        leads_to = out.resolve()
+    except (OSError, RuntimeError) as err:  # a loop of links
+        raise ExportError(f"{out}: cannot follow this path ({err})") from None
+    for path in (out, leads_to):
+        if path.name.lower() in WORKSPACE_FILES:
+            via = "" if path is out else f"leads to {leads_to}, "
+            raise ExportError(
+                f"{out}: {via}a workspace's own file ({path.name}); cuf-tui never writes over "
+                "it: choose another --out path"
+            )
+    if leads_to.is_dir() and any((leads_to / name).exists() for name in WORKSPACE_FILES):
+        raise ExportError(
+            f"{out}: a workspace folder; cuf-tui never replaces it: choose another --out path"
+        )
+
+
+def check_destination(out: Path, *, force: bool, folder: bool = False) -> None:
+    """Refuse, before any work, to write ``out`` where that would do harm: over a workspace's
+    files, into a folder that does not exist (a typo would scatter files in new folders),
+    over a folder that is not an export, or over an existing file or export without
+    ``force``. ``folder``: ``out`` is to be a datasets folder, not a file."""
+    refuse_workspace_files(out)
+    parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise ExportError(f"{out}: {parent} is a file, not a folder; choose another path")
+    if not parent.is_dir():
+        raise ExportError(
+            f"{out}: the folder {parent} does not exist; make it first, or choose another path"
+        )
+    if out.is_dir():
+        if not folder:
+            raise ExportError(f"{out}: a folder; choose a file path")
+        if any(out.iterdir()) and not _is_dataset_folder(out):
+            raise ExportError(
+                f"{out}: a folder that is not a datasets folder; refusing to replace it"
+            )
+    elif folder and out.exists():
+        raise ExportError(f"{out}: a file; a path without a suffix names a datasets folder")
+    if (out.exists() or out.is_symlink()) and not force:
+        raise ExportError(f"{out}: exists; add --force to replace it, or choose another path")
+
+
 def _is_dataset_folder(path: Path) -> bool:
     return (path / "dataset_info.json").exists() or (path / "state.json").exists()
 
 
-def _nothing_to_export(store: Store, layout: ExportFormat, judge: str | None) -> str:
+def _nothing_to_export(store: Store, layout: ExportFormat, judge: str | None, cut_off: int) -> str:
+    reason = _why_nothing(store, layout, judge)
+    if cut_off:
+        reason += f"; {_responses(cut_off)} cut off at max_tokens left out; --include-truncated "
+        reason += "keeps them"
+    return reason
+
+
+def _responses(count: int) -> str:
+    return f"{count} response" + ("" if count == 1 else "s")
+
+
+def _why_nothing(store: Store, layout: ExportFormat, judge: str | None) -> str:
     instructions = store.scalar("SELECT count(*) FROM instructions")
     if not instructions:
         return "nothing to export: the store holds no instructions (import some first)"
@@ -208,14 +295,23 @@ def _write_folder(rows: list[dict[str, Any]], out: Path) -> None:
     import datasets
 
     datasets.disable_progress_bars()  # the command line shows its own progress
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as err:
+        raise _cannot_write(out, err) from None
     try:
         datasets.Dataset.from_list(rows).save_to_disk(str(staging / "data"))
+        retired = staging / "previous"
         if out.exists():
-            retired = staging / "previous"
             out.rename(retired)
-        (staging / "data").rename(out)
+        try:
+            (staging / "data").rename(out)
+        except OSError:
+            if retired.exists():  # put the export it was to replace back
+                retired.rename(out)
+            raise
+    except OSError as err:
+        raise _cannot_write(out, err) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -223,8 +319,10 @@ def _write_folder(rows: list[dict[str, Any]], out: Path) -> None:
 @contextmanager
 def _replacing_file(out: Path) -> Iterator[Path]:
     """A temporary file beside ``out`` that replaces it only when writing succeeded."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    except OSError as err:
+        raise _cannot_write(out, err) from None
     os.close(handle)
     tmp = Path(name)
     try:
@@ -233,8 +331,14 @@ def _replacing_file(out: Path) -> Iterator[Path]:
         os.umask(umask)
         tmp.chmod(0o666 & ~umask)
         os.replace(tmp, out)
+    except OSError as err:  # the disk filled, the folder went away, ...
+        raise _cannot_write(out, err) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _cannot_write(out: Path, err: OSError) -> ExportError:
+    return ExportError(f"{out}: cannot write it there ({err.strerror or err}); nothing was written")
 
 
 def write_text_atomically(out: Path, text: str) -> None:

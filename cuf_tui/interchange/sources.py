@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ from cuf_tui.errors import CufError
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 # CSV cells hold text; these columns carry lists and are written there as JSON.
 JSON_CELL_COLUMNS = frozenset({"models", "responses", "annotations"})
+# Half of a UTF-16 pair: JSON may escape one alone ("\ud83d"), but it is no character, and
+# SQLite (like any UTF-8 writer) cannot store it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class SourceError(CufError):
@@ -38,6 +42,11 @@ class LoadedSource:
 
 def load_source(source: str, split: str | None = None, limit: int | None = None) -> LoadedSource:
     """Read every row of ``source`` (up to ``limit``); raise SourceError when it can't be read."""
+    if LONE_SURROGATE.search(source):  # bytes that are not UTF-8 in a file name, on Linux
+        raise SourceError(
+            f"{source!r}: the name is not UTF-8 text, and it is stored with every row; "
+            "rename the file"
+        )
     path = Path(source).expanduser()
     if path.is_dir():
         loaded = _load_dataset_folder(path, source, split)
@@ -51,7 +60,41 @@ def load_source(source: str, split: str | None = None, limit: int | None = None)
         loaded = LoadedSource(loaded.name, loaded.columns, loaded.rows[:limit])
     if not loaded.rows:
         raise SourceError(f"{source}: empty (no rows to import)")
+    for row in loaded.rows:
+        _refuse_lone_surrogates(loaded.name, row)
     return loaded
+
+
+def _refuse_lone_surrogates(name: str, row: Row) -> None:
+    """Every text of ``row`` must be storable: checked here, before anything is written, so
+    that the error names the line and field instead of failing halfway through the write."""
+    found = _lone_surrogate(row.values, "")
+    if found is not None:
+        field, char = found
+        raise SourceError(
+            f"{name}, {row.where}, field '{field}': {char!r} is half of a UTF-16 surrogate pair "
+            "without its other half, not a character; fix the escape in the source"
+        )
+
+
+def _lone_surrogate(value: Any, field: str) -> tuple[str, str] | None:
+    """The first lone surrogate in ``value`` (in its texts, or in its keys), with the field
+    that holds it, written like `responses[0].response`."""
+    if isinstance(value, str):
+        found = LONE_SURROGATE.search(value)
+        return (field, found.group()) if found else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{field}.{key}" if field else str(key)
+            hit = _lone_surrogate(key, inner) or _lone_surrogate(item, inner)
+            if hit:
+                return hit
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            hit = _lone_surrogate(item, f"{field}[{i}]")
+            if hit:
+                return hit
+    return None
 
 
 def _looks_like_a_path(source: str) -> bool:

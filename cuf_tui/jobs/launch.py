@@ -12,13 +12,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from cuf_tui.errors import CufError
 from cuf_tui.jobs.runner import JobBusy, JobOutcome, ProgressCallback, run_job
 from cuf_tui.store.db import Store
-from cuf_tui.store.work import find_or_create_job, job_row, request_cancel, set_log_path
+from cuf_tui.store.work import (
+    FINISHED_STATES,
+    find_or_create_job,
+    job_row,
+    request_cancel,
+    set_log_path,
+)
 from cuf_tui.workspace import Workspace
 
 LOG_FOLDER = "logs"
@@ -42,27 +49,57 @@ def prepare_job(workspace: Workspace, kind: str, params: dict[str, Any]) -> int:
 def run_in_foreground(
     workspace: Workspace, job_id: int, on_progress: ProgressCallback
 ) -> JobOutcome:
-    """Run the job here. SIGTERM (`cuf-tui cancel`) and SIGHUP (the terminal went away) stop
-    it as Ctrl-C does: what finished is kept and the servers it started are stopped; then
-    asyncio.CancelledError is raised."""
+    """Run the job here, logging to `logs/job-ID.log` as a detached worker does. SIGTERM
+    (`cuf-tui cancel`) and SIGHUP (the terminal went away) stop it as Ctrl-C does: what
+    finished is kept and the servers it started are stopped; then asyncio.CancelledError is
+    raised."""
 
-    async def main() -> JobOutcome:
+    async def main(log: Callable[[str], None]) -> JobOutcome:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             for signum in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(signum, task.cancel)
-        return await run_job(workspace, job_id, on_progress=on_progress)
+        return await run_job(workspace, job_id, on_progress=on_progress, log=log)
 
-    return asyncio.run(main())
+    with job_log(workspace, job_id) as log:
+        log(f"foreground worker {os.getpid()} starting job {job_id} in {workspace.root}")
+        return asyncio.run(main(log))
+
+
+def log_path_of(workspace: Workspace, job_id: int) -> Path:
+    logs = workspace.root / LOG_FOLDER
+    logs.mkdir(exist_ok=True)
+    return logs / f"job-{job_id}.log"
+
+
+@contextlib.contextmanager
+def job_log(workspace: Workspace, job_id: int) -> Iterator[Callable[[str], None]]:
+    """Lines appended to the job's log file, in the detached worker's format."""
+    path = log_path_of(workspace, job_id)
+    with workspace.open_store() as store:
+        set_log_path(store, job_id, str(path))
+    handle = path.open("a", encoding="utf-8", errors="replace")
+
+    def log(line: str) -> None:
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        # A full disk costs the log its lines, never the batch (the store says why).
+        with contextlib.suppress(OSError):
+            handle.write(f"{stamp},{int(now % 1 * 1000):03d} INFO {line}\n")
+            handle.flush()
+
+    try:
+        yield log
+    finally:
+        with contextlib.suppress(OSError):
+            handle.close()
 
 
 def detach(workspace: Workspace, job_id: int) -> tuple[int, Path]:
     """Start a worker for the job in a new session; returns its pid and log file."""
-    logs = workspace.root / LOG_FOLDER
-    logs.mkdir(exist_ok=True)
-    log_path = logs / f"job-{job_id}.log"
+    log_path = log_path_of(workspace, job_id)
     with workspace.open_store() as store:
         set_log_path(store, job_id, str(log_path))
     with log_path.open("ab") as log:
@@ -123,7 +160,7 @@ def work_detached(workspace: Workspace, job_id: int) -> int:
     except JobBusy as err:
         logger.info("%s", err)
         return 3
-    return 0 if outcome.state == "done" and not outcome.progress.failed else 1
+    return 0 if outcome.state == "done" else 1
 
 
 def cancel_job(store: Store, job_id: int) -> str:
@@ -131,8 +168,8 @@ def cancel_job(store: Store, job_id: int) -> str:
     before = job_row(store, job_id)
     if before is None:
         raise CufError(f"no job {job_id} in {store.path}")
-    if before["state"] == "done":
-        raise CufError(f"job {job_id} is already done")
+    if before["state"] in FINISHED_STATES:
+        raise CufError(f"job {job_id} is already {before['state']}")
     request_cancel(store, job_id)
     if before["state"] == "running" and not before["stale"] and before["pid"]:
         with contextlib.suppress(ProcessLookupError):

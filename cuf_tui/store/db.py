@@ -35,14 +35,18 @@ _STORE_TROUBLE = {
     10: "a disk I/O error",  # SQLITE_IOERR
     11: "the file is corrupt (restore a copy, or try `sqlite3 cuf.db .recover`)",  # CORRUPT
     13: "the disk is full",  # SQLITE_FULL
-    14: "the file cannot be opened",  # SQLITE_CANTOPEN
+    # SQLITE_CANTOPEN: the file, or the -wal and -shm files SQLite keeps beside it
+    14: "it cannot be opened (check the file's and its folder's permissions)",
     26: "it is not a SQLite database",  # SQLITE_NOTADB
 }
 
 
-def store_trouble(err: BaseException, path: Path | str | None) -> StoreError | None:
-    """The store-level failure ``err`` stands for, in one line naming the file; None when
-    ``err`` is about one statement (a constraint, a bad value), not about the store."""
+def store_trouble(
+    err: BaseException, path: Path | str | None, doing: str = "write"
+) -> StoreError | None:
+    """The store-level failure ``err`` stands for, in one line naming the file and what could
+    not be done (``doing``: write, open, use); None when ``err`` is about one statement (a
+    constraint, a bad value), not about the store."""
     if not isinstance(err, sqlite3.Error):
         return None
     code = getattr(err, "sqlite_errorcode", None)
@@ -64,7 +68,7 @@ def store_trouble(err: BaseException, path: Path | str | None) -> StoreError | N
     what = _STORE_TROUBLE[primary]
     where = path if path is not None else "the store"
     kind = StoreLocked if primary in (5, 6) else StoreError
-    return kind(f"{where}: cannot write the store: {what} ({err})")
+    return kind(f"{where}: cannot {doing} the store: {what} ({err})")
 
 
 class Store:
@@ -186,7 +190,10 @@ def open_store(
         db.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as err:
         conn.close()
-        raise StoreError(f"{path}: not a cuf-tui store ({err})") from None
+        # A file that is not SQLite at all is not a store; anything else (read-only, corrupt,
+        # a folder where SQLite cannot make its -wal and -shm files) is trouble with the store.
+        trouble = None if "not a database" in str(err) else store_trouble(err, path, "open")
+        raise trouble or StoreError(f"{path}: not a cuf-tui store ({err})") from None
     except StoreError:
         conn.close()
         raise

@@ -18,6 +18,7 @@ class WorkCounts:
     unassigned: int = 0  # instructions with no models assigned yet
     pending: int = 0  # assigned responses not yet generated
     done: int = 0
+    truncated: int = 0  # of the done: cut off at max_tokens (finish_reason 'length')
     failed: int = 0
     judged: int = 0  # parsed judgments
     unparsed: int = 0
@@ -70,6 +71,13 @@ def collect_stats(store: Store) -> Stats:
     ):
         for counts in (prefs[pref], models[model]):
             setattr(counts, state, getattr(counts, state) + count)
+    for pref, model, truncated in q(
+        "SELECT i.preference, r.model, count(*) FROM responses r "
+        "JOIN instructions i ON i.id = r.instruction_id "
+        "WHERE r.state = 'done' AND r.finish_reason = 'length' GROUP BY 1, 2"
+    ):
+        prefs[pref].truncated += truncated
+        models[model].truncated += truncated
     for model, instructions in q(
         "SELECT m.value, count(*) FROM instructions i, json_each(i.models) m GROUP BY 1"
     ):

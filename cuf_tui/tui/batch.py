@@ -39,7 +39,7 @@ def describe_plan(
     """Title, summary (requests, models or judge, estimated tokens and cost) and the job
     parameters, or None for the parameters when there is nothing to do."""
     from cuf_tui.config import load_config
-    from cuf_tui.engines.openai_client import check_endpoint
+    from cuf_tui.engines.openai_client import check_endpoint, check_reachable
     from cuf_tui.jobs.plan import (
         estimate_generation,
         estimate_judging,
@@ -76,6 +76,7 @@ def describe_plan(
             check_endpoint(judge_plan.judge)
             entries = [judge_plan.judge]
             params = {"judge": judge_plan.judge.name, "limit": None, "retry_failed": False}
+    check_reachable(entries)  # an unreachable server: one clear error, not a failed batch
     lines = _summary_lines(kind, estimates, entries, skipped)
     verb = "Generate responses" if kind == "generate" else "Judge"
     return f"{verb}?", "\n".join(lines), params
@@ -84,7 +85,7 @@ def describe_plan(
 def _describe_bench(
     workspace: Workspace, config: Any, prompts: Any, options: dict[str, Any]
 ) -> tuple[str, str, dict[str, Any] | None]:
-    from cuf_tui.engines.openai_client import check_endpoint
+    from cuf_tui.engines.openai_client import check_endpoint, check_reachable
     from cuf_tui.jobs.bench_plan import estimate_bench, plan_bench
 
     with workspace.open_store() as store:
@@ -102,6 +103,7 @@ def _describe_bench(
     used = [plan.model] if plan.model is not None and plan.answers else []
     for entry in [*used, plan.judge]:
         check_endpoint(entry)
+    check_reachable([*used, plan.judge])
     lines = [
         f"{plan.model_name} answers {len(plan.answers)} bench items; {plan.judge.name} grades "
         f"{len(plan.answers) + len(plan.grades)} answers against {plan.reference_model}'s "
