@@ -276,7 +276,7 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         console.print("No jobs yet. Start one with `cuf-tui generate` or `cuf-tui judge`.")
         return
-    from cuf_tui.jobs.runner import attention_words
+    from cuf_tui.store.work import attention_words
 
     table = Table(box=None, header_style="underline", pad_edge=False)
     headers = ("id", "kind", "state", "done", "failed", "attention", "retries", "flight")

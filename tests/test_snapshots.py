@@ -53,20 +53,23 @@ def test_unparsed_judgment_view(snap_compare, sample: Workspace) -> None:
 def test_jobs_view(snap_compare, sample: Workspace) -> None:
     with sqlite3.connect(sample.db_path) as conn:
         conn.executemany(
-            "INSERT INTO jobs (kind, params, state, total, done, failed, prompt_tokens, "
-            "completion_tokens, cost_usd, error, created_at, started_at, finished_at) "
-            "VALUES (?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO jobs (kind, params, state, total, done, failed, unparsed, truncated, "
+            "prompt_tokens, completion_tokens, cost_usd, error, created_at, started_at, "
+            "finished_at) VALUES (?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     "generate",
-                    "done",
+                    "done with failures",
                     120,
                     118,
                     2,
+                    0,
+                    5,
                     61_000,
                     98_000,
                     0.1935,
-                    "2 of 120 units failed",
+                    "2 of 120 units failed; last error: gpt-4 at https://api.openai.com/v1: "
+                    "HTTP 500: overloaded",
                     "2026-11-01T10:00:00.000Z",
                     "2026-11-01T10:00:00.000Z",
                     "2026-11-01T10:04:00.000Z",
@@ -75,7 +78,9 @@ def test_jobs_view(snap_compare, sample: Workspace) -> None:
                     "judge",
                     "cancelled",
                     30,
-                    12,
+                    10,
+                    0,
+                    2,
                     0,
                     40_500,
                     9_800,

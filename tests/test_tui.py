@@ -228,6 +228,8 @@ async def test_a_batch_that_cannot_start_says_why(tmp_path: Path, cli) -> None:
     cli("init", root)
     app = build_app(Workspace(root))
     async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "No instruction matches the filter." in app.detail.text()
         await pilot.press("J")
         await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
         assert "no judge configured" in app.screen.summary and not app.screen.can_start
@@ -368,3 +370,213 @@ async def test_the_bench_guide_replaces_the_empty_message_when_grades_arrive(sam
         add_bench_grades(sample)  # a bench run's worker writes meanwhile
         await _until(pilot, lambda: app.query_one("#bench-table").row_count == 2)
         await _until(pilot, lambda: "Enter on a score lists its grades" in str(text.render()))
+
+
+def notices(app: WorkbenchApp) -> list[str]:
+    """The notices on screen, as the reviewer reads them."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
+
+
+async def test_a_review_the_store_refuses_is_a_notice_and_the_key_works_again(sample) -> None:
+    app = build_app(sample, busy_timeout_ms=200)  # a write waits 200 ms for the lock
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await pilot.pause()
+        model = app.detail.selected_response.model
+        holder = sqlite3.connect(sample.db_path, isolation_level=None)  # a sqlite3 shell
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("4")
+            await pilot.pause()
+            assert app.is_running and app.return_code is None
+            shown = notices(app)
+            assert any("Not saved" in n and "rating 4" in n and model in n for n in shown)
+            assert any("locked" in n for n in shown)
+            assert reviews(sample) == []
+            await pilot.press("x", "j", "k")  # other keys go on working meanwhile
+            await pilot.pause()
+            assert app.is_running and app.queue.current_id == 1
+        finally:
+            holder.rollback()
+            holder.close()
+        await pilot.press("4")  # the same key, once the lock is gone
+        await pilot.pause()
+        assert reviews(sample) == [(1, model, 4, 0, 0, None)]
+        holder = sqlite3.connect(sample.db_path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.press("u")  # undo refused: it stays available
+            await pilot.pause()
+            assert any("Not undone" in n for n in notices(app))
+        finally:
+            holder.rollback()
+            holder.close()
+        await pilot.press("u")
+        await pilot.pause()
+        assert reviews(sample) == []
+    assert app.return_code in (None, 0)
+
+
+def add_instruction(ws: Workspace, text: str = "Another instruction.") -> None:
+    """What an import or a worker commits from another connection."""
+    with sqlite3.connect(ws.db_path) as conn:
+        conn.execute(
+            "INSERT INTO instructions (text, preference, text_sha256, source, models) "
+            "VALUES (?, 'style', ?, 'test', '[]')",
+            (text, f"{hash(text):064x}"[-64:]),
+        )
+
+
+async def test_a_reload_between_keys_keeps_the_review_on_the_instruction_shown(sample) -> None:
+    app = WorkbenchApp(sample, sample.open_store(), poll_interval=0.05)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("s")  # needs review
+        await pilot.pause()
+        assert app.filter.status == "needs review" and app.queue.current_id == 1
+        first, second = (r.model for r in app.detail.view.responses[:2])
+        filter_line = app.query_one("#filter-line")
+        await pilot.press("a")
+        add_instruction(sample)  # a worker commits: the next poll reloads the queue
+        await _until(pilot, lambda: "of 31" in str(filter_line.render()))
+        await pilot.press("l", "a")  # meant for #1's second response
+        await pilot.pause()
+        assert app.queue.current_id == 1
+        assert {r[:2] for r in reviews(sample)} == {(1, first), (1, second)}
+
+
+async def test_a_reload_never_moves_the_cursor_off_the_instruction_shown(sample) -> None:
+    app = WorkbenchApp(sample, sample.open_store(), poll_interval=0.05)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("s")  # needs review
+        await pilot.press("a", "l", "a", "l", "a", "l", "a")  # every response of #1: agreed
+        await pilot.pause()
+        filter_line = app.query_one("#filter-line")
+        add_instruction(sample)
+        await _until(pilot, lambda: "of 31" in str(filter_line.render()))
+        # #1 no longer needs review, but stays where the reviewer is until they move on.
+        assert app.queue.current_id == 1 and app.detail.view.id == 1
+        await pilot.press("x")
+        await pilot.pause()
+        fourth = app.detail.view.responses[3].model
+        assert {r[1]: r for r in reviews(sample) if r[0] == 1}[fourth][3:5] == (1, 1)
+        await pilot.press("j")
+        await pilot.pause()
+        assert app.queue.current_id == 2
+        add_instruction(sample, "Yet another instruction.")
+        await _until(pilot, lambda: "of 32" in str(filter_line.render()))
+        assert 1 not in app.queue.ids and app.queue.current_id == 2
+
+
+async def test_an_instruction_needs_review_until_every_response_is_reviewed(sample) -> None:
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("j", "a")  # one response of #2 (of 4) agreed with
+        await pilot.press("home", "right_square_bracket")
+        await pilot.pause()
+        assert app.queue.current_id == 2
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.filter.status == "needs review" and 2 in app.queue.ids
+
+
+def add_huge_instruction(ws: Workspace) -> None:
+    """#31: a 10 MB instruction; its first response 2 MB, rated with a long rationale."""
+    instruction = "Make this run faster:\n\n```python\n" + "x = 1  # pad\n" * 800_000
+    instruction += "```\n\nTHE END OF THE INSTRUCTION"
+    response = "Here it is:\n\n```python\n" + "y = 2  # pad\n" * 160_000 + "```\nTHE END OF M1"
+    with sqlite3.connect(ws.db_path) as conn:
+        (instruction_id,) = conn.execute(
+            "INSERT INTO instructions (text, preference, text_sha256, source, models) "
+            "VALUES (?, 'complexity', 'huge', 'test', '[\"m1\", \"m2\"]') RETURNING id",
+            (instruction,),
+        ).fetchone()
+        conn.executemany(
+            "INSERT INTO responses (instruction_id, model, text, state, source) "
+            "VALUES (?, ?, ?, 'done', 'test')",
+            [(instruction_id, "m1", response), (instruction_id, "m2", "A short answer.")],
+        )
+        (judgment_id,) = conn.execute(
+            "INSERT INTO judgments (instruction_id, judge, template_sha256, order_shown, state, "
+            "source) VALUES (?, 'j', 'h', '[\"m1\", \"m2\"]', 'done', 'test') RETURNING id",
+            (instruction_id,),
+        ).fetchone()
+        conn.executemany(
+            "INSERT INTO judgment_ratings (judgment_id, model, rating, rationale) "
+            "VALUES (?, ?, ?, ?)",
+            [
+                (judgment_id, "m1", 2, "Too long. " * 5_000 + "THE END OF THE RATIONALE"),
+                (judgment_id, "m2", 4, "Fine."),
+            ],
+        )
+    assert len(instruction) > 10_000_000 and len(response) > 2_000_000
+
+
+async def test_a_huge_text_shows_its_head_at_once_and_the_rest_on_demand(sample) -> None:
+    add_huge_instruction(sample)
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("end", "k")
+        await pilot.pause()
+        started = time.monotonic()
+        await pilot.press("j")
+        await pilot.pause()
+        assert time.monotonic() - started < 2.0  # a loose guard: it used to take seconds
+        assert app.detail.view.id == 31
+        shown = app.detail.text()
+        assert "THE END OF" not in shown
+        # The instruction, m1's response and its rationale each say what they leave out,
+        # above their head and below it.
+        assert shown.count("characters: the first") == 3
+        assert shown.count("more characters not shown") == 3
+        assert shown.count("f: the full text") == 6
+        await pilot.press("f")  # the whole of what is shown: as plain text, in a dialog
+        await _until(pilot, lambda: isinstance(app.screen, TextDialog))
+        view = app.screen.query_one("#full-text")
+        await _until(pilot, lambda: view.line_count > 900_000)  # 800,000 + 160,000 lines
+        assert any("THE END OF THE INSTRUCTION" in line for line in view.lines)
+        assert any("THE END OF M1" in line for line in view.lines)
+        await pilot.press("end")
+        await pilot.pause()
+        bottom = "\n".join(view.render_line(y).text for y in range(view.size.height))
+        assert "THE END OF THE RATIONALE" in bottom
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert app.focused is app.queue and app.detail.view.id == 31
+
+
+async def test_a_response_cut_off_at_max_tokens_is_marked(sample) -> None:
+    with sqlite3.connect(sample.db_path) as conn:
+        (models,) = conn.execute("SELECT models FROM instructions WHERE id = 2").fetchone()
+        model = json.loads(models)[0]
+        conn.execute(
+            "UPDATE responses SET finish_reason = 'length' WHERE instruction_id = 2 AND model = ?",
+            (model,),
+        )
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        first, second = app.queue.render_line(0).text, app.queue.render_line(1).text
+        assert " T " in second and " T " not in first
+        await pilot.press("j")
+        await pilot.pause()
+        assert app.detail.text().count("cut off at max_tokens") == 1
+        assert app.detail.selected_response.model == model
+        await pilot.press("question_mark")
+        await pilot.pause()
+        status_keys = dict(app.screen.sections)["Queue status column"]
+        assert any(key == "T" and "max_tokens" in what for key, what in status_keys)
+
+
+async def test_a_store_that_goes_bad_under_the_workbench_is_a_notice(sample) -> None:
+    app = WorkbenchApp(sample, sample.open_store(), poll_interval=0.05)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        size = sample.db_path.stat().st_size
+        with sample.db_path.open("r+b") as db:  # the disk garbles every page but the first
+            db.seek(4096)
+            db.write(b"\xa5" * (size - 4096))
+        await pilot.press("s", "p", "j", "4", "f4", "f2")
+        await pilot.pause(0.3)
+        assert app.is_running and app.return_code is None
+        shown = notices(app)
+        assert any("corrupt" in n or "malformed" in n for n in shown), shown
+    assert app.return_code in (None, 0)

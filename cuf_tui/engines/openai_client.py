@@ -179,12 +179,23 @@ def check_reachable(entries: Sequence[ModelEntry]) -> None:
     async def probe_all() -> list[str | None]:
         import httpx2
 
-        async with httpx2.AsyncClient(timeout=PROBE_TIMEOUT_S) as http:
+        # Certificates are loaded only when a server is reached over TLS (it costs a little).
+        tls = any(url is None or url.startswith("https") for e in probed for url in e.base_urls)
+        async with httpx2.AsyncClient(timeout=PROBE_TIMEOUT_S, verify=tls) as http:
             return await asyncio.gather(
                 *(_probe(http, entry, url) for entry in probed for url in entry.base_urls)
             )
 
-    problems = [problem for problem in asyncio.run(probe_all()) if problem]
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no event loop in this thread
+        answers = asyncio.run(probe_all())
+    else:  # called from inside an event loop: probe from a thread of its own
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as thread:
+            answers = thread.submit(lambda: asyncio.run(probe_all())).result()
+    problems = [problem for problem in answers if problem]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise EngineError(problems[0] + more)

@@ -54,6 +54,7 @@ from cuf_tui.store.work import (
     ReplyNotes,
     UnitCost,
     assign_models,
+    attention_words,
     claim_key,
     claim_units,
     finish_job,
@@ -131,13 +132,6 @@ class Progress:
     def rate(self) -> float:
         elapsed = time.monotonic() - self.started
         return self.finished / elapsed if elapsed > 0 else 0.0
-
-
-def attention_words(unparsed: int, truncated: int) -> str:
-    """Units stored but needing a person's look, in words ("" when none)."""
-    parts = [f"{unparsed} unparsed"] if unparsed else []
-    parts += [f"{truncated} cut off"] if truncated else []
-    return ", ".join(parts)
 
 
 @dataclass(frozen=True)

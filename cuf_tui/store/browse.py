@@ -26,15 +26,17 @@ _STATUS_SQL: Final[dict[str, str]] = {
     "j.instruction_id = i.id AND j.state = 'done'))",
     "flagged": "EXISTS (SELECT 1 FROM reviews v WHERE v.instruction_id = i.id AND v.flagged)",
 }
-# Needs review: judged or unparsed but not reviewed yet, unparsed, or a reviewer's rating that
-# differs from the judge's.
+# Needs review: unparsed; judged with a response nobody has reviewed yet (a review counts once
+# it gives a rating or agrees with the judge; a flag or a note alone does not); or a reviewer's
+# rating that differs from the judge's.
 _STATUS_SQL["needs review"] = (
     f"({_STATUS_SQL['unparsed']} OR (EXISTS (SELECT 1 FROM judgments j WHERE "
-    "j.instruction_id = i.id AND j.state = 'done') AND NOT EXISTS (SELECT 1 FROM reviews v "
-    "WHERE v.instruction_id = i.id)) OR EXISTS (SELECT 1 FROM reviews v JOIN judgments j ON "
-    "j.instruction_id = v.instruction_id AND j.state = 'done' JOIN judgment_ratings jr ON "
-    "jr.judgment_id = j.id AND jr.model = v.model WHERE v.instruction_id = i.id AND "
-    "v.rating IS NOT NULL AND jr.rating IS NOT v.rating))"
+    "j.instruction_id = i.id AND j.state = 'done') AND EXISTS (SELECT 1 FROM json_each(i.models) "
+    "m WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE v.instruction_id = i.id AND "
+    "v.model = m.value AND (v.rating IS NOT NULL OR v.agrees_with_judge)))) OR EXISTS (SELECT 1 "
+    "FROM reviews v JOIN judgments j ON j.instruction_id = v.instruction_id AND j.state = 'done' "
+    "JOIN judgment_ratings jr ON jr.judgment_id = j.id AND jr.model = v.model WHERE "
+    "v.instruction_id = i.id AND v.rating IS NOT NULL AND jr.rating IS NOT v.rating))"
 )
 
 
@@ -65,6 +67,7 @@ class QueueRow:
     judged: str  # "done", "unparsed" or ""
     reviewed: int
     flagged: int
+    cut_off: int  # responses cut off at max_tokens
 
 
 def queue_ids(store: Store, chosen: QueueFilter) -> list[int]:
@@ -107,7 +110,9 @@ def queue_rows(store: Store, ids: list[int]) -> dict[int, QueueRow]:
         "(SELECT min(j.state) FROM judgments j WHERE j.instruction_id = i.id "
         "AND j.state IN ('done', 'unparsed')), "
         "(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id), "
-        "(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id AND v.flagged) "
+        "(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id AND v.flagged), "
+        "(SELECT count(*) FROM responses r WHERE r.instruction_id = i.id "
+        "AND r.finish_reason = 'length') "
         f"FROM instructions i WHERE i.id IN ({marks})",
         ids,
     )
@@ -115,7 +120,7 @@ def queue_rows(store: Store, ids: list[int]) -> dict[int, QueueRow]:
     for row in rows:
         head = row[2].strip().split("\n", 1)[0]
         found[row[0]] = QueueRow(
-            row[0], row[1], head, row[3], row[4], row[5], row[6] or "", row[7], row[8]
+            row[0], row[1], head, row[3], row[4], row[5], row[6] or "", row[7], row[8], row[9]
         )
     return found
 
@@ -127,6 +132,7 @@ class ResponseView:
     text: str = ""
     error: str = ""
     principle: str = ""
+    finish_reason: str = ""  # why the engine stopped: "length" is cut off at max_tokens
     rating: int | None = None  # the judge's
     rationale: str = ""
     position_shown: int | None = None
@@ -171,12 +177,14 @@ def instruction_view(
         return None
     view = InstructionView(row[0], row[1], row[2], row[3])
     responses: dict[str, ResponseView] = {m: ResponseView(m, "pending") for m in json.loads(row[4])}
-    for model, state, text, error, principle in store.db.execute(
-        "SELECT model, state, text, error, principle FROM responses WHERE instruction_id = ? "
-        "ORDER BY id",
+    for model, state, text, error, principle, finish_reason in store.db.execute(
+        "SELECT model, state, text, error, principle, finish_reason FROM responses "
+        "WHERE instruction_id = ? ORDER BY id",
         (instruction_id,),
     ):
-        responses[model] = ResponseView(model, state, text or "", error or "", principle or "")
+        responses[model] = ResponseView(
+            model, state, text or "", error or "", principle or "", finish_reason or ""
+        )
     judgments = store.query(
         "SELECT id, judge, template_sha256, state, order_shown, raw_output, error, repaired "
         "FROM judgments WHERE instruction_id = ? ORDER BY judge = ? DESC, state = 'done' DESC, "

@@ -1,5 +1,6 @@
 """The workbench app: the queue with its detail, CODAL-Bench scores and jobs, over the store;
-batches are launched as detached workers and never run inside the app."""
+batches are launched as detached workers and never run inside the app. An error in anything
+the reviewer does becomes a notice (``failures``), never a closed app."""
 
 from __future__ import annotations
 
@@ -20,15 +21,20 @@ from cuf_tui.store.browse import QueueFilter
 from cuf_tui.store.db import Store
 from cuf_tui.store.reviews import restore_review, write_review
 from cuf_tui.tui.commands import WorkbenchCommands
+from cuf_tui.tui.failures import NOTICE_SECONDS, reason, survives
 from cuf_tui.tui.screens.dialogs import ConfirmBatch, HelpDialog, NoteDialog, TextDialog
 from cuf_tui.tui.widgets.bench import BenchPane
-from cuf_tui.tui.widgets.detail import InstructionDetail
+from cuf_tui.tui.widgets.detail import InstructionDetail, full_text
 from cuf_tui.tui.widgets.jobs import JobsPane
 from cuf_tui.tui.widgets.queue import QueueView
 from cuf_tui.tui.widgets.queue_pane import QueuePane
 from cuf_tui.workspace import Workspace
 
 NARROW_BELOW = 120  # columns: below this the queue sits above the detail
+# A write waits this long for another program's lock (workers hold it for milliseconds; a
+# VACUUM or a sqlite3 shell may hold it for minutes). It waits on the screen's thread, so past
+# this the key says "not saved" and can be pressed again, rather than freezing the screen.
+WRITE_WAIT_MS = 2_000
 
 
 class WorkbenchApp(App[None]):
@@ -56,6 +62,7 @@ class WorkbenchApp(App[None]):
         self.undo_stack: list[tuple[int, str, dict[str, Any] | None]] = []
         self._data_version = -1
         self._prefetch: Timer | None = None
+        self._poll_failing = False  # said once, not once a second
 
     # ---------------------------------------------------------------------------- layout
 
@@ -77,6 +84,17 @@ class WorkbenchApp(App[None]):
         self.reload_queue()
         self.main.query_one(QueueView).focus()
         self.set_interval(self.poll_interval, self.poll)
+
+    def report_failure(self, what: str, err: Exception, then: str = "") -> None:
+        """``what`` did not happen, and why, on screen; the app goes on."""
+        self.log.error(f"{what}: {err!r}")
+        message = f"{what}: {reason(err, self.store.path)}"
+        self.notify(
+            f"{message}. {then}" if then else message,
+            severity="error",
+            timeout=NOTICE_SECONDS,
+            markup=False,
+        )
 
     def on_resize(self) -> None:
         self.screen.set_class(self.size.width < NARROW_BELOW, "narrow")
@@ -104,14 +122,20 @@ class WorkbenchApp(App[None]):
 
     # ------------------------------------------------------------------------ the queue
 
-    def reload_queue(self) -> None:
-        """Re-read the ids the filter keeps (cheap: ids only) and the rows on screen."""
-        keep = self.queue.current_id
-        ids = browse.queue_ids(self.store, self.filter)
+    @survives("The queue was not read")
+    def reload_queue(self, chosen: QueueFilter | None = None) -> None:
+        """Re-read the ids a filter keeps (cheap: ids only) and the rows on screen. Under the
+        same filter the cursor stays on its instruction, even one that no longer matches (the
+        reviewer is looking at it); a new filter keeps it only where it matches."""
+        new_filter = chosen is not None and chosen != self.filter
+        chosen = chosen or self.filter
+        ids = browse.queue_ids(self.store, chosen)
         total = browse.instruction_count(self.store)
-        self.main.query_one(QueuePane).show_filter(self.filter.describe(), len(ids), total)
-        self.queue.show(ids, keep=keep)
+        self.filter = chosen
+        self.main.query_one(QueuePane).show_filter(chosen.describe(), len(ids), total)
+        self.queue.show(ids, keep=self.queue.current_id, hold=not new_filter)
 
+    @survives("The instruction was not read")
     def show_instruction(self, instruction_id: int | None) -> None:
         """The queue's cursor moved: show that instruction in the same frame."""
         self.refresh_detail(instruction_id)
@@ -119,6 +143,7 @@ class WorkbenchApp(App[None]):
             self._prefetch.stop()
         self._prefetch = self.set_timer(0.15, self.prerender_neighbours)
 
+    @survives("The next instructions were not read")
     def prerender_neighbours(self) -> None:
         """While the user reads, prepare the instructions one step away."""
         if not self._main_screen_ready():
@@ -135,6 +160,7 @@ class WorkbenchApp(App[None]):
         # passes short. (These objects are freed by reference counting all the same.)
         gc.freeze()
 
+    @survives("The instruction was not read")
     def refresh_detail(self, instruction_id: int | None = None, keep: bool = True) -> None:
         if instruction_id is None:
             instruction_id = self.queue.current_id
@@ -147,19 +173,31 @@ class WorkbenchApp(App[None]):
         self.detail.show(view, keep_selection=keep)
 
     def poll(self) -> None:
-        """Follow what workers write: re-read only when another connection has committed."""
+        """Follow what workers write: re-read only when another connection has committed.
+        The cursor and the selected response stay where the reviewer left them."""
         if not self._main_screen_ready():
             return
-        version = browse.changes_seen(self.store)
+        try:
+            version = browse.changes_seen(self.store)
+        except Exception as err:
+            if not self._poll_failing:
+                self.report_failure("What workers write is not followed", err)
+            self._poll_failing = True
+            return
+        self._poll_failing = False
         if version == self._data_version:
             return
         self._data_version = version
         self.reload_queue()
-        self.queue.refresh_rows()
-        self.refresh_jobs()
-        self.refresh_bench()
+        # The other tabs are read again when they are shown.
+        shown = self.main.query_one(TabbedContent).active
+        if shown == "jobs":
+            self.refresh_jobs()
+        elif shown == "bench":
+            self.refresh_bench()
         self.call_later(self.refresh_detail)
 
+    @survives("The jobs were not read")
     def refresh_jobs(self) -> None:
         from cuf_tui.store.work import list_jobs_with_servers
 
@@ -188,6 +226,7 @@ class WorkbenchApp(App[None]):
         self.call_from_thread(self.main.query_one(BenchPane).show, rows)
 
     @on(DataTable.CellSelected, "#bench-table")
+    @survives("The grades were not read")
     def show_bench_grades(self, event: DataTable.CellSelected) -> None:
         import json
 
@@ -201,29 +240,30 @@ class WorkbenchApp(App[None]):
         title = f"{model} · {preference or 'all preferences'} · {judge} vs {reference}"
         self.main.query_one(BenchPane).show_grades(title, grades)
 
+    @survives("The filter was not changed")
     def action_cycle_filter(self, which: str) -> None:
         current = self.filter
+        chosen = current
         if which == "preference":
             options: list[Any] = [None, *PREFERENCES]
             value = options[(options.index(current.preference) + 1) % len(options)]
-            self.filter = QueueFilter(value, current.status, current.model, current.search)
+            chosen = QueueFilter(value, current.status, current.model, current.search)
         elif which == "status":
             options = list(browse.STATUSES)
             value = options[(options.index(current.status) + 1) % len(options)]
-            self.filter = QueueFilter(current.preference, value, current.model, current.search)
+            chosen = QueueFilter(current.preference, value, current.model, current.search)
         elif which == "model":
             options = [None, *browse.pool_models(self.store)]
             index = options.index(current.model) if current.model in options else 0
             value = options[(index + 1) % len(options)]
-            self.filter = QueueFilter(current.preference, current.status, value, current.search)
-        self.reload_queue()
+            chosen = QueueFilter(current.preference, current.status, value, current.search)
+        self.reload_queue(chosen)
 
     def action_clear_filters(self) -> None:
         search = self.main.query_one("#search", Input)
         search.value = ""
         search.display = False
-        self.filter = QueueFilter()
-        self.reload_queue()
+        self.reload_queue(QueueFilter())
         self.queue.focus()
 
     def action_search(self) -> None:
@@ -235,8 +275,9 @@ class WorkbenchApp(App[None]):
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
         current = self.filter
-        self.filter = QueueFilter(current.preference, current.status, current.model, event.value)
-        self.reload_queue()
+        self.reload_queue(
+            QueueFilter(current.preference, current.status, current.model, event.value)
+        )
 
     @on(Input.Submitted, "#search")
     def search_done(self) -> None:
@@ -245,7 +286,7 @@ class WorkbenchApp(App[None]):
     def action_open(self) -> None:
         self.detail.focus()
 
-    def action_back(self) -> None:
+    def action_back_out(self) -> None:
         if self.focused is self.main.query_one("#search", Input) or self.focused is self.queue:
             self.action_clear_filters()
         else:
@@ -254,6 +295,7 @@ class WorkbenchApp(App[None]):
     def action_select_response(self, step: int) -> None:
         self.detail.move_selection(step)
 
+    @survives("The next instruction to review was not found")
     def action_next_review(self, direction: int) -> None:
         current = self.queue.current_id
         base = self.filter
@@ -270,20 +312,29 @@ class WorkbenchApp(App[None]):
             return
         target = candidates[0] if direction > 0 else candidates[-1]
         if target not in self.queue.ids:
-            self.filter = QueueFilter(base.preference, "needs review", base.model, base.search)
-            self.reload_queue()
+            self.reload_queue(QueueFilter(base.preference, "needs review", base.model, base.search))
         self.queue.cursor = self.queue.ids.index(target)
 
     # --------------------------------------------------------------------------- reviews
 
-    def _review(self, **changes: Any) -> None:
+    def _review(self, what: str, **changes: Any) -> None:
+        """Change the review of the response on screen. A write the store refuses changes
+        nothing and says so; the same key tries again."""
         detail = self.detail
         view, response = detail.view, detail.selected_response
         if view is None or response is None:
             return
         if view.judgment is not None:
             changes.setdefault("judgment_id", view.judgment.id)
-        before = write_review(self.store, view.id, response.model, **changes)
+        try:
+            before = write_review(self.store, view.id, response.model, **changes)
+        except Exception as err:
+            self.report_failure(
+                f"Not saved: {what} for {response.model} on #{view.id}",
+                err,
+                "Nothing changed; press the key again.",
+            )
+            return
         self.undo_stack.append((view.id, response.model, before))
         self.queue.refresh_row(view.id)
         self.refresh_detail(view.id)
@@ -292,7 +343,9 @@ class WorkbenchApp(App[None]):
         response = self.detail.selected_response
         if response is None:
             return
-        self._review(rating=rating, agrees_with_judge=int(rating == response.rating))
+        self._review(
+            f"your rating {rating}", rating=rating, agrees_with_judge=int(rating == response.rating)
+        )
 
     def action_agree(self) -> None:
         response = self.detail.selected_response
@@ -301,12 +354,13 @@ class WorkbenchApp(App[None]):
         if response.rating is None:
             self.notify("The judge gave no rating here: rate it yourself with 1-5.", timeout=4)
             return
-        self._review(rating=response.rating, agrees_with_judge=1)
+        self._review("your agreement", rating=response.rating, agrees_with_judge=1)
 
     def action_flag(self) -> None:
         response = self.detail.selected_response
         if response is not None:
-            self._review(flagged=int(not response.flagged))
+            flag = not response.flagged
+            self._review("the flag" if flag else "removing the flag", flagged=int(flag))
 
     def action_note(self) -> None:
         response = self.detail.selected_response
@@ -315,7 +369,9 @@ class WorkbenchApp(App[None]):
 
         def save(note: str | None) -> None:
             if note is not None:
-                self._review(note=note or None)
+                self._review(
+                    f"the note {note!r}" if note else "removing the note", note=note or None
+                )
 
         self.push_screen(NoteDialog(response.model, response.note), save)
 
@@ -323,13 +379,33 @@ class WorkbenchApp(App[None]):
         if not self.undo_stack:
             self.notify("Nothing to undo.", timeout=3)
             return
-        instruction_id, model, before = self.undo_stack.pop()
-        restore_review(self.store, instruction_id, model, before)
+        instruction_id, model, before = self.undo_stack[-1]
+        try:
+            restore_review(self.store, instruction_id, model, before)
+        except Exception as err:
+            self.report_failure(
+                f"Not undone: the review of {model} on #{instruction_id}",
+                err,
+                "Press u again to retry.",
+            )
+            return
+        self.undo_stack.pop()
         self.queue.refresh_rows()
         if instruction_id in self.queue.ids:
             self.queue.cursor = self.queue.ids.index(instruction_id)
         self.refresh_detail(instruction_id)
         self.notify(f"Undone: review of {model} on #{instruction_id}.", timeout=3)
+
+    def action_full_text(self) -> None:
+        """The instruction, the selected response and its rationale whole, as plain text."""
+        view = self.detail.view
+        if view is None:
+            return
+        response = self.detail.selected_response
+        whose = f", {response.model}'s response and its rationale" if response else ""
+        self.push_screen(
+            TextDialog(f"#{view.id} in full: the instruction{whose}", full_text(view, response))
+        )
 
     def action_raw(self) -> None:
         view = self.detail.view
@@ -349,6 +425,7 @@ class WorkbenchApp(App[None]):
     def action_launch(self, kind: str) -> None:
         self.plan_batch(kind)
 
+    @survives("The bench run was not planned")
     def action_launch_bench(self) -> None:
         """CODAL-Bench: choose the model under test and the reference, then confirm."""
         import json
@@ -409,16 +486,12 @@ class WorkbenchApp(App[None]):
 
         self.call_from_thread(self.push_screen, ConfirmBatch(title, summary), start)
 
+    @survives("The job was not started")
     def start_batch(self, kind: str, params: dict[str, Any]) -> None:
-        from cuf_tui.errors import CufError
         from cuf_tui.jobs.launch import detach, prepare_job
 
-        try:
-            job_id = prepare_job(self.workspace, kind, params)
-            pid, _ = detach(self.workspace, job_id)
-        except CufError as err:
-            self.notify(str(err), severity="error", timeout=8)
-            return
+        job_id = prepare_job(self.workspace, kind, params)
+        pid, _ = detach(self.workspace, job_id)
         self.notify(f"Job {job_id} ({kind}) started in the background (pid {pid}).", timeout=5)
         self.refresh_jobs()
 
@@ -429,14 +502,7 @@ class WorkbenchApp(App[None]):
 
         def cancel(confirmed: bool | None) -> None:
             if confirmed:
-                from cuf_tui.errors import CufError
-                from cuf_tui.jobs.launch import cancel_job
-
-                try:
-                    self.notify(cancel_job(self.store, job_id), timeout=5)
-                except CufError as err:
-                    self.notify(str(err), severity="warning", timeout=5)
-                self.refresh_jobs()
+                self.cancel_batch(job_id)
 
         self.push_screen(
             ConfirmBatch(
@@ -445,14 +511,23 @@ class WorkbenchApp(App[None]):
             cancel,
         )
 
+    @survives("The job was not cancelled")
+    def cancel_batch(self, job_id: int) -> None:
+        from cuf_tui.jobs.launch import cancel_job
+
+        try:
+            self.notify(cancel_job(self.store, job_id), timeout=5, markup=False)
+        finally:
+            self.refresh_jobs()
+
     def on_worker_state_changed(self, event: Any) -> None:
         from textual.worker import WorkerState
 
         if event.state == WorkerState.ERROR:
-            self.notify(
-                f"{event.worker.description} failed: {event.worker.error}",
-                severity="error",
-                timeout=8,
+            error = event.worker.error
+            self.report_failure(
+                f"{event.worker.description or event.worker.name} failed",
+                error if isinstance(error, Exception) else RuntimeError(str(error)),
             )
 
     # ------------------------------------------------------------------------------ keys
@@ -475,6 +550,7 @@ class WorkbenchApp(App[None]):
                     ("3/4", "responses done / models assigned"),
                     ("J  ?", "judged / the judge's answer could not be read"),
                     ("!2", "two responses failed"),
+                    ("T", "a response was cut off at max_tokens (truncated)"),
                     ("R  F", "reviewed / flagged by a reviewer"),
                 ],
             )
@@ -494,6 +570,14 @@ def _pane_name(node: Any) -> str:
     }.get(type(node).__name__, type(node).__name__)
 
 
-def build_app(workspace: Workspace, *, poll_interval: float = 1.0) -> WorkbenchApp:
-    """The workbench on ``workspace`` (tests build it on a temporary one)."""
-    return WorkbenchApp(workspace, workspace.open_store(), poll_interval=poll_interval)
+def build_app(
+    workspace: Workspace,
+    *,
+    poll_interval: float = 1.0,
+    busy_timeout_ms: int = WRITE_WAIT_MS,
+) -> WorkbenchApp:
+    """The workbench on ``workspace`` (tests build it on a temporary one). A review waits at
+    most ``busy_timeout_ms`` for another program's write lock."""
+    store = workspace.open_store()
+    store.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    return WorkbenchApp(workspace, store, poll_interval=poll_interval)

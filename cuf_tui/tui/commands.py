@@ -29,6 +29,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Add a note to this response", "note", "n"),
     ("Undo the last review", "undo", "u"),
     ("Show the judge's raw answer", "raw", "r"),
+    ("Show the full text: instruction, response and rationale", "full_text", "f"),
     ("Cancel the selected job", "cancel_job", "c"),
     ("Keys of the focused pane", "help", "?"),
     ("Quit", "quit", "q"),

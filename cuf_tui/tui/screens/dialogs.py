@@ -11,6 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from cuf_tui.tui.widgets.plain_text import PlainTextView
+
 
 class ConfirmBatch(ModalScreen[bool]):
     """What a batch will request, and y/n."""
@@ -60,7 +62,7 @@ class NoteDialog(ModalScreen[str | None]):
 
 
 class TextDialog(ModalScreen[None]):
-    """Read-only text: a judge's raw answer, a job's log."""
+    """Read-only plain text of any length: a judge's raw answer, an instruction in full."""
 
     BINDINGS = [Binding("escape,q,r", "close", "Close")]
 
@@ -72,9 +74,11 @@ class TextDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Static(Text(self.title_text, style="bold"))
-            with VerticalScroll(id="dialog-text"):
-                yield Static(Text(self.text or "(empty)"))
-            yield Static(Text("Esc close", style="dim"))
+            yield PlainTextView(self.text or "(empty)", id="full-text")
+            yield Static(Text("arrows, PgUp/PgDn, Home/End scroll · Esc close", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one(PlainTextView).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

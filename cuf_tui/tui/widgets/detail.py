@@ -2,7 +2,9 @@
 highlighted code) and, under each, the judge's rating and rationale and the human review.
 
 A line-API view: the whole pane is rendered into lines when the instruction or the
-selection changes, so moving through the queue never asks Textual for a new layout.
+selection changes, so moving through the queue never asks Textual for a new layout. A text
+longer than a few screenfuls shows its head and a line saying how much is hidden; `f` shows
+everything as plain text (``full_text``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from textual.strip import Strip
 
 from cuf_tui.core.preferences import Preference, rating_level
 from cuf_tui.store.browse import InstructionView, ResponseView
-from cuf_tui.tui.widgets.rendered import markdown
+from cuf_tui.tui.widgets.plain_text import HEADING
+from cuf_tui.tui.widgets.rendered import RATIONALE_CHARS, markdown, shown_part
 
 GAP = 1  # columns between response columns
 RULE = Style(color="grey42")
@@ -30,6 +33,32 @@ def rating_label(preference: str, rating: int | None) -> str:
     if rating is None:
         return "N/A"
     return f"{rating} {rating_level(cast(Preference, preference), rating)}"
+
+
+def cut_notes(shown: int, total: int) -> tuple[Text, Text]:
+    """What a long text shows of itself, said above its head (where the reviewer looks) and
+    below it (where the reading stops), in short lines that fit a narrow column."""
+    style = "bold yellow"
+    above = Text(f"{total:,} characters: the first {shown:,} are shown\nf: the full text", style)
+    below = Text(f"… {total - shown:,} more characters not shown\nf: the full text", style)
+    return above, below
+
+
+def long_markdown(key: str, text: str) -> RenderableType:
+    """Markdown of ``text``, or of its head between lines saying how much is hidden."""
+    head, hidden = shown_part(text)
+    if not hidden:
+        return markdown(key, text)
+    above, below = cut_notes(len(head), len(text))
+    return Group(above, markdown(key, head), below)
+
+
+def long_plain(text: str, style: str, limit: int) -> Text:
+    head, hidden = shown_part(text, limit)
+    if not hidden:
+        return Text(text, style=style)
+    above, below = cut_notes(len(head), len(text))
+    return Text("\n").join([above, Text(head, style=style), below])
 
 
 def response_head(response: ResponseView, number: int, count: int) -> Text:
@@ -44,6 +73,8 @@ def response_head(response: ResponseView, number: int, count: int) -> Text:
         head.append("  you agree", style="green")
     if response.flagged:
         head.append("  ⚑", style="bold red")
+    if response.finish_reason == "length":
+        head.append("\ncut off at max_tokens", style="yellow")
     return head
 
 
@@ -52,7 +83,7 @@ def response_body(response: ResponseView) -> RenderableType:
         return Text(f"FAILED: {response.error}", style="bold red")
     if response.state == "pending":
         return Text("not generated yet", style="dim italic")
-    return markdown(response.model, response.text)
+    return long_markdown(response.model, response.text)
 
 
 def judge_box(preference: str, response: ResponseView) -> RenderableType:
@@ -66,7 +97,7 @@ def judge_box(preference: str, response: ResponseView) -> RenderableType:
         judge.append(f"  (shown #{response.position_shown})", style="dim")
     lines.append(judge)
     if response.rationale:
-        lines.append(Text(response.rationale, style="italic"))
+        lines.append(long_plain(response.rationale, "italic", RATIONALE_CHARS))
     review = Text("You: ", style="bold")
     if response.human_rating is not None:
         differs = response.rating is not None and response.human_rating != response.rating
@@ -108,6 +139,30 @@ def judgment_line(view: InstructionView) -> Text:
     return line
 
 
+def response_body_text(response: ResponseView) -> str:
+    if response.state == "failed":
+        return f"FAILED: {response.error}"
+    if response.state == "pending":
+        return "(not generated yet)"
+    return response.text
+
+
+def full_text(view: InstructionView, response: ResponseView | None) -> str:
+    """The instruction, the selected response and the judge's rationale on it, whole."""
+    parts = [f"{HEADING}instruction #{view.id} · {len(view.text):,} characters", view.text]
+    if response is not None:
+        number = view.responses.index(response) + 1
+        parts += [
+            "",
+            f"{HEADING}response {number}/{len(view.responses)} · {response.model} · "
+            f"{len(response.text):,} characters",
+            response_body_text(response),
+        ]
+        if response.rationale:
+            parts += ["", f"{HEADING}the judge's rationale on {response.model}", response.rationale]
+    return "\n".join(parts)
+
+
 class InstructionDetail(ScrollView, can_focus=True):
     """The selected instruction; ``selected`` is the response the review keys act on."""
 
@@ -141,10 +196,18 @@ class InstructionDetail(ScrollView, can_focus=True):
         return 4 if width >= 150 else 3 if width >= 100 else 2 if width >= 60 else 1
 
     def show(self, view: InstructionView | None, keep_selection: bool = False) -> None:
+        """Show ``view``; with ``keep_selection``, the same instruction keeps the same response
+        selected (by model: a reload may add a response before it)."""
+        if keep_selection and view is not None and view == self.view:
+            return  # a reload that changed nothing here
         same = view is not None and self.view is not None and self.view.id == view.id
+        previous = self.selected_response
         self.view = view
-        if not (keep_selection and same):
-            self.selected = 0
+        self.selected = 0
+        if keep_selection and same and previous is not None and view is not None:
+            models = [response.model for response in view.responses]
+            if previous.model in models:
+                self.selected = models.index(previous.model)
         if not same:
             self.scroll_to(y=0, animate=False)
         self._rebuild()
@@ -154,7 +217,7 @@ class InstructionDetail(ScrollView, can_focus=True):
             self.selected = (self.selected + step) % len(self.view.responses)
             self._rebuild()
 
-    def _render(self, renderable: RenderableType, width: int) -> list[Strip]:
+    def _strips(self, renderable: RenderableType, width: int) -> list[Strip]:
         console = self.app.console
         options = console.options.update_width(width)
         return [
@@ -166,16 +229,16 @@ class InstructionDetail(ScrollView, can_focus=True):
         width = self._width
         view = self.view
         if view is None:
-            self._lines = self._render(
+            self._lines = self._strips(
                 Text("No instruction matches the filter.", style="dim"), width
             )
         else:
             head = Text(f"#{view.id} · {view.preference} · from {view.source}", style="grey62")
-            lines = self._render(head, width)
-            lines += self._render(markdown("instruction", view.text), width)
-            lines += self._render(Text(""), width)
-            lines += self._render(judgment_line(view), width)
-            lines += self._render(Text(""), width)
+            lines = self._strips(head, width)
+            lines += self._strips(long_markdown("instruction", view.text), width)
+            lines += self._strips(Text(""), width)
+            lines += self._strips(judgment_line(view), width)
+            lines += self._strips(Text(""), width)
             lines += self._columns(view, width)
             self._lines = lines
         self.virtual_size = Size(width, len(self._lines))
@@ -184,7 +247,7 @@ class InstructionDetail(ScrollView, can_focus=True):
     def _columns(self, view: InstructionView, width: int) -> list[Strip]:
         count = len(view.responses)
         if not count:
-            return self._render(Text("No responses assigned yet.", style="dim italic"), width)
+            return self._strips(Text("No responses assigned yet.", style="dim italic"), width)
         shown, column_width = self._column_layout(width, count)
         self.columns_shown = shown
         first = (self.selected // shown) * shown
@@ -198,10 +261,10 @@ class InstructionDetail(ScrollView, can_focus=True):
                     column_width,
                 )
             ]
-            lines += self._render(response_head(response, first + offset + 1, count), column_width)
-            lines += self._render(response_body(response), column_width)
+            lines += self._strips(response_head(response, first + offset + 1, count), column_width)
+            lines += self._strips(response_body(response), column_width)
             lines.append(Strip([Segment("╌" * column_width, RULE)], column_width))
-            lines += self._render(judge_box(view.preference, response), column_width)
+            lines += self._strips(judge_box(view.preference, response), column_width)
             columns.append(lines)
         height = max(len(c) for c in columns)
         blank = Strip.blank(column_width, self.rich_style)
@@ -219,7 +282,7 @@ class InstructionDetail(ScrollView, can_focus=True):
                 f"responses {first + 1}-{first + len(columns)} of {count} · h/l for more",
                 style="dim",
             )
-            rows += self._render(note, width)
+            rows += self._strips(note, width)
         return rows
 
     def _column_layout(self, width: int, responses: int) -> tuple[int, int]:
@@ -231,11 +294,11 @@ class InstructionDetail(ScrollView, can_focus=True):
         """Render the markdown of ``view`` at the current widths ahead of time, so moving to
         it later costs no syntax highlighting."""
         width = self._width
-        self._render(markdown("instruction", view.text), width)
+        self._strips(long_markdown("instruction", view.text), width)
         shown, column_width = self._column_layout(width, len(view.responses))
         for response in view.responses[:shown]:
             if response.state == "done":
-                self._render(markdown(response.model, response.text), column_width)
+                self._strips(long_markdown(response.model, response.text), column_width)
 
     def on_resize(self) -> None:
         if self.view is not None:

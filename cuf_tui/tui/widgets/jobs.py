@@ -17,16 +17,21 @@ LOG_TAIL_LINES = 12
 SERVER_LOG_LINES = 6
 
 
+def finished_units(row: dict[str, Any]) -> int:
+    """Units of the job's latest run that are stored, whatever became of them."""
+    return int(row["done"] + row["failed"] + row["unparsed"])
+
+
 def progress_text(row: dict[str, Any], width: int = 12) -> str:
     total = row["total"] or 0
-    finished = row["done"] + row["failed"]
-    filled = int(width * finished / total) if total else 0
+    finished = finished_units(row)
+    filled = min(width, int(width * finished / total)) if total else 0
     return "█" * filled + "░" * (width - filled) + f" {finished}/{total}"
 
 
 def rate_and_eta(row: dict[str, Any], now: dt.datetime | None = None) -> tuple[str, str]:
     started = row.get("started_at")
-    finished = row["done"] + row["failed"]
+    finished = finished_units(row)
     if not started or not finished:
         return "-", "-"
     end = row.get("finished_at") if row["state"] != "running" else None
@@ -44,7 +49,7 @@ def _parse(stamp: str) -> dt.datetime:
 
 def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
     if not path:
-        return "This job ran in the foreground; it has no log file."
+        return "No log file was recorded for this job."
     try:
         with Path(path).open("rb") as handle:
             handle.seek(0, 2)
@@ -67,7 +72,17 @@ class JobsPane(Vertical):
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="jobs-table", cursor_type="row", zebra_stripes=True)
         table.add_columns(
-            "id", "kind", "state", "progress", "failed", "rate", "ETA", "tokens", "cost", "error"
+            "id",
+            "kind",
+            "state",
+            "progress",
+            "failed",
+            "attention",
+            "rate",
+            "ETA",
+            "tokens",
+            "cost",
+            "error",
         )
         yield table
         yield Static(id="job-log")
@@ -79,6 +94,8 @@ class JobsPane(Vertical):
     def show(self, rows: list[dict[str, Any]], now: dt.datetime | None = None) -> None:
         if not self.query("#jobs-table"):
             return  # not composed yet; the next poll fills it
+        from cuf_tui.store.work import attention_words
+
         table = self.table
         selected = self.selected_job_id
         table.clear()
@@ -88,15 +105,18 @@ class JobsPane(Vertical):
             style = {
                 "running": "bold green",
                 "failed": "bold red",
+                "done with failures": "bold yellow",
                 "interrupted": "yellow",
                 "cancelled": "yellow",
             }.get(state, "")
+            attention = attention_words(row["unparsed"], row["truncated"])
             table.add_row(
                 str(row["id"]),
                 row["kind"],
                 Text(state, style=style),
                 progress_text(row),
-                str(row["failed"]),
+                Text(str(row["failed"]), style="bold red" if row["failed"] else ""),
+                Text(attention or "-", style="yellow" if attention else "dim"),
                 rate,
                 eta,
                 f"{row['prompt_tokens'] + row['completion_tokens']:,}",

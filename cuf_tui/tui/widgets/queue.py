@@ -3,6 +3,8 @@ so ten thousand instructions cost ten thousand ids, not ten thousand texts."""
 
 from __future__ import annotations
 
+import bisect
+import sqlite3
 from collections.abc import Callable
 
 from rich.segment import Segment
@@ -28,11 +30,11 @@ SHORT = {
 
 def status_text(row: QueueRow) -> str:
     """Compact status: responses done/assigned, judged (J) or unparsed (?), failed (!n),
-    reviewed (R), flagged (F)."""
+    truncated at max_tokens (T), reviewed (R), flagged (F)."""
     judged = {"done": "J", "unparsed": "?"}.get(row.judged, "·")
     failed = f"!{row.failed}" if row.failed else "  "
     return (
-        f"{row.done}/{row.assigned} {judged} {failed:>2} "
+        f"{row.done}/{row.assigned} {judged} {failed:>2} {'T' if row.cut_off else ' '} "
         f"{'R' if row.reviewed else '·'}{'F' if row.flagged else ' '}"
     )
 
@@ -65,8 +67,13 @@ class QueueView(ScrollView, can_focus=True):
     def current_id(self) -> int | None:
         return self.ids[self.cursor] if 0 <= self.cursor < len(self.ids) else None
 
-    def show(self, ids: list[int], keep: int | None = None) -> None:
-        """Show these instruction ids; keep the cursor on ``keep`` when it is still there."""
+    def show(self, ids: list[int], keep: int | None = None, *, hold: bool = False) -> None:
+        """Show these instruction ids (in id order); keep the cursor on ``keep`` when it is
+        still there, or, with ``hold``, even when it no longer is: a reload must never pull
+        the row from under the reviewer (it goes at a reload after they move away)."""
+        if hold and keep is not None and keep not in ids:
+            ids = list(ids)
+            bisect.insort(ids, keep)
         self.ids = ids
         self._pages.clear()
         self.virtual_size = Size(0, len(ids))
@@ -94,7 +101,10 @@ class QueueView(ScrollView, can_focus=True):
         page = index // PAGE_ROWS
         if page not in self._pages:
             ids = self.ids[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
-            self._pages[page] = queue_rows(self.store, ids)
+            try:
+                self._pages[page] = queue_rows(self.store, ids)
+            except sqlite3.Error:  # a store in trouble: drawn as unreadable, read next time
+                return None
             self.rows_loaded += len(ids)
             if len(self._pages) > 20:  # keep memory flat on long scrolls
                 self._pages.pop(next(iter(self._pages)))
@@ -106,8 +116,9 @@ class QueueView(ScrollView, can_focus=True):
         if index >= len(self.ids):
             return Strip.blank(width, self.rich_style)
         row = self._row(index)
-        if row is None:
-            return Strip.blank(width, self.rich_style)
+        if row is None:  # unreadable now, or gone since the ids were read
+            unread = Segment(f" {self.ids[index]:>5} …", self.rich_style + Style(dim=True))
+            return Strip([unread]).extend_cell_length(width, self.rich_style)
         selected = index == self.cursor
         base = self.get_component_rich_style(
             "queue--cursor"

@@ -36,11 +36,12 @@ class QueuePane(Container):
         Binding("l,right", "app.select_response(1)", "Next response", key_display="h/l"),
         Binding("h,left", "app.select_response(-1)", "Prev response", show=False),
         Binding("r", "app.raw", "Raw"),
+        Binding("f", "app.full_text", "Full text", show=False),  # long texts say so
         Binding("slash", "app.search", "Search"),
         Binding("p", "app.cycle_filter('preference')", "Preference"),
         Binding("s", "app.cycle_filter('status')", "Status"),
         Binding("m", "app.cycle_filter('model')", "Model"),
-        Binding("escape", "app.back", "Back/clear", show=False),
+        Binding("escape", "app.back_out", "Back/clear", show=False),
         Binding("enter", "app.open", "Open", show=False),
     ]
 
