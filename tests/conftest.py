@@ -34,6 +34,18 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    """The fault-injecting OpenAI-compatible server on loopback, expecting the test key."""
+    from tests.batch_helpers import KEY_ENV, SECRET
+    from tests.fake_openai import FakeOpenAI
+
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    fake = FakeOpenAI(api_key=SECRET).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]):
     def run(*args: str | Path) -> Run:
         code = main([str(a) for a in args])

@@ -7,18 +7,7 @@ import socket
 import time
 from pathlib import Path
 
-import pytest
-
-from tests.batch_helpers import KEY_ENV, SECRET, make_workspace, rows
-from tests.fake_openai import FakeOpenAI
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    fake = FakeOpenAI(api_key=SECRET).start()
-    yield fake
-    fake.stop()
+from tests.batch_helpers import KEY_ENV, make_workspace, rows
 
 
 def job_log(ws: Path) -> str:

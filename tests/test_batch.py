@@ -12,15 +12,6 @@ from tests.batch_helpers import KEY_ENV, SECRET, files_containing, make_workspac
 from tests.conftest import store_dump
 from tests.fake_openai import FakeOpenAI, expected_rating
 
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    fake = FakeOpenAI(api_key=SECRET).start()
-    yield fake
-    fake.stop()
-
-
 FAULTY_POOL = ["alpha", "beta-flaky429", "gamma-drop", "delta-trunc", "epsilon-garbagebody"]
 
 

@@ -16,16 +16,8 @@ import pytest
 from cuf_tui.analysis.leaderboard import OVERALL, leaderboard, score
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.store.db import open_store
-from tests.batch_helpers import KEY_ENV, SECRET, model_entry, rows, wait_for
-from tests.fake_openai import FakeOpenAI, expected_rating
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    fake = FakeOpenAI(api_key=SECRET).start()
-    yield fake
-    fake.stop()
+from tests.batch_helpers import model_entry, rows, wait_for
+from tests.fake_openai import expected_rating
 
 
 def bench_workspace(

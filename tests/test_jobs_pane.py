@@ -6,21 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from textual.widgets import DataTable
 
 from cuf_tui.tui.app import build_app
 from cuf_tui.workspace import Workspace
-from tests.batch_helpers import KEY_ENV, SECRET, make_workspace
-from tests.fake_openai import FakeOpenAI
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(KEY_ENV, SECRET)
-    fake = FakeOpenAI(api_key=SECRET).start()
-    yield fake
-    fake.stop()
+from tests.batch_helpers import make_workspace
 
 
 def cell(table: DataTable, job: int, column: int) -> str:

@@ -301,8 +301,8 @@ async def _awaited(item: Awaitable[None]) -> None:
 class _UnitWork(Generic[U]):
     """How a batch handles one kind of unit on one endpoint."""
 
-    send: Callable[[U], Awaitable[None]]  # request it, store the result, release its claim
-    fail: Callable[[U, str], Awaitable[None]]  # store it as failed, with this error
+    send: Callable[[U], Awaitable[None]]  # request it, record the result (releases its claim)
+    fail: Callable[[U, str], Awaitable[None]]  # record it as failed, with this error
     claim: Callable[[U], str]  # what determines it: its claim key
 
 
@@ -476,7 +476,6 @@ class _Batch:
                     message = f"the reply could not be handled: {type(err).__name__}: {err}"
                     message = self.secrets.redact(message)
                     await work.fail(unit, message)
-                    self._account(UnitCost(), "failed", message, transient=True)
                 finally:
                     self.progress.in_flight -= 1
                 self.on_progress(self.progress)
@@ -581,30 +580,24 @@ class _Batch:
         if state in ("failed", "crashed"):
             self.log(f"job {self.job_id}: {server.entry.name}'s server {state}: {detail}")
 
-    def _account(
-        self,
-        cost: UnitCost,
-        state: str,
-        error: str | None = None,
-        transient: bool = False,
-        notes: ReplyNotes | None = None,
-    ) -> None:
-        """Count one stored unit: ``state`` done, unparsed or failed."""
+    def _account(self, outcome: _Answered | _Verdict[Any]) -> None:
+        """Count one recorded unit: done, unparsed or failed (and cut off, for an answer)."""
         progress = self.progress
+        cost = outcome.cost
         progress.prompt_tokens += cost.prompt_tokens
         progress.completion_tokens += cost.completion_tokens
         progress.cost_usd += cost.cost_usd
-        if state == "done":
+        if outcome.state == "done":
             progress.done += 1
-        elif state == "unparsed":
+        elif outcome.state == "unparsed":
             progress.unparsed += 1
         else:
             progress.failed += 1
-            progress.last_error = error
+            progress.last_error = outcome.error
             if progress.failed <= LOGGED_NOTES:
-                kind = "transient, retries used up" if transient else "permanent"
-                self.log(f"job {self.job_id}: unit failed ({kind}): {error}")
-        if notes is not None and notes.truncated:
+                kind = "transient, retries used up" if outcome.transient else "permanent"
+                self.log(f"job {self.job_id}: unit failed ({kind}): {outcome.error}")
+        if outcome.notes.truncated:
             progress.truncated += 1
 
     def _reply_notes(self, completions: Sequence[Completion], what: str) -> ReplyNotes:
@@ -655,7 +648,7 @@ class _Batch:
     def _generation_work(self, endpoint: ChatEndpoint) -> _UnitWork[GenerationUnit]:
         sampling = _sampling(endpoint.entry)
 
-        async def store(unit: GenerationUnit, answered: _Answered) -> None:
+        async def record(unit: GenerationUnit, answered: _Answered) -> None:
             await self.writes(
                 save_response,
                 self.store,
@@ -671,34 +664,19 @@ class _Batch:
                 notes=answered.notes,
                 claim=claim(unit),
             )
-            self._account(
-                answered.cost, answered.state, answered.error, answered.transient, answered.notes
-            )
+            self._account(answered)
 
         async def send(unit: GenerationUnit) -> None:
             instruction = unit.instruction
             answered = await self._answer(
                 endpoint, unit.preference, instruction.key, instruction.text
             )
-            await store(unit, answered)
+            await record(unit, answered)
 
         async def fail(unit: GenerationUnit, error: str) -> None:
-            principle = self.prompts.choose_principle(
-                unit.preference, self.seed, unit.instruction.key
-            )
-            await self.writes(
-                save_response,
-                self.store,
-                self.job_id,
-                unit.instruction.id,
-                unit.model,
-                principle=principle,
-                sampling=sampling,
-                text=None,
-                error=error,
-                cost=UnitCost(),
-                claim=claim(unit),
-            )
+            key = unit.instruction.key
+            principle = self.prompts.choose_principle(unit.preference, self.seed, key)
+            await record(unit, _Answered.failure(principle, error))
 
         def claim(unit: GenerationUnit) -> str:
             return claim_key("response", unit.instruction.id, unit.model)
@@ -746,9 +724,7 @@ class _Batch:
         sampling = _sampling(endpoint.entry)
         model = endpoint.entry.name
 
-        async def send(item: BenchItemRow) -> None:
-            preference = cast(Preference, item.preference)
-            answered = await self._answer(endpoint, preference, item.key, item.text)
+        async def record(item: BenchItemRow, answered: _Answered) -> None:
             await self.writes(
                 save_bench_answer,
                 self.store,
@@ -764,24 +740,14 @@ class _Batch:
                 notes=answered.notes,
                 claim=claim(item),
             )
-            self._account(
-                answered.cost, answered.state, answered.error, answered.transient, answered.notes
-            )
+            self._account(answered)
+
+        async def send(item: BenchItemRow) -> None:
+            preference = cast(Preference, item.preference)
+            await record(item, await self._answer(endpoint, preference, item.key, item.text))
 
         async def fail(item: BenchItemRow, error: str) -> None:
-            await self.writes(
-                save_bench_answer,
-                self.store,
-                self.job_id,
-                item.id,
-                model,
-                principle=None,
-                sampling=sampling,
-                text=None,
-                error=error,
-                cost=UnitCost(),
-                claim=claim(item),
-            )
+            await record(item, _Answered.failure(None, error))
 
         def claim(item: BenchItemRow) -> str:
             return claim_key("bench_answer", item.id, model)
@@ -797,18 +763,7 @@ class _Batch:
             def template(unit: GradeUnit) -> str:
                 return self.prompts.grade_template_sha256(unit.preference, prompt_format)
 
-            async def send(unit: GradeUnit) -> None:
-                messages = self.prompts.grade_messages(
-                    unit.item.text, unit.preference, unit.reference, unit.answer, prompt_format
-                )
-                verdict = await self._ask_judge(
-                    endpoint,
-                    messages,
-                    self.prompts.grade_repair_message(),
-                    read_grade,
-                    lambda read: read.rating is not None,
-                    constrained,
-                )
+            async def record(unit: GradeUnit, verdict: _Verdict[Any]) -> None:
                 read = verdict.read
                 await self.writes(
                     save_bench_grade,
@@ -829,26 +784,24 @@ class _Batch:
                     notes=verdict.notes,
                     claim=claim(unit),
                 )
-                self._account(verdict.cost, verdict.state, verdict.error, verdict.transient)
+                self._account(verdict)
+
+            async def send(unit: GradeUnit) -> None:
+                messages = self.prompts.grade_messages(
+                    unit.item.text, unit.preference, unit.reference, unit.answer, prompt_format
+                )
+                verdict = await self._ask_judge(
+                    endpoint,
+                    messages,
+                    self.prompts.grade_repair_message(),
+                    read_grade,
+                    lambda read: read.rating is not None,
+                    constrained,
+                )
+                await record(unit, verdict)
 
             async def fail(unit: GradeUnit, error: str) -> None:
-                await self.writes(
-                    save_bench_grade,
-                    self.store,
-                    self.job_id,
-                    unit.answer_id,
-                    entry.name,
-                    reference_model,
-                    template(unit),
-                    state="failed",
-                    rating=None,
-                    rationale=None,
-                    raw_output=None,
-                    error=error,
-                    repaired=False,
-                    cost=UnitCost(),
-                    claim=claim(unit),
-                )
+                await record(unit, _Verdict.failure(error))
 
             def claim(unit: GradeUnit) -> str:
                 return claim_key(
@@ -935,29 +888,13 @@ class _Batch:
         def template(unit: JudgeUnit) -> str:
             return self.prompts.judge_template_sha256(unit.preference, prompt_format)
 
-        async def send(unit: JudgeUnit) -> None:
+        async def record(unit: JudgeUnit, verdict: _Verdict[Any]) -> None:
             order = order_of(unit)
-            count = len(order)
-            messages = self.prompts.judge_messages(
-                unit.instruction.text,
-                unit.preference,
-                [unit.responses[m] for m in order],
-                prompt_format,
-            )
-            constrained = response_format(entry, judgment_schema(count, entry.max_tokens))
-            verdict = await self._ask_judge(
-                endpoint,
-                messages,
-                self.prompts.repair_message(count),
-                lambda text: read_judge_output(text, count),
-                lambda read: read.parsed,
-                constrained,
-            )
             read = verdict.read
             ratings = (
                 [
                     JudgedRating(order[p - 1], p, read.at(p).rating, read.at(p).rationale)
-                    for p in range(1, count + 1)
+                    for p in range(1, len(order) + 1)
                 ]
                 if read is not None
                 else []
@@ -980,25 +917,30 @@ class _Batch:
                 notes=verdict.notes,
                 claim=claim(unit),
             )
-            self._account(verdict.cost, verdict.state, verdict.error, verdict.transient)
+            self._account(verdict)
+
+        async def send(unit: JudgeUnit) -> None:
+            order = order_of(unit)
+            count = len(order)
+            messages = self.prompts.judge_messages(
+                unit.instruction.text,
+                unit.preference,
+                [unit.responses[m] for m in order],
+                prompt_format,
+            )
+            constrained = response_format(entry, judgment_schema(count, entry.max_tokens))
+            verdict = await self._ask_judge(
+                endpoint,
+                messages,
+                self.prompts.repair_message(count),
+                lambda text: read_judge_output(text, count),
+                lambda read: read.parsed,
+                constrained,
+            )
+            await record(unit, verdict)
 
         async def fail(unit: JudgeUnit, error: str) -> None:
-            await self.writes(
-                save_judgment,
-                self.store,
-                self.job_id,
-                unit.instruction.id,
-                judge,
-                template(unit),
-                order_shown=order_of(unit),
-                state="failed",
-                raw_output=None,
-                error=error,
-                ratings=[],
-                repaired=False,
-                cost=UnitCost(),
-                claim=claim(unit),
-            )
+            await record(unit, _Verdict.failure(error))
 
         def claim(unit: JudgeUnit) -> str:
             return claim_key("judgment", unit.instruction.id, judge, template(unit))
@@ -1019,6 +961,11 @@ class _Verdict(Generic[T]):
     transient: bool = False
     notes: ReplyNotes = field(default_factory=ReplyNotes)
 
+    @classmethod
+    def failure(cls, error: str) -> _Verdict[Any]:
+        """A judgment or grade whose reply could not be handled (a retry may do better)."""
+        return cls(None, False, None, False, UnitCost(), error, transient=True)
+
     @property
     def state(self) -> str:
         if self.read is None:
@@ -1032,12 +979,17 @@ class _Verdict(Generic[T]):
 
 @dataclass(frozen=True)
 class _Answered:
-    principle: str
+    principle: str | None
     text: str | None
     error: str | None
     cost: UnitCost
     transient: bool  # the failure may pass on another try
     notes: ReplyNotes = field(default_factory=ReplyNotes)
+
+    @classmethod
+    def failure(cls, principle: str | None, error: str) -> _Answered:
+        """An answer whose reply could not be handled (a retry may do better)."""
+        return cls(principle, None, error, UnitCost(), transient=True)
 
     @property
     def state(self) -> str:
