@@ -688,7 +688,9 @@ def _launch(
     job_id = prepare_job(workspace, kind, params)
     if args.detach:
         pid, log_path = detach(workspace, job_id)
-        _console().print(
+        # The sentence for a person on stderr; the id alone on stdout, for scripts
+        # (`JOB=$(cuf-tui judge --detach)`).
+        _console(stderr=True).print(
             f"Job {job_id} ({kind}) runs in the background (pid {pid}); "
             f"follow it with `cuf-tui jobs`, its log is {log_path}"
         )
@@ -741,7 +743,10 @@ def _jobs(args: argparse.Namespace) -> int:
         return 0
     from cuf_tui.views import render_jobs
 
-    render_jobs(_console(), rows)
+    console = _console()
+    if not console.is_terminal:  # a file or a pipe: whole columns, never cut at 80
+        console.width = max(console.width, 200)
+    render_jobs(console, rows)
     return 0
 
 

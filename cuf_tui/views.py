@@ -200,14 +200,14 @@ def render_estimates(
         if kind == "bench":
             from cuf_tui.jobs.bench_plan import GUESSED_GRADE_TOKENS
 
-            judged = f"{GUESSED_GRADE_TOKENS} tokens per grade"
-        else:
+            guess = f"half of max_tokens per answer, {GUESSED_GRADE_TOKENS} tokens per grade"
+        elif kind == "judge":
             from cuf_tui.jobs.plan import GUESSED_JUDGMENT_TOKENS
 
-            judged = f"{GUESSED_JUDGMENT_TOKENS} tokens per judgment"
-        console.print(
-            f"* no past output to measure: assumed half of max_tokens per response ({judged})"
-        )
+            guess = f"{GUESSED_JUDGMENT_TOKENS} tokens per judgment"
+        else:
+            guess = "half of max_tokens per response"
+        console.print(f"* no past output to measure: assumed {guess}")
 
 
 @contextmanager
@@ -254,7 +254,7 @@ def job_summary_lines(kind: str, progress: JobProgress) -> list[str]:
     if progress.unparsed:
         lines.append(
             f"  needs review: {progress.unparsed} judge answers could not be read (stored as "
-            "unparsed; the workbench's status filter shows them)"
+            "unparsed, with the raw answer; `cuf-tui stats` counts them by judge)"
         )
     if progress.truncated:
         lines.append(
@@ -279,7 +279,7 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     from cuf_tui.store.work import attention_words
 
     table = Table(box=None, header_style="underline", pad_edge=False)
-    headers = ("id", "kind", "state", "done", "failed", "attention", "retries", "flight")
+    headers = ("id", "kind", "state", "progress", "failed", "attention", "retries", "flight")
     for header in (*headers, "tokens", "cost", "started"):
         left = header in ("kind", "state", "attention", "started")
         table.add_column(
@@ -291,7 +291,7 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
             str(row["id"]),
             row["kind"],
             state,
-            f"{row['done']}/{row['total']}",
+            f"{row['done'] + row['failed'] + row['unparsed']}/{row['total']}",
             str(row["failed"]),
             attention_words(row["unparsed"], row["truncated"]) or "-",
             str(row["retries"]),

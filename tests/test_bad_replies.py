@@ -173,6 +173,26 @@ def test_an_unreachable_server_is_one_clear_error_before_any_job(cli, server, tm
     assert rows(ws, "SELECT count(*) FROM responses") == [(0,)]
 
 
+def test_a_base_url_that_is_not_the_api_is_one_clear_error_before_any_job(cli, server, tmp_path):
+    without_v1 = server.base_url.removesuffix("/v1")
+    ws = make_workspace(tmp_path / "ws", without_v1, ["alpha"], per_instruction=1)
+    run = cli("generate", "-w", ws)
+    assert run.code == 1
+    assert f"alpha: {without_v1} answered 404 to GET /models" in run.err
+    assert "is base_url right? (it usually ends in /v1)" in run.err
+    assert rows(ws, "SELECT count(*) FROM jobs") == [(0,)]
+
+
+def test_a_log_left_by_a_replaced_store_is_moved_aside_not_appended_to(cli, server, tmp_path):
+    ws = make_workspace(tmp_path / "ws", server.base_url, ["alpha"], per_instruction=1)
+    (ws / "logs").mkdir()
+    (ws / "logs" / "job-1.log").write_text("a line of another store's job 1\n")
+    assert cli("generate", "-w", ws).code == 0
+    assert "another store" not in job_log(ws)
+    (kept,) = (ws / "logs").glob("job-1.until-*.log")
+    assert kept.read_text() == "a line of another store's job 1\n"
+
+
 def test_a_key_the_server_refuses_is_one_clear_error_before_any_job(
     cli, server, tmp_path, monkeypatch
 ):

@@ -273,6 +273,8 @@ def test_limit_and_model_filters(cli, server, tmp_path):
     ws = make_workspace(tmp_path / "ws", server.base_url, ["alpha", "beta", "gamma"])
     assert cli("generate", "--model", "beta", "--limit", "3", "-w", ws).code == 0
     assert rows(ws, "SELECT model, count(*) FROM responses GROUP BY 1") == [("beta", 3)]
+    # --limit 3 assigned models to the 3 instructions it answered, not to a fourth.
+    assert rows(ws, "SELECT count(*) FROM instructions WHERE models != '[]'") == [(3,)]
     run = cli("generate", "--model", "nobody", "-w", ws)
     assert run.code == 1 and "no model named 'nobody'" in run.err
 

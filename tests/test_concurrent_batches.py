@@ -100,6 +100,29 @@ def test_a_worker_killed_with_sigkill_is_resumed_at_once_by_the_same_command(
     assert len(completions(slow_server)) == 60
 
 
+def test_units_claimed_by_a_killed_worker_are_free_for_another_batch_at_once(
+    cli, slow_server, tmp_path
+):
+    ws = make_workspace(
+        tmp_path / "ws",
+        slow_server.base_url,
+        ["alpha", "beta"],
+        instructions=tasks(30),
+        per_instruction=2,
+        max_concurrency=2,
+    )
+    run = cli("generate", "--detach", "-w", ws)
+    job_id = int(run.out.strip().splitlines()[-1])
+    wait_for(lambda: rows(ws, "SELECT done FROM jobs")[0][0] >= 2, what="2 responses")
+    (pid,) = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job_id,))[0]
+    os.kill(pid, signal.SIGKILL)
+    assert rows(ws, "SELECT count(*) FROM claims")[0][0] > 0  # left behind by the kill
+    other = cli("generate", "--limit", "3", "-w", ws)  # another batch, at once
+    assert other.code == 0, other.err
+    assert "left to another batch" not in other.out
+    assert rows(ws, "SELECT count(*) FROM responses WHERE instruction_id <= 3") == [(6,)]
+
+
 def test_a_batch_waits_out_a_store_locked_for_12_seconds_and_completes(cli, slow_server, tmp_path):
     ws = make_workspace(
         tmp_path / "ws",

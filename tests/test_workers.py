@@ -52,7 +52,8 @@ def test_a_killed_worker_resumes_with_the_complete_set_and_no_duplicates(
     run = cli("generate", "--detach", "-w", ws)
     assert run.code == 0, run.err
     job_id = int(run.out.strip().splitlines()[-1])
-    assert "runs in the background" in run.out
+    assert "runs in the background" in run.err
+    assert "runs in the background" not in run.out  # stdout holds the id alone, for scripts
     wait_for(lambda: rows(ws, "SELECT done FROM jobs")[0][0] >= 10, what="10 responses")
     (pid,) = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job_id,))[0]
     os.kill(pid, signal.SIGKILL)

@@ -226,7 +226,12 @@ async def _probe(http: Any, entry: ModelEntry, url: str | None) -> str | None:
             f"{entry.name}: {base} refused the API key in {entry.api_key_env or '(none)'} "
             f"(HTTP {reply.status_code} to GET /models)"
         )
-    return None  # any other answer means someone is there; a server without /models is fine
+    if reply.status_code == 404:
+        return (
+            f"{entry.name}: {base} answered 404 to GET /models, so it is not an OpenAI-"
+            "compatible API there; is base_url right? (it usually ends in /v1)"
+        )
+    return None  # someone is there and speaks the API (a 5xx now may pass by the batch)
 
 
 class AttemptCounts:

@@ -69,17 +69,25 @@ def run_in_foreground(
 
 
 def log_path_of(workspace: Workspace, job_id: int) -> Path:
+    """The job's log file, recorded with the job. A file of that name the job does not know
+    of was left by another store's job of the same number (the store was replaced, the logs
+    folder kept): it is moved aside, never appended to."""
     logs = workspace.root / LOG_FOLDER
     logs.mkdir(exist_ok=True)
-    return logs / f"job-{job_id}.log"
+    path = logs / f"job-{job_id}.log"
+    with workspace.open_store() as store:
+        row = job_row(store, job_id)
+        if row is not None and row["log_path"] != str(path) and path.exists():
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+            path.rename(path.with_name(f"job-{job_id}.until-{stamp}.log"))
+        set_log_path(store, job_id, str(path))
+    return path
 
 
 @contextlib.contextmanager
 def job_log(workspace: Workspace, job_id: int) -> Iterator[Callable[[str], None]]:
     """Lines appended to the job's log file, in the detached worker's format."""
     path = log_path_of(workspace, job_id)
-    with workspace.open_store() as store:
-        set_log_path(store, job_id, str(path))
     handle = path.open("a", encoding="utf-8", errors="replace")
 
     def log(line: str) -> None:
@@ -100,8 +108,6 @@ def job_log(workspace: Workspace, job_id: int) -> Iterator[Callable[[str], None]
 def detach(workspace: Workspace, job_id: int) -> tuple[int, Path]:
     """Start a worker for the job in a new session; returns its pid and log file."""
     log_path = log_path_of(workspace, job_id)
-    with workspace.open_store() as store:
-        set_log_path(store, job_id, str(log_path))
     with log_path.open("ab") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "cuf_tui", "worker", str(job_id), "-w", str(workspace.root)],

@@ -102,15 +102,10 @@ def plan_generation(
     done = done_responses(store)
     hopeless = set() if retry_failed else permanently_failed_responses(store)
     plan = GenerationPlan(units=[], assignments={})
+    planned: set[int] = set()  # instructions with units in the plan
     for instruction in instructions_in_order(store):
         plan.instructions += 1
-        assigned = instruction.models
-        if not assigned:
-            assigned = sample_models(config, instruction.key)
-            plan.assignments[instruction.id] = assigned
-            instruction = InstructionToAnswer(
-                instruction.id, instruction.key, instruction.text, instruction.preference, assigned
-            )
+        assigned = instruction.models or sample_models(config, instruction.key)
         missing = [m for m in assigned if m not in done.get(instruction.id, {})]
         missing = [m for m in missing if wanted is None or m in wanted]
         skipped = [m for m in missing if (instruction.id, m) in hopeless]
@@ -118,8 +113,14 @@ def plan_generation(
         missing = [m for m in missing if m not in skipped]
         if not missing:
             continue
-        if limit is not None and len({u.instruction.id for u in plan.units}) >= limit:
-            break
+        if limit is not None and len(planned) >= limit:
+            break  # before assigning: --limit N assigns models to N instructions, no more
+        planned.add(instruction.id)
+        if not instruction.models:
+            plan.assignments[instruction.id] = assigned
+            instruction = InstructionToAnswer(
+                instruction.id, instruction.key, instruction.text, instruction.preference, assigned
+            )
         for model in missing:
             if model in configured:
                 plan.units.append(GenerationUnit(instruction, model))

@@ -430,10 +430,17 @@ class _Batch:
         self.progress.rate_limited = self.attempts.rate_limited
 
     def _note(self, line: str) -> None:
-        """A retry, a 429 wait or a failed attempt: in the log, all of the first few."""
+        """An attempt that went wrong (a 429 wait, a 5xx, a drop, a timeout): in the log, the
+        first LOGGED_NOTES of them, then one in a hundred; all are counted."""
         self.notes_seen += 1
-        if self.notes_seen <= LOGGED_NOTES or self.notes_seen % 100 == 0:
-            self.log(f"job {self.job_id}: attempt {self.notes_seen} to go wrong: {line}")
+        seen = self.notes_seen
+        if seen <= LOGGED_NOTES or seen % 100 == 0:
+            self.log(f"job {self.job_id}: {line} (attempt gone wrong no. {seen} in this run)")
+        if seen == LOGGED_NOTES:
+            self.log(
+                f"job {self.job_id}: further attempts gone wrong are logged one in a hundred; "
+                "all are counted (retries, 429s in `cuf-tui jobs`)"
+            )
 
     async def _drain(self, endpoint: ChatEndpoint, units: Sequence[U], work: _UnitWork[U]) -> None:
         """Send ``units`` through ``endpoint``, max_concurrency at a time. Each is claimed

@@ -471,6 +471,7 @@ def claim_units(
         f"j.heartbeat_at >= {_stale_cutoff()})"
     )
     with store.transaction():
+        _free_claims_of_gone_workers(store)
         for unit in units:
             kind, *ids = json.loads(unit)
             if store.db.execute(_STORED_SINCE[kind], (*ids, planned_at)).fetchone():
@@ -489,6 +490,15 @@ def claim_units(
                 holder = store.scalar("SELECT job_id FROM claims WHERE unit = ?", (unit,))
                 claimed.elsewhere[unit] = int(holder)
     return claimed
+
+
+def _free_claims_of_gone_workers(store: Store) -> None:
+    """A worker killed on this machine holds its claims no longer, heartbeat or not."""
+    for job_id, host, pid, started in store.db.execute(
+        "SELECT id, host, pid, pid_started FROM jobs WHERE state = 'running'"
+    ).fetchall():
+        if worker_is_gone(host, pid, started):
+            store.db.execute("DELETE FROM claims WHERE job_id = ?", (job_id,))
 
 
 def release_claim(store: Store, unit: str | None) -> None:

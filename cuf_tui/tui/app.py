@@ -339,9 +339,21 @@ class WorkbenchApp(App[None]):
         self.queue.refresh_row(view.id)
         self.refresh_detail(view.id)
 
+    def _nothing_to_rate(self, response: Any) -> bool:
+        """A response that failed or is not there yet has no text to rate; say so."""
+        if response.state == "done":
+            return False
+        what = "failed" if response.state == "failed" else "is not generated yet"
+        self.notify(
+            f"{response.model}'s response {what}: there is nothing to rate (x flags it, "
+            "n adds a note).",
+            timeout=4,
+        )
+        return True
+
     def action_rate(self, rating: int) -> None:
         response = self.detail.selected_response
-        if response is None:
+        if response is None or self._nothing_to_rate(response):
             return
         self._review(
             f"your rating {rating}", rating=rating, agrees_with_judge=int(rating == response.rating)
@@ -349,7 +361,7 @@ class WorkbenchApp(App[None]):
 
     def action_agree(self) -> None:
         response = self.detail.selected_response
-        if response is None:
+        if response is None or self._nothing_to_rate(response):
             return
         if response.rating is None:
             self.notify("The judge gave no rating here: rate it yourself with 1-5.", timeout=4)
