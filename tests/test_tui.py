@@ -580,3 +580,26 @@ async def test_a_store_that_goes_bad_under_the_workbench_is_a_notice(sample) -> 
         shown = notices(app)
         assert any("corrupt" in n or "malformed" in n for n in shown), shown
     assert app.return_code in (None, 0)
+
+
+async def test_a_failed_response_cannot_be_rated_but_can_be_flagged(sample) -> None:
+    with sqlite3.connect(sample.db_path) as conn:
+        (models,) = conn.execute("SELECT models FROM instructions WHERE id = 1").fetchone()
+        model = json.loads(models)[0]
+        conn.execute(
+            "UPDATE responses SET state = 'failed', text = NULL, error = 'HTTP 500: down' "
+            "WHERE instruction_id = 1 AND model = ?",
+            (model,),
+        )
+    app = build_app(sample)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await pilot.pause()
+        assert app.detail.selected_response.model == model
+        await pilot.press("3", "a")
+        await pilot.pause()
+        assert reviews(sample) == []
+        notices = [n.message for n in app._notifications]
+        assert any("failed: there is nothing to rate" in message for message in notices)
+        await pilot.press("x")
+        await pilot.pause()
+        assert reviews(sample) == [(1, model, None, 0, 1, None)]
