@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", parents=[workspace], help="list batches and their progress")
     jobs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cancel = commands.add_parser("cancel", parents=[workspace], help="stop a running batch")
-    cancel.add_argument("job", type=int, metavar="ID")
+    cancel.add_argument("job", type=_job_id, metavar="ID")
     demo = commands.add_parser(
         "demo-model",
         parents=[workspace],
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the engine and the model in the cache folder; change no workspace",
     )
     worker = commands.add_parser("worker", parents=[workspace])  # started by --detach
-    worker.add_argument("job", type=int, metavar="ID")
+    worker.add_argument("job", type=_job_id, metavar="ID")
     return parser
 
 
@@ -268,6 +268,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cuf-tui: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+    except UnicodeEncodeError as err:
+        # A name given on the command line with bytes that are not UTF-8 (the shell passes
+        # them as surrogates): it cannot be stored, compared or printed as text.
+        bad = err.object[err.start : err.end].encode("utf-8", "surrogateescape")
+        print(
+            f"cuf-tui: error: an argument holds bytes that are not UTF-8 text ({bad!r}); "
+            "names and paths must be UTF-8",
+            file=sys.stderr,
+        )
+        return 2
     except BrokenPipeError:
         # Whoever read our output has gone (`| head`): stop quietly, as other tools do.
         _discard_stdout()
@@ -311,6 +321,13 @@ def _store_path(args: argparse.Namespace) -> Path | None:
         return workspace_root(args.workspace) / DB_NAME
     except CufError:
         return None
+
+
+def _job_id(text: str) -> int:
+    value = int(text)
+    if not 1 <= value < 2**63:  # SQLite's integers
+        raise argparse.ArgumentTypeError("a job id is a number from 1 (see `cuf-tui jobs`)")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -449,7 +466,8 @@ def _bench(args: argparse.Namespace) -> int:
     if not plan.requests:
         _console().print(
             f"Nothing to do: {plan.model_name} has answered every bench item and "
-            f"{plan.judge.name} has graded each answer against {plan.reference_model}."
+            f"{plan.judge.name} has graded each answer against {plan.reference_model}"
+            + _but_failed(plan.skipped_failures)
             if plan.items
             else "Nothing to do: the store holds no CODAL-Bench items (import them first)."
         )
@@ -613,7 +631,8 @@ def _generate(args: argparse.Namespace) -> int:
         return 0
     if not plan.units:
         _console().print(
-            "Nothing to generate: every assigned model has answered."
+            "Nothing to generate: every assigned model has answered"
+            + _but_failed(plan.skipped_failures)
             if plan.instructions
             else "Nothing to generate: the store holds no instructions (import some first)."
         )
@@ -651,7 +670,8 @@ def _judge(args: argparse.Namespace) -> int:
         return 0
     if not plan.units:
         _console().print(
-            f"Nothing to judge: {plan.judge.name} has judged every complete instruction."
+            f"Nothing to judge: {plan.judge.name} has judged every complete instruction"
+            + _but_failed(plan.skipped_failures)
             if plan.instructions
             else "Nothing to judge: the store holds no instructions (import some first)."
         )
@@ -662,6 +682,13 @@ def _judge(args: argparse.Namespace) -> int:
     check_reachable([plan.judge])
     params = {"judge": plan.judge.name, "limit": args.limit, "retry_failed": args.retry_failed}
     return _launch(args, workspace, "judge", params)
+
+
+def _but_failed(skipped: int) -> str:
+    """The end of a "nothing to do" sentence: all done, or failed for good."""
+    if not skipped:
+        return "."
+    return f", but for {skipped} units that failed in a way a retry cannot fix (see the note)."
 
 
 def _note_skipped(count: int) -> None:

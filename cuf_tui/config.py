@@ -55,10 +55,10 @@ Name = Annotated[str, AfterValidator(_a_name)]
 
 
 class Prices(_Strict):
-    """US dollars per million tokens."""
+    """US dollars per million tokens (no model costs thousands; a figure beyond is a typo)."""
 
-    input: float = Field(default=0.0, ge=0)
-    output: float = Field(default=0.0, ge=0)
+    input: float = Field(default=0.0, ge=0, le=10_000)
+    output: float = Field(default=0.0, ge=0, le=10_000)
 
 
 class ServerSettings(_Strict):

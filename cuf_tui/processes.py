@@ -46,27 +46,27 @@ def process_started(pid: int) -> str | None:
     return fields[19] if fields and len(fields) > 19 else None
 
 
-def worker_is_gone(host: str | None, pid: int | None, started: str | None) -> bool:
-    """True when the recorded worker ran on this machine and its process has ended: no such
-    process, a zombie, or another process that was given the same pid since. A worker on
-    another machine, or one this machine cannot check, is never called gone here (its
-    heartbeat tells instead)."""
+def worker_state(host: str | None, pid: int | None, started: str | None) -> str:
+    """'gone' when the recorded worker ran on this machine and its process has ended (no
+    such process, a zombie, or another process given the same pid since); 'alive' when it
+    runs on this machine now; 'unknown' for a worker on another machine, or one this machine
+    cannot check (its heartbeat tells then)."""
     if pid is None or host is None or host != this_host():
-        return False
+        return "unknown"
     if _PROC.is_dir():
         try:
             fields = _stat_fields(pid)
         except OSError:
-            return False
-        if fields is None:
-            return True
-        if fields[0] in ("Z", "X", "x"):  # exited, not yet (or never to be) reaped
-            return True
-        return started is not None and len(fields) > 19 and fields[19] != started
+            return "unknown"
+        if fields is None or fields[0] in ("Z", "X", "x"):  # exited, not (yet) reaped
+            return "gone"
+        if started is not None and len(fields) > 19 and fields[19] != started:
+            return "gone"
+        return "alive"
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
+        return "gone"
     except PermissionError:
-        return False
-    return False
+        return "alive"
+    return "alive"

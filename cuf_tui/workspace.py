@@ -102,6 +102,14 @@ class Workspace:
                 f"there was one), or run `cuf-tui init {self.root}` to start an empty one "
                 f"({CONFIG_NAME} is kept)"
             )
+        if self.db_path.is_file() and self.db_path.stat().st_size == 0:
+            # SQLite would take an empty file for a new database; a store is never empty
+            # (it holds its schema), so this one was cut off or lost.
+            raise WorkspaceError(
+                f"{self.db_path}: the store is an empty file (0 bytes); put the real one back, "
+                f"or delete it and run `cuf-tui init {self.root}` to start an empty store "
+                f"({CONFIG_NAME} is kept)"
+            )
         return open_store(self.db_path, create=False)
 
 

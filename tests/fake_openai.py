@@ -7,12 +7,14 @@ Behaviour is chosen by words in the requested model name:
   `trunc` (a body cut short), `garbagebody` (a 200 that is not JSON), `slow` (a reply slower
   than any sane timeout); on every attempt: `always500`, `bad400` (context too long),
   `leaky` (a 401 whose message repeats the API key, as some servers do), `leakypart` (a 401
-  that shows the key masked but for its prefix and last four characters, as OpenAI does).
+  that shows the key masked but for its prefix and last four characters, as OpenAI does),
+  `leakytail` (a 400 that names the key's last six characters), `echokey` (an answer that
+  repeats the key it was sent).
 - bad replies, on every attempt: `surrogate` (an answer ending in half an emoji, a lone
   surrogate escape), `nomessage` (a 200 whose choices[0] has no message), `cutoff` (an answer
   cut off at max_tokens: finish_reason "length"), `trickle` (headers, then the body one byte
   a second), `absurdusage` (usage counts that are negative and huge), `surrogate400` (a 400
-  whose message holds a lone surrogate).
+  whose message holds a lone surrogate), `error200` (a 200 whose body is an error object).
 - judges (`judge-<style>`): answer in a style judges really use: markdown, json, fenced,
   paper, reordered, numbered, inline, outofrange, garbage (unreadable, then JSON when asked
   to repair), garbagealways.
@@ -190,6 +192,11 @@ class FakeOpenAI:
                 },
             )
             return True
+        if "leakytail" in model:
+            tail = headers.get("authorization", "")[-6:]
+            message = f"the key ending in {tail} has no access (tail {tail[-4:]})"
+            await self._send(writer, 400, {"error": {"message": message}})
+            return True
         if "leaky" in model:
             await self._send(
                 writer,
@@ -201,6 +208,9 @@ class FakeOpenAI:
                     }
                 },
             )
+            return True
+        if "error200" in model:
+            await self._send(writer, 200, {"error": {"message": "the model is overloaded"}})
             return True
         if "surrogate400" in model:
             await self._send(writer, 400, {"error": {"message": "bad input near \ud83d here"}})
@@ -238,6 +248,8 @@ class FakeOpenAI:
             text = self._judge(model, messages)
         else:
             text = self._answer(model, messages)
+        if "echokey" in model:
+            text += f"\nYour key is {headers.get('authorization', '')[7:]}."
         if "surrogate" in model:
             text += " \ud83d"  # json.dumps writes it as the escape a server would send
         prompt_chars = sum(len(m["content"]) for m in messages)

@@ -54,11 +54,26 @@ def test_a_completion_without_a_message_is_a_failed_unit_with_a_readable_error(
     assert run.code == 1
     assert "10 done, 10 failed of 20" in run.out
     (error,) = rows(ws, "SELECT DISTINCT error FROM responses WHERE state = 'failed'")[0]
-    assert error.startswith(f"nomessage at {server.base_url}: connection failed (1 retries)")
-    assert "choices[0] has no message" in error
+    assert error == (
+        f"nomessage at {server.base_url}: the server's reply is not a chat completion "
+        "(choices[0] has no message) (1 retries)"
+    )
     state, failed, message = rows(ws, "SELECT state, failed, error FROM jobs")[0]
     assert (state, failed) == ("done with failures", 10)
     assert "nomessage at http://127.0.0.1" in message  # names the model and the URL
+
+
+def test_a_200_holding_an_error_says_what_the_server_said(cli, server, tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws", server.base_url, ["error200"], per_instruction=1, max_retries=0
+    )
+    assert cli("generate", "-w", ws).code == 1
+    assert rows(ws, "SELECT DISTINCT error FROM responses") == [
+        (
+            f"error200 at {server.base_url}: the server's reply is not a chat completion "
+            "(an error: the model is overloaded) (0 retries)",
+        )
+    ]
 
 
 def test_cut_off_answers_are_stored_as_cut_off_and_counted(cli, server, tmp_path):

@@ -224,9 +224,9 @@ def test_the_api_key_is_never_written_anywhere(cli, server, tmp_path):
     ws = make_workspace(
         tmp_path / "ws",
         server.base_url,
-        ["alpha", "leaky", "leakypart"],
+        ["alpha", "leaky", "leakypart", "leakytail", "echokey"],
         ["judge-markdown"],
-        per_instruction=3,
+        per_instruction=5,
         max_retries=0,
     )
     run = cli("generate", "-w", ws)
@@ -236,13 +236,20 @@ def test_the_api_key_is_never_written_anywhere(cli, server, tmp_path):
         "leaky": f"leaky at {server.base_url}: HTTP 401: Incorrect API key provided: [redacted]",
         # Echoed masked (its prefix and its last four characters): still no part of it.
         "leakypart": f"leakypart at {server.base_url}: HTTP 401: Incorrect API key provided: "
-        "[redacted] You can find your API key in your account.",
+        "[redacted]. You can find your API key in your account.",
+        "leakytail": f"leakytail at {server.base_url}: HTTP 400: the key ending in [redacted] "
+        "has no access (tail [redacted])",
     }
+    # An answer that repeats the key is stored without it.
+    echoed = rows(ws, "SELECT text FROM responses WHERE model = 'echokey'")
+    assert echoed and all(text.endswith("Your key is [redacted].") for (text,) in echoed)
+    assert cli("export", "--format", "cuf", "--out", tmp_path / "out.jsonl", "-w", ws).code == 0
     assert SECRET not in run.out + run.err
     assert SECRET[-4:] not in run.out + run.err
     assert all(r.authorization == f"Bearer {SECRET}" for r in server.requests)
     assert files_containing(ws, SECRET) == []
-    assert files_containing(ws, SECRET[-12:]) == []
+    assert files_containing(ws, SECRET[-6:]) == []
+    assert files_containing(tmp_path, SECRET) == []
 
 
 def test_a_missing_key_variable_is_reported_before_any_request(cli, server, tmp_path, monkeypatch):

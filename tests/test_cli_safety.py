@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -113,6 +114,21 @@ def test_writing_over_an_existing_file_needs_force(
     run = cli(*command, "--out", out, "--force", "-w", sample)
     assert run.code == 0, run.err
     assert out.read_text() != "keep me\n"
+
+
+@pytest.mark.parametrize("command", WRITERS, ids=[w[0] for w in WRITERS])
+def test_a_device_or_a_pipe_is_never_replaced_even_with_force(
+    cli, sample: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    pipe = tmp_path / ("board.md" if command[0] == "bench-report" else "pairs.jsonl")
+    os.mkfifo(pipe)
+    link = tmp_path / ("link.md" if command[0] == "bench-report" else "link.jsonl")
+    link.symlink_to(pipe)
+    for out in (pipe, link):
+        run = cli(*command, "--out", out, "--force", "-w", sample)
+        assert run.code == 1
+        assert f"{out}: not a regular file" in one_error_line(run.err)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # still the pipe it was
 
 
 def test_replacing_a_datasets_folder_needs_force(cli, sample: Path, tmp_path: Path) -> None:
@@ -335,3 +351,47 @@ def test_stats_piped_into_head_leaves_no_traceback(sample: Path) -> None:
     )
     assert len(result.stdout) == 10
     assert result.stderr == ""
+
+
+NOT_UTF8 = os.fsdecode(b"model-\xff")  # what Python makes of such bytes in argv
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("bench", "--model", NOT_UTF8, "--reference", "gpt-4-turbo", "--dry-run"),
+        ("bench-report", "--judge", NOT_UTF8),
+        ("bench-report", "--reference", NOT_UTF8),
+        ("export", "--format", "dpo", "--judge", NOT_UTF8, "--out", "/tmp/pairs-not-utf8.jsonl"),
+    ],
+    ids=["bench", "report-judge", "report-reference", "export-judge"],
+)
+def test_an_argument_that_is_not_utf8_is_one_line(cli, sample: Path, command) -> None:
+    before = store_dump(sample)
+    run = cli(*command, "-w", sample)
+    assert run.code != 0
+    line = one_error_line(run.err)
+    assert "not UTF-8" in line or "model-" in line
+    assert store_dump(sample) == before
+
+
+def test_a_job_id_beyond_what_the_store_holds_is_refused_by_the_parser(sample: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "cuf_tui", "cancel", "99999999999999999999999", "-w", sample],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2
+    assert "a job id is a number from 1" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_an_empty_store_file_is_an_error_not_a_new_store(cli, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert cli("init", root).code == 0
+    for path in root.glob("cuf.db*"):
+        path.unlink()
+    (root / "cuf.db").write_bytes(b"")  # cut to nothing
+    run = cli("summary", "-w", root)
+    assert run.code == 1
+    assert "the store is an empty file (0 bytes)" in one_error_line(run.err)
+    assert (root / "cuf.db").stat().st_size == 0

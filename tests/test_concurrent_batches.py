@@ -100,6 +100,32 @@ def test_a_worker_killed_with_sigkill_is_resumed_at_once_by_the_same_command(
     assert len(completions(slow_server)) == 60
 
 
+def test_a_resumed_job_still_counts_what_failed_for_good_in_its_earlier_run(
+    cli, slow_server, tmp_path
+):
+    ws = make_workspace(
+        tmp_path / "ws",
+        slow_server.base_url,
+        ["alpha", "bad400"],
+        instructions=tasks(20),
+        per_instruction=2,
+        max_concurrency=1,
+    )
+    run = cli("generate", "--detach", "-w", ws)
+    job_id = int(run.out.strip().splitlines()[-1])
+    wait_for(lambda: rows(ws, "SELECT failed FROM jobs")[0][0] >= 5, what="5 failed units")
+    (pid,) = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job_id,))[0]
+    os.kill(pid, signal.SIGKILL)
+    again = cli("generate", "-w", ws)
+    assert again.code == 1
+    # Every bad400 unit failed for good, those of the killed run included; alpha's are done.
+    assert rows(ws, "SELECT state, failed FROM jobs") == [("done with failures", 20)]
+    assert "failed before in a way a retry cannot fix" in again.err
+    after = cli("generate", "-w", ws)  # nothing left to ask: says why, not "all answered"
+    assert after.code == 0
+    assert "but for" in after.out and "retry cannot fix" in after.out
+
+
 def test_units_claimed_by_a_killed_worker_are_free_for_another_batch_at_once(
     cli, slow_server, tmp_path
 ):
@@ -150,6 +176,48 @@ def test_a_batch_waits_out_a_store_locked_for_12_seconds_and_completes(cli, slow
     log = Path(rows(ws, "SELECT log_path FROM jobs")[0][0]).read_text()
     assert "waiting to write" in log and "locked by another program" in log
     assert "the store took writes again after" in log
+
+
+def test_a_live_worker_whose_heartbeat_aged_behind_a_lock_keeps_its_job_and_claims(
+    cli, monkeypatch, tmp_path
+):
+    """Its heartbeat ages while another program holds the store's lock; its process is
+    alive all the while, so no other batch takes its job or its units."""
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    monkeypatch.setenv("CUF_TUI_STALE_AFTER_S", "2")
+    server = FakeOpenAI(api_key=SECRET, latency=0.2).start()
+    try:
+        ws = make_workspace(
+            tmp_path / "ws",
+            server.base_url,
+            ["alpha"],
+            instructions=tasks(40),
+            per_instruction=1,
+            max_concurrency=2,
+        )
+        run = cli("generate", "--detach", "-w", ws)
+        job_id = int(run.out.strip().splitlines()[-1])
+        wait_for(lambda: rows(ws, "SELECT done FROM jobs")[0][0] >= 2, what="2 responses")
+        holder = sqlite3.connect(ws / "cuf.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        time.sleep(4)  # twice the time a heartbeat may age
+        holder.execute("COMMIT")
+        holder.close()
+        same = cli("generate", "-w", ws)
+        assert same.code == 1 and "already running" in same.err
+        other = cli("generate", "--limit", "30", "-w", ws)
+        assert other.code == 0, other.err
+        wait_for(
+            lambda: rows(ws, "SELECT state FROM jobs WHERE id = ?", (job_id,))[0][0] == "done",
+            what="the first batch to finish",
+        )
+        sent = completions(server)
+        assert len(sent) == 40 and set(sent.values()) == {1}, "a unit was sent twice"
+        stored = rows(ws, "SELECT sum(prompt_tokens + completion_tokens) FROM responses")
+        counted = rows(ws, "SELECT sum(prompt_tokens + completion_tokens) FROM jobs")
+        assert stored == counted
+    finally:
+        server.stop()
 
 
 FILL_DISK = """

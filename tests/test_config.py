@@ -189,6 +189,11 @@ STRICT_CASES = [
         "models[0].price_per_million_tokens.output",
         'must be a number, not a string ("1.5")',
     ),
+    (  # a finite figure no model costs, which would make every total inf
+        ("input = 0.0", "input = 1e308"),
+        "models[0].price_per_million_tokens.input",
+        "10000",
+    ),
     (
         (
             "price_per_million_tokens = { input = 0.0, output = 0.0 }",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cuf_tui.core.judge_output import read_judge_output
+from cuf_tui.core.judge_output import read_grade, read_judge_output
 
 
 def ratings(text: str, count: int = 4) -> list[int | None]:
@@ -148,3 +150,28 @@ def test_requested_format_round_trips_in_any_order(given_ratings, rng) -> None:
     read = read_judge_output("Preamble.\n\n" + "\n".join(sections), len(given_ratings))
     assert [read.at(i).rating for i in range(1, len(given_ratings) + 1)] == given_ratings
     assert all(read.at(i).rationale == f"reason {i}" for i in range(1, len(given_ratings) + 1))
+
+
+HOSTILE_ANSWERS = [
+    # What a judge cut off at max_tokens while writing whitespace gives: each of these took
+    # from seconds to hours with patterns that could split a run of blanks many ways.
+    "Rating: " + " " * 5000,
+    "Score" + "\n" * 5000 + "x",
+    "Rating" + " " * 5000 + "x",
+    "**Rating**" + " \t" * 2500 + "*",
+    "### " + " " * 5000 + "Response 1" + " " * 5000 + "x",
+    "Rationale" + " " * 5000 + "-" * 3,
+    "7" + " " * 5000 + "/",
+    "[" * 5000,  # nested deeper than json can follow
+    "{" * 5000,
+]
+
+
+@pytest.mark.parametrize("answer", HOSTILE_ANSWERS, ids=range(len(HOSTILE_ANSWERS)))
+def test_a_hostile_answer_is_read_at_once_as_unreadable(answer: str) -> None:
+    started = time.perf_counter()
+    grade = read_grade(answer)
+    judgment = read_judge_output(answer, 3)
+    assert time.perf_counter() - started < 2.0, "the reader backtracked over the answer"
+    assert grade.rating is None
+    assert not judgment.parsed

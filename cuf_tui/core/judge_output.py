@@ -75,7 +75,7 @@ def _json_candidates(text: str) -> Iterator[Any]:
             # strict=False: judges often put raw newlines inside strings (llama.cpp's JSON
             # grammar lets them through); the text is still unambiguous.
             yield json.loads(piece, strict=False)
-        except (json.JSONDecodeError, ValueError):
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than it can follow
             continue
 
 
@@ -136,31 +136,35 @@ def _rating(raw: Any, scale_max: int) -> int | None:
 # ------------------------------------------------------------------------------- sections
 
 _LABEL = r"(?:response|output|answer|text|assistant|candidate|completion)"
+# Runs of blanks are matched possessively (`*+`): what may follow a run never starts with a
+# blank, and a pattern free to split a run between several `*` took hours on an answer cut
+# off in the middle of a few thousand spaces.
 _HEADER = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:[*_]{1,2}[ \t]*)?(?:\[)?"
-    rf"(?:{_LABEL}[ \t]*(?:for[ \t]+{_LABEL}[ \t]*)?#?[ \t]*(?P<number>\d+)|(?P<listed>\d+)[.)])"
-    r"(?:\])?[ \t]*(?:[*_]{1,2})?[ \t]*(?P<rest>(?:[:\-\u2013\u2014)(|].*)?)$",
+    r"^[ \t]*+(?:#{1,6}[ \t]*+)?(?:[*_]{1,2}[ \t]*+)?(?:\[)?"
+    rf"(?:{_LABEL}[ \t]*+(?:for[ \t]+{_LABEL}[ \t]*+)?#?[ \t]*+(?P<number>\d+)|(?P<listed>\d+)[.)])"
+    r"(?:\])?[ \t]*+(?:[*_]{1,2})?[ \t]*+(?P<rest>(?:[:\-\u2013\u2014)(|].*)?)$",
     re.IGNORECASE | re.MULTILINE,
 )
 _RATING_VALUE = re.compile(
-    r"(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)(?:[ \t]*(?:/|out[ \t]+of)[ \t]*(?P<out_of>\d+))?",
+    r"(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)(?:[ \t]*+(?:/|out[ \t]+of)[ \t]*+(?P<out_of>\d+))?",
     re.IGNORECASE,
 )
 _RATING = re.compile(
-    r"(?:rating|score|grade)[ \t]*(?:[*_]{1,2})?[ \t]*(?:[:=\-\u2013][ \t]*)?(?:[*_]{1,2})?[ \t]*"
+    r"(?:rating|score|grade)[ \t]*+(?:[*_]{1,2})?[ \t]*+(?:[:=\-\u2013][ \t]*+)?"
+    r"(?:[*_]{1,2})?[ \t]*+"
     r"\[?(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)\]?"
-    r"(?:[ \t]*(?:/|out[ \t]+of)[ \t]*(?P<out_of>\d+))?",
+    r"(?:[ \t]*+(?:/|out[ \t]+of)[ \t]*+(?P<out_of>\d+))?",
     re.IGNORECASE,
 )
-_BARE_FRACTION = re.compile(r"(?<![\d/])(?P<value>\d+)[ \t]*/[ \t]*(?P<out_of>\d+)\b")
+_BARE_FRACTION = re.compile(r"(?<![\d/])(?P<value>\d+)[ \t]*+/[ \t]*+(?P<out_of>\d+)\b")
 _RATIONALE = re.compile(
-    r"(?:[*_]{1,2})?[ \t]*(?:rationale|explanation|reason(?:ing)?|justification)"
-    r"[ \t]*(?:[*_]{1,2})?[ \t]*[:\-\u2013][ \t]*(?:[*_]{1,2})?",
+    r"(?:[*_]{1,2})?[ \t]*+(?:rationale|explanation|reason(?:ing)?|justification)"
+    r"[ \t]*+(?:[*_]{1,2})?[ \t]*+[:\-\u2013][ \t]*+(?:[*_]{1,2})?",
     re.IGNORECASE,
 )
 _CLOSING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:[*_]{1,2})?[ \t]*(?:overall|in summary|summary|in conclusion|"
-    r"conclusion|final (?:ranking|thoughts|verdict)|ranking)\b|^[ \t]*(?:---+|\*\*\*+)[ \t]*$",
+    r"^[ \t]*+(?:#{1,6}[ \t]*+)?(?:[*_]{1,2})?[ \t]*+(?:overall|in summary|summary|in conclusion|"
+    r"conclusion|final (?:ranking|thoughts|verdict)|ranking)\b|^[ \t]*+(?:---+|\*\*\*+)[ \t]*+$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -267,7 +271,8 @@ def judgment_schema(count: int, max_tokens: int, scale_max: int = SCALE_MAX) -> 
 
 GRADE_MAX = 10
 _GRADE_LINE = re.compile(
-    r"(?:rating|grade|score)\s*[:=]?\s*\**\s*\[*\s*(\d{1,2})(?:\s*\]*)\s*(?:/\s*10|out of 10)?",
+    r"(?:rating|grade|score)\s*+[:=]?\s*+\**+\s*+\[*+\s*+(\d{1,2})(?:\s*+\]*+)\s*+"
+    r"(?:/\s*+10|out of 10)?",
     re.IGNORECASE,
 )
 _BRACKETED = re.compile(r"\[\[\s*(\d{1,2})\s*\]\]")

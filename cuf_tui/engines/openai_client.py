@@ -95,36 +95,55 @@ def believable_usage(
 
 
 class Secrets:
-    """Values that must never reach the store, a log or a message, nor any part of them: a
-    server that echoes a key masked (`sk-test-****6e7f`) still gives its prefix and tail."""
+    """Values that must never reach the store, a log or a message, nor any part of them a
+    server may echo: keys come back masked but for their first characters and their tail
+    (`sk-test-****6e7f`, "the key ending in WXYZ")."""
 
-    SHARED_RUN = 4  # characters in common with a secret that make a word a piece of it
+    SHARED_RUN = 8  # characters in a row shared with a secret that make a word a piece of it
+    TAIL = 4  # a word that ends as a secret ends, over this many characters, is its tail
 
     def __init__(self) -> None:
         self._values: set[str] = set()
-        self._pieces: set[str] = set()
+        self._runs: set[str] = set()
 
     def add(self, value: str) -> None:
-        if len(value) >= self.SHARED_RUN:
+        if len(value) >= self.TAIL:
             self._values.add(value)
-            run = self.SHARED_RUN
-            self._pieces |= {value[i : i + run] for i in range(len(value) - run + 1)}
+            run = min(self.SHARED_RUN, len(value))
+            self._runs |= {value[i : i + run] for i in range(len(value) - run + 1)}
+
+    def remove(self, text: str) -> str:
+        """``text`` (an answer) without any whole secret in it."""
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, "[redacted]")
+        return text
 
     def redact(self, text: str) -> str:
-        for value in self._values:
-            text = text.replace(value, "[redacted]")
-        if not self._pieces:
+        """``text`` (an error message) without any secret or any piece of one."""
+        text = self.remove(text)
+        if not self._values:
             return text
         return _WORD.sub(self._redact_word, text)
 
     def _redact_word(self, match: re.Match[str]) -> str:
         word = match.group(0)
-        if word.isalpha():  # an ordinary word that happens to share letters with a key
-            return word
+        bare = word.rstrip(".,;:!?")
         run = self.SHARED_RUN
-        if any(word[i : i + run] in self._pieces for i in range(len(word) - run + 1)):
-            return "[redacted]"
+        piece = any(word[i : i + run] in self._runs for i in range(len(word) - run + 1))
+        if piece or any(_shared_tail(bare, value) >= self.TAIL for value in self._values):
+            return "[redacted]" + word[len(bare) :]  # the sentence keeps its full stop
         return word
+
+
+def _shared_tail(word: str, value: str) -> int:
+    """How many characters ``word`` and ``value`` have in common at their ends."""
+    shared = 0
+    for a, b in zip(reversed(word), reversed(value), strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared
 
 
 _WORD = re.compile(r"[^\s\"'`,;:()\[\]{}<>]+")
@@ -346,20 +365,21 @@ class ChatEndpoint:
                 ) from None
             except openai.APIConnectionError as err:
                 cause = err.__cause__ or err
-                raise RequestFailed(
-                    self._clean(
-                        f"{where}: connection failed ({self.entry.max_retries} retries): "
-                        f"{type(cause).__name__}: {cause}"
-                    ),
-                    transient=True,
-                ) from None
+                retries = f"({self.entry.max_retries} retries)"
+                if type(cause).__name__ == "DecodingError":  # a 200 that was no completion
+                    message = f"{where}: {cause} {retries}"
+                else:
+                    message = (
+                        f"{where}: connection failed {retries}: {type(cause).__name__}: {cause}"
+                    )
+                raise RequestFailed(self._clean(message), transient=True) from None
             latency_ms = (time.perf_counter() - started) * 1000
         # _require_a_whole_completion made sure choices[0] holds a message.
         choice = reply.choices[0]
         raw_text = choice.message.content
         if raw_text is None:
             raise RequestFailed(f"{where}: the completion holds no text", transient=False)
-        text, replaced = replace_invalid_code_points(raw_text)
+        text, replaced = replace_invalid_code_points(self.secrets.remove(raw_text))
         prompt_tokens, completion_tokens, ignored = believable_usage(
             reply.usage, messages, int(settings.get("max_tokens") or self.entry.max_tokens)
         )
@@ -419,6 +439,10 @@ async def _require_a_whole_completion(response: httpx2.Response) -> None:
 
 def _not_a_completion(body: Any) -> str | None:
     """What makes a decoded reply unusable as a chat completion, or None."""
+    if isinstance(body, dict) and body.get("error") and "choices" not in body:
+        error = body["error"]
+        said = error.get("message") if isinstance(error, dict) else error
+        return f"an error: {str(said)[:300]}"  # some servers answer 200 with an error body
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         return "no choices"
     if not body["choices"] or not isinstance(body["choices"][0], dict):

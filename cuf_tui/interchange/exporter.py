@@ -237,6 +237,12 @@ def check_destination(out: Path, *, force: bool, folder: bool = False) -> None:
             raise ExportError(
                 f"{out}: a folder that is not a datasets folder; refusing to replace it"
             )
+    elif out.exists() and not out.is_file():
+        # A device (/dev/null), a FIFO, a socket: --force would put a file in its place.
+        raise ExportError(
+            f"{out}: not a regular file (a device, a pipe or a socket); cuf-tui writes only "
+            "files and folders it may replace: choose another path"
+        )
     elif folder and out.exists():
         raise ExportError(f"{out}: a file; a path without a suffix names a datasets folder")
     if (out.exists() or out.is_symlink()) and not force:

@@ -52,6 +52,7 @@ from cuf_tui.store.work import (
     Claimed,
     JudgedRating,
     ReplyNotes,
+    UnitClaim,
     UnitCost,
     assign_models,
     attention_words,
@@ -103,6 +104,7 @@ class Progress:
     retries: int = 0  # attempts sent again (429, 5xx, drops, timeouts)
     rate_limited: int = 0  # attempts answered 429
     elsewhere: int = 0  # units another batch was doing or had stored: left to it
+    failed_before: int = 0  # of failed: an earlier run of the job had them fail for good
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -124,7 +126,7 @@ class Progress:
         if not self.failed:
             return "done", None
         last = f"; last error: {self.last_error}" if self.last_error else ""
-        if not (self.done or self.unparsed):
+        if not (self.done or self.unparsed) and self.failed > self.failed_before:
             return "failed", f"all {self.failed} units failed{last}"
         return "done with failures", f"{self.failed} of {self.total} units failed{last}"
 
@@ -174,11 +176,23 @@ async def run_job(
                 f"(last heartbeat {row['heartbeat_at']}); cancel it with `cuf-tui cancel {job_id}`"
             )
         progress = Progress(job_id, row["kind"])
+        resumed = row["started_at"] is not None  # an earlier run of this job got going
         batch = _Batch(store, writes, job_id, token, progress, on_progress, log)
         try:
             await _stop_abandoned_servers(store, writes, job_id, log)
             work = await batch.plan(workspace, row["kind"], json.loads(row["params"]))
-            await writes(start_counting, store, job_id, token, progress.total)
+            failed_before = batch.skipped_failures if resumed else 0
+            if failed_before:
+                # Units this job's earlier run had fail in a way a retry cannot fix: left
+                # out of this run, but still this job's failures.
+                progress.total += failed_before
+                progress.failed += failed_before
+                progress.failed_before = failed_before
+                progress.last_error = (
+                    f"{failed_before} units failed before in a way a retry cannot fix "
+                    "(their errors are stored with them); --retry-failed asks for them again"
+                )
+            await writes(start_counting, store, job_id, token, progress.total, failed_before)
             on_progress(progress)
             log(f"job {job_id} ({row['kind']}): {progress.total} units to request")
             await batch.run_with_heartbeat(work)
@@ -335,6 +349,7 @@ class _Batch:
         self.log_folder: Path | None = None
         self.server_rows: dict[int, int] = {}  # id(ManagedServer) -> servers row
         self.planned_at = ""
+        self.skipped_failures = 0  # failed for good before; left out of this run
 
     async def plan(
         self, workspace: Workspace, kind: str, params: dict[str, Any]
@@ -358,6 +373,7 @@ class _Batch:
             )
             if plan.assignments:
                 await self.writes(assign_models, self.store, plan.assignments)
+            self.skipped_failures = plan.skipped_failures
             return self.generation(plan.units, {e.name: e for e in config.models})
         if kind == "bench":
             from cuf_tui.jobs.bench_plan import plan_bench
@@ -384,6 +400,7 @@ class _Batch:
                 params.get("limit"),
                 bool(params.get("retry_failed")),
             )
+            self.skipped_failures = judge_plan.skipped_failures
             return self.judging(judge_plan.units, judge_plan.judge)
         raise CufError(f"job {self.job_id}: unknown kind {kind!r}")
 
@@ -480,7 +497,10 @@ class _Batch:
                 except CufError:  # the store, a server, a configuration: the job's end
                     raise
                 except Exception as err:  # noqa: BLE001 - a bad reply fails its unit only
-                    message = f"the reply could not be handled: {type(err).__name__}: {err}"
+                    message = (
+                        f"{endpoint.entry.name}: its reply could not be handled: "
+                        f"{type(err).__name__}: {err}"
+                    )
                     message = self.secrets.redact(message)
                     await work.fail(unit, message)
                 finally:
@@ -587,13 +607,23 @@ class _Batch:
         if state in ("failed", "crashed"):
             self.log(f"job {self.job_id}: {server.entry.name}'s server {state}: {detail}")
 
-    def _account(self, outcome: _Answered | _Verdict[Any]) -> None:
-        """Count one recorded unit: done, unparsed or failed (and cut off, for an answer)."""
+    def _account(self, outcome: _Answered | _Verdict[Any], stored: bool = True) -> None:
+        """Count one recorded unit: done, unparsed or failed (and cut off, for an answer).
+        A result not ``stored`` (another batch had stored the unit meanwhile) counts only
+        what it cost."""
         progress = self.progress
         cost = outcome.cost
         progress.prompt_tokens += cost.prompt_tokens
         progress.completion_tokens += cost.completion_tokens
         progress.cost_usd += cost.cost_usd
+        if not stored:
+            progress.elsewhere += 1
+            progress.total -= 1
+            self.log(
+                f"job {self.job_id}: another batch stored a unit while this one asked for it; "
+                "its result is kept, this one dropped (its tokens are counted)"
+            )
+            return
         if outcome.state == "done":
             progress.done += 1
         elif outcome.state == "unparsed":
@@ -656,7 +686,7 @@ class _Batch:
         sampling = _sampling(endpoint.entry)
 
         async def record(unit: GenerationUnit, answered: _Answered) -> None:
-            await self.writes(
+            stored = await self.writes(
                 save_response,
                 self.store,
                 self.job_id,
@@ -669,9 +699,9 @@ class _Batch:
                 cost=answered.cost,
                 permanent=answered.permanent,
                 notes=answered.notes,
-                claim=claim(unit),
+                claim=UnitClaim(claim(unit), self.token),
             )
-            self._account(answered)
+            self._account(answered, stored)
 
         async def send(unit: GenerationUnit) -> None:
             instruction = unit.instruction
@@ -711,6 +741,7 @@ class _Batch:
         """Answers first (the model under test's server), then grades (the judge's): the
         grades are planned again from the store once the answers are in."""
         plan = make_plan()
+        self.skipped_failures = plan.skipped_failures
         self.progress.total = plan.requests
         for entry in (plan.model if plan.answers else None, plan.judge):
             if entry is not None and not entry.managed:  # fail early on a missing key
@@ -745,7 +776,7 @@ class _Batch:
                 cost=answered.cost,
                 permanent=answered.permanent,
                 notes=answered.notes,
-                claim=claim(item),
+                claim=UnitClaim(claim(item), self.token),
             )
             self._account(answered)
 
@@ -772,7 +803,7 @@ class _Batch:
 
             async def record(unit: GradeUnit, verdict: _Verdict[Any]) -> None:
                 read = verdict.read
-                await self.writes(
+                stored = await self.writes(
                     save_bench_grade,
                     self.store,
                     self.job_id,
@@ -789,9 +820,9 @@ class _Batch:
                     cost=verdict.cost,
                     permanent=verdict.permanent,
                     notes=verdict.notes,
-                    claim=claim(unit),
+                    claim=UnitClaim(claim(unit), self.token),
                 )
-                self._account(verdict)
+                self._account(verdict, stored)
 
             async def send(unit: GradeUnit) -> None:
                 messages = self.prompts.grade_messages(
@@ -906,7 +937,7 @@ class _Batch:
                 if read is not None
                 else []
             )
-            await self.writes(
+            stored = await self.writes(
                 save_judgment,
                 self.store,
                 self.job_id,
@@ -922,9 +953,9 @@ class _Batch:
                 cost=verdict.cost,
                 permanent=verdict.permanent,
                 notes=verdict.notes,
-                claim=claim(unit),
+                claim=UnitClaim(claim(unit), self.token),
             )
-            self._account(verdict)
+            self._account(verdict, stored)
 
         async def send(unit: JudgeUnit) -> None:
             order = order_of(unit)

@@ -12,6 +12,7 @@ from cuf_tui.store.work import (
     NOW,
     PLAIN_REPLY,
     ReplyNotes,
+    UnitClaim,
     UnitCost,
     count_unit,
     release_claim,
@@ -101,13 +102,13 @@ def save_bench_answer(
     source: str = "generated",
     permanent: bool = False,
     notes: ReplyNotes = PLAIN_REPLY,
-    claim: str | None = None,
+    claim: UnitClaim | None = None,
 ) -> int:
     """Store one answer of a model under test (or its failure); returns its id. A done
     answer is never replaced."""
     state = "done" if error is None else "failed"
     with store.transaction():
-        store.db.execute(
+        cursor = store.db.execute(
             "INSERT INTO bench_answers (bench_item_id, model, principle, text, state, error, "
             "source, prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling, "
             "permanent_failure, finish_reason, replaced_chars) "
@@ -139,7 +140,8 @@ def save_bench_answer(
             ),
         )
         if job_id:
-            count_unit(store, job_id, state, cost, truncated=notes.truncated)
+            stored = cursor.rowcount == 1
+            count_unit(store, job_id, state, cost, truncated=notes.truncated, stored=stored)
         release_claim(store, claim)
         answer_id = store.scalar(
             "SELECT id FROM bench_answers WHERE bench_item_id = ? AND model = ?", (item_id, model)
@@ -182,12 +184,12 @@ def save_bench_grade(
     cost: UnitCost,
     permanent: bool = False,
     notes: ReplyNotes = PLAIN_REPLY,
-    claim: str | None = None,
-) -> None:
+    claim: UnitClaim | None = None,
+) -> bool:
     """Store one grade, once per (answer, judge, reference, template); a failed one may be
-    replaced by a later run, a done or unparsed one never."""
+    replaced by a later run, a done or unparsed one never (False: it was kept)."""
     with store.transaction():
-        store.db.execute(
+        cursor = store.db.execute(
             "INSERT INTO bench_grades (bench_answer_id, judge, reference_model, template_sha256, "
             "rating, rationale, raw_output, state, error, prompt_tokens, completion_tokens, "
             "cost_usd, latency_ms, repaired, permanent_failure, finish_reason, replaced_chars) "
@@ -221,9 +223,11 @@ def save_bench_grade(
                 notes.replaced_chars,
             ),
         )
+        stored = cursor.rowcount == 1
         if job_id:
-            count_unit(store, job_id, state, cost)
+            count_unit(store, job_id, state, cost, stored=stored)
         release_claim(store, claim)
+    return stored
 
 
 @dataclass(frozen=True)

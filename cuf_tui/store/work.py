@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cuf_tui.processes import WorkerIdentity, worker_is_gone
+from cuf_tui.processes import WorkerIdentity, worker_state
 from cuf_tui.store.db import Store
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -153,13 +153,14 @@ def save_response(
     cost: UnitCost,
     permanent: bool = False,
     notes: ReplyNotes = PLAIN_REPLY,
-    claim: str | None = None,
-) -> None:
+    claim: UnitClaim | None = None,
+) -> bool:
     """Store one generated response, or its failure (``permanent``: a retry cannot fix it),
-    count it in its job and release its claim."""
+    count it in its job and release its claim. False: a done response was there already,
+    and is kept."""
     state = "done" if error is None else "failed"
     with store.transaction():
-        store.db.execute(
+        cursor = store.db.execute(
             "INSERT INTO responses (instruction_id, model, principle, text, state, error, source, "
             "prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling, permanent_failure, "
             "finish_reason, replaced_chars) "
@@ -189,8 +190,10 @@ def save_response(
                 notes.replaced_chars,
             ),
         )
-        count_unit(store, job_id, state, cost, truncated=notes.truncated)
+        stored = cursor.rowcount == 1
+        count_unit(store, job_id, state, cost, truncated=notes.truncated, stored=stored)
         release_claim(store, claim)
+    return stored
 
 
 @dataclass(frozen=True)
@@ -217,10 +220,10 @@ def save_judgment(
     cost: UnitCost,
     permanent: bool = False,
     notes: ReplyNotes = PLAIN_REPLY,
-    claim: str | None = None,
-) -> None:
+    claim: UnitClaim | None = None,
+) -> bool:
     """Store one judgment (done, unparsed or failed) with its ratings, count it and release
-    its claim."""
+    its claim. False: a judgment that had not failed was there already, and is kept."""
     with store.transaction():
         row = store.db.execute(
             "INSERT INTO judgments (instruction_id, judge, template_sha256, order_shown, "
@@ -261,24 +264,34 @@ def save_judgment(
                 "rationale) VALUES (?, ?, ?, ?, ?)",
                 [(row[0], r.model, r.position_shown, r.rating, r.rationale) for r in ratings],
             )
-        count_unit(store, job_id, state, cost)
+        count_unit(store, job_id, state, cost, stored=row is not None)
         release_claim(store, claim)
+    return row is not None
 
 
 def count_unit(
-    store: Store, job_id: int, state: str, cost: UnitCost, *, truncated: bool = False
+    store: Store,
+    job_id: int,
+    state: str,
+    cost: UnitCost,
+    *,
+    truncated: bool = False,
+    stored: bool = True,
 ) -> None:
-    """Count a stored unit in its job: ``state`` done, unparsed or failed; a truncated answer
-    is done and also counted as needing attention."""
+    """Count a unit in its job: ``state`` done, unparsed or failed; a truncated answer is
+    done and also counted as needing attention. A result that was not ``stored`` (another
+    batch had stored that unit meanwhile) counts its tokens and cost, which were spent, and
+    nothing else."""
+    counted = int(stored)
     store.db.execute(
         "UPDATE jobs SET done = done + ?, failed = failed + ?, unparsed = unparsed + ?, "
         "truncated = truncated + ?, prompt_tokens = prompt_tokens + ?, "
         "completion_tokens = completion_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?",
         (
-            int(state == "done"),
-            int(state == "failed"),
-            int(state == "unparsed"),
-            int(truncated),
+            counted * (state == "done"),
+            counted * (state == "failed"),
+            counted * (state == "unparsed"),
+            counted * truncated,
             cost.prompt_tokens,
             cost.completion_tokens,
             cost.cost_usd,
@@ -331,11 +344,14 @@ def _jobs_with_staleness() -> str:
 
 
 def _with_gone_workers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A running job whose worker ran on this machine and has ended (killed, crashed) is
-    stale at once, without waiting for its heartbeat to age."""
+    """Where the worker of a running job ran on this machine, its process says whether the
+    job is live, not its heartbeat: a killed worker's job is stale at once, and a live one's
+    never (its heartbeat may age while another program holds the store's lock)."""
     for row in rows:
-        if row["state"] == "running" and not row["stale"]:
-            row["stale"] = int(worker_is_gone(row["host"], row["pid"], row["pid_started"]))
+        if row["state"] == "running":
+            state = worker_state(row["host"], row["pid"], row["pid_started"])
+            if state != "unknown":
+                row["stale"] = int(state == "gone")
     return rows
 
 
@@ -356,12 +372,15 @@ def lease_job(store: Store, job_id: int, worker: WorkerIdentity, token: str) -> 
     return True
 
 
-def start_counting(store: Store, job_id: int, token: str, total: int) -> None:
-    """Counts describe the latest run of a job; tokens and cost add up over all its runs."""
+def start_counting(
+    store: Store, job_id: int, token: str, total: int, failed_before: int = 0
+) -> None:
+    """Counts describe the latest run of a job (with the units that failed for good in an
+    earlier run of it, which this run leaves out); tokens and cost add up over all runs."""
     store.write(
-        "UPDATE jobs SET total = ?, done = 0, failed = 0, unparsed = 0, truncated = 0, "
+        "UPDATE jobs SET total = ?, done = 0, failed = ?, unparsed = 0, truncated = 0, "
         "retries = 0, rate_limited = 0 WHERE id = ? AND lease_token = ?",
-        (total, job_id, token),
+        (total, failed_before, job_id, token),
     )
 
 
@@ -463,47 +482,52 @@ class Claimed:
 def claim_units(
     store: Store, job_id: int, token: str, units: Sequence[str], planned_at: str
 ) -> Claimed:
-    """Claim ``units`` (claim_key texts) for this run of the job, in one transaction."""
+    """Claim ``units`` (claim_key texts) for this run of the job, in one transaction. A
+    claim held by a run that is no longer live (its job moved on, its worker is gone) is
+    taken over."""
     claimed = Claimed([], {}, [])
-    live = (
-        "EXISTS (SELECT 1 FROM jobs j WHERE j.id = claims.job_id AND "
-        "j.lease_token = claims.lease_token AND j.state = 'running' AND "
-        f"j.heartbeat_at >= {_stale_cutoff()})"
-    )
     with store.transaction():
-        _free_claims_of_gone_workers(store)
+        live = {
+            (row["id"], row["lease_token"])
+            for row in _with_gone_workers(
+                store.query(f"{_jobs_with_staleness()} WHERE state = 'running'")
+            )
+            if not row["stale"]
+        }
         for unit in units:
             kind, *ids = json.loads(unit)
             if store.db.execute(_STORED_SINCE[kind], (*ids, planned_at)).fetchone():
                 claimed.stored.append(unit)
                 continue
-            cursor = store.db.execute(
+            holder = store.db.execute(
+                "SELECT job_id, lease_token FROM claims WHERE unit = ?", (unit,)
+            ).fetchone()
+            if holder is not None and holder[1] != token and tuple(holder) in live:
+                claimed.elsewhere[unit] = int(holder[0])
+                continue
+            store.db.execute(
                 "INSERT INTO claims (unit, job_id, lease_token) VALUES (?, ?, ?) "
                 "ON CONFLICT (unit) DO UPDATE SET job_id = excluded.job_id, "
-                f"lease_token = excluded.lease_token, claimed_at = {NOW} "
-                f"WHERE claims.lease_token = excluded.lease_token OR NOT {live}",
+                f"lease_token = excluded.lease_token, claimed_at = {NOW}",
                 (unit, job_id, token),
             )
-            if cursor.rowcount == 1:
-                claimed.taken.append(unit)
-            else:
-                holder = store.scalar("SELECT job_id FROM claims WHERE unit = ?", (unit,))
-                claimed.elsewhere[unit] = int(holder)
+            claimed.taken.append(unit)
     return claimed
 
 
-def _free_claims_of_gone_workers(store: Store) -> None:
-    """A worker killed on this machine holds its claims no longer, heartbeat or not."""
-    for job_id, host, pid, started in store.db.execute(
-        "SELECT id, host, pid, pid_started FROM jobs WHERE state = 'running'"
-    ).fetchall():
-        if worker_is_gone(host, pid, started):
-            store.db.execute("DELETE FROM claims WHERE job_id = ?", (job_id,))
+@dataclass(frozen=True)
+class UnitClaim:
+    """A unit claimed by one run of a job: released with its result, by that run only."""
+
+    unit: str
+    token: str
 
 
-def release_claim(store: Store, unit: str | None) -> None:
-    if unit is not None:
-        store.db.execute("DELETE FROM claims WHERE unit = ?", (unit,))
+def release_claim(store: Store, claim: UnitClaim | None) -> None:
+    if claim is not None:
+        store.db.execute(
+            "DELETE FROM claims WHERE unit = ? AND lease_token = ?", (claim.unit, claim.token)
+        )
 
 
 def now_stamp(store: Store) -> str:
