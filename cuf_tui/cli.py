@@ -16,6 +16,7 @@ from cuf_tui.core.preferences import PREFERENCES
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from textual.app import App
 
     from cuf_tui.config import ModelEntry
     from cuf_tui.workspace import Workspace
@@ -582,8 +583,12 @@ def _workbench(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     workspace.config  # a broken cuf.toml is reported before the screen takes over  # noqa: B018
-    app = build_app(workspace)
-    app.run()
+    return run_workbench(build_app(workspace))
+
+
+def run_workbench(app: App[None], *, headless: bool = False) -> int:
+    """Run the workbench to its end: 0 when the user quit it, 1 when it stopped on an error."""
+    app.run(headless=headless)
     if app.return_code:  # Textual closed it on an unhandled error, and printed the traceback
         print(
             "cuf-tui: error: the workbench stopped on an unexpected error (see above); "

@@ -235,6 +235,25 @@ async def test_a_batch_that_cannot_start_says_why(tmp_path: Path, cli) -> None:
         assert "no judge configured" in app.screen.summary and not app.screen.can_start
 
 
+async def test_g_on_a_server_that_cannot_be_reached_says_so_and_starts_nothing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    ws = make_workspace(tmp_path / "ws", closed, ["alpha"], per_instruction=1)
+    app = build_app(Workspace(ws))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("G")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        assert f"alpha: cannot reach {closed}" in app.screen.summary
+        assert not app.screen.can_start
+    assert rows(ws, "SELECT count(*) FROM jobs") == [(0,)]
+
+
 def big_workspace(root: Path, count: int) -> Workspace:
     from cuf_tui.cli import main
 
@@ -603,3 +622,27 @@ async def test_a_failed_response_cannot_be_rated_but_can_be_flagged(sample) -> N
         await pilot.press("x")
         await pilot.pause()
         assert reviews(sample) == [(1, model, None, 0, 1, None)]
+
+
+def test_a_workbench_that_crashes_exits_non_zero(sample, capsys) -> None:
+    from cuf_tui.cli import run_workbench
+
+    class Crashing(WorkbenchApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            raise RuntimeError("a fault no action caught")
+
+    app = Crashing(sample, sample.open_store())
+    assert run_workbench(app, headless=True) == 1
+    assert "the workbench stopped on an unexpected error" in capsys.readouterr().err
+
+
+def test_a_workbench_the_user_quits_exits_zero(sample) -> None:
+    from cuf_tui.cli import run_workbench
+
+    class Quitting(WorkbenchApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            self.call_later(self.exit)
+
+    assert run_workbench(Quitting(sample, sample.open_store()), headless=True) == 0
