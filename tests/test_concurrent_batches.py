@@ -34,6 +34,19 @@ def tasks(count: int) -> list[dict[str, str]]:
     return [{"instruction": f"Task {i}: sort a list.", "preference": "style"} for i in range(count)]
 
 
+def detached_generate(cli, ws: Path) -> int:
+    """`cuf-tui generate --detach`: the job id it prints."""
+    run = cli("generate", "--detach", "-w", ws)
+    assert run.code == 0, run.err
+    return int(run.out.strip().splitlines()[-1])
+
+
+def kill_worker(ws: Path, job_id: int) -> None:
+    """kill -9 of the job's worker, as a crash or the OOM killer would."""
+    (pid,) = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job_id,))[0]
+    os.kill(pid, signal.SIGKILL)
+
+
 def completions(server: FakeOpenAI) -> Counter[str]:
     """How many times each distinct chat request was sent."""
     return Counter(repr((r.model, r.messages)) for r in server.requests if r.messages is not None)
@@ -50,9 +63,7 @@ def test_two_overlapping_batches_send_each_unit_once_and_count_its_tokens_once(
         per_instruction=2,
         max_concurrency=4,
     )
-    detached = cli("generate", "--detach", "-w", ws)
-    assert detached.code == 0, detached.err
-    background = int(detached.out.strip().splitlines()[-1])
+    background = detached_generate(cli, ws)
     foreground = cli("generate", "--limit", "20", "-w", ws)
     assert foreground.code == 0, foreground.err
     wait_for(
@@ -82,11 +93,9 @@ def test_a_worker_killed_with_sigkill_is_resumed_at_once_by_the_same_command(
         per_instruction=2,
         max_concurrency=2,
     )
-    run = cli("generate", "--detach", "-w", ws)
-    job_id = int(run.out.strip().splitlines()[-1])
+    job_id = detached_generate(cli, ws)
     wait_for(lambda: rows(ws, "SELECT done FROM jobs")[0][0] >= 6, what="6 responses")
-    (pid,) = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job_id,))[0]
-    os.kill(pid, signal.SIGKILL)
+    kill_worker(ws, job_id)
     # At once: well inside the 15 s a heartbeat needs to age.
     started = time.monotonic()
     again = cli("generate", "-w", ws)
@@ -111,11 +120,9 @@ def test_a_resumed_job_still_counts_what_failed_for_good_in_its_earlier_run(
         per_instruction=2,
         max_concurrency=1,
     )
-    run = cli("generate", "--detach", "-w", ws)
-    job_id = int(run.out.strip().splitlines()[-1])
+    job_id = detached_generate(cli, ws)
     wait_for(lambda: rows(ws, "SELECT failed FROM jobs")[0][0] >= 5, what="5 failed units")
-    (pid,) = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job_id,))[0]
-    os.kill(pid, signal.SIGKILL)
+    kill_worker(ws, job_id)
     again = cli("generate", "-w", ws)
     assert again.code == 1
     # Every bad400 unit failed for good, those of the killed run included; alpha's are done.
@@ -137,11 +144,9 @@ def test_units_claimed_by_a_killed_worker_are_free_for_another_batch_at_once(
         per_instruction=2,
         max_concurrency=2,
     )
-    run = cli("generate", "--detach", "-w", ws)
-    job_id = int(run.out.strip().splitlines()[-1])
+    job_id = detached_generate(cli, ws)
     wait_for(lambda: rows(ws, "SELECT done FROM jobs")[0][0] >= 2, what="2 responses")
-    (pid,) = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job_id,))[0]
-    os.kill(pid, signal.SIGKILL)
+    kill_worker(ws, job_id)
     assert rows(ws, "SELECT count(*) FROM claims")[0][0] > 0  # left behind by the kill
     other = cli("generate", "--limit", "3", "-w", ws)  # another batch, at once
     assert other.code == 0, other.err
@@ -158,8 +163,7 @@ def test_a_batch_waits_out_a_store_locked_for_12_seconds_and_completes(cli, slow
         per_instruction=2,
         max_concurrency=2,
     )
-    run = cli("generate", "--detach", "-w", ws)
-    job_id = int(run.out.strip().splitlines()[-1])
+    job_id = detached_generate(cli, ws)
     wait_for(lambda: rows(ws, "SELECT done FROM jobs")[0][0] >= 4, what="4 responses")
     holder = sqlite3.connect(ws / "cuf.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # as the sqlite3 shell inside a transaction does
@@ -195,8 +199,7 @@ def test_a_live_worker_whose_heartbeat_aged_behind_a_lock_keeps_its_job_and_clai
             per_instruction=1,
             max_concurrency=2,
         )
-        run = cli("generate", "--detach", "-w", ws)
-        job_id = int(run.out.strip().splitlines()[-1])
+        job_id = detached_generate(cli, ws)
         wait_for(lambda: rows(ws, "SELECT done FROM jobs")[0][0] >= 2, what="2 responses")
         holder = sqlite3.connect(ws / "cuf.db", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
