@@ -276,7 +276,7 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         console.print("No jobs yet. Start one with `cuf-tui generate` or `cuf-tui judge`.")
         return
-    from cuf_tui.store.work import attention_words
+    from cuf_tui.core.job_words import attention_words, server_line
 
     table = Table(box=None, header_style="underline", pad_edge=False)
     headers = ("id", "kind", "state", "progress", "failed", "attention", "retries", "flight")
@@ -306,11 +306,3 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
             console.print(f"job {row['id']}: {row['error']}", markup=False, highlight=False)
         for server in row.get("servers", ()):
             console.print(f"job {row['id']}: {server_line(server)}", markup=False, highlight=False)
-
-
-def server_line(server: dict[str, Any]) -> str:
-    """One managed server of a job, in words: which, where, in what state, its log."""
-    return (
-        f"{server['engine']} server {server['replica']} of {server['model']} "
-        f"(port {server['port']}, pid {server['pid']}): {server['state']}; log {server['log_path']}"
-    )

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 from cuf_tui.config import ModelEntry
+from cuf_tui.core.job_words import attention_words
 from cuf_tui.core.judge_output import (
     grade_schema,
     judgment_schema,
@@ -55,7 +56,6 @@ from cuf_tui.store.work import (
     UnitClaim,
     UnitCost,
     assign_models,
-    attention_words,
     claim_key,
     claim_units,
     finish_job,

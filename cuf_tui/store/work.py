@@ -56,13 +56,6 @@ class ReplyNotes:
 PLAIN_REPLY = ReplyNotes()
 
 
-def attention_words(unparsed: int, truncated: int) -> str:
-    """A job's units that were stored but need a person's look, in words ("" when none)."""
-    parts = [f"{unparsed} unparsed"] if unparsed else []
-    parts += [f"{truncated} cut off"] if truncated else []
-    return ", ".join(parts)
-
-
 FINISHED_STATES = ("done", "done with failures")  # a re-run starts a new job after these
 
 

@@ -94,7 +94,7 @@ class JobsPane(Vertical):
     def show(self, rows: list[dict[str, Any]], now: dt.datetime | None = None) -> None:
         if not self.query("#jobs-table"):
             return  # not composed yet; the next poll fills it
-        from cuf_tui.store.work import attention_words
+        from cuf_tui.core.job_words import attention_words
 
         table = self.table
         selected = self.selected_job_id
@@ -152,7 +152,7 @@ class JobsPane(Vertical):
         )
         servers = row.get("servers") or []
         if servers:
-            from cuf_tui.views import server_line
+            from cuf_tui.core.job_words import server_line
 
             shown += Text("\n\nmodel servers it ran:\n", style="bold")
             for server in servers:
