@@ -5,21 +5,18 @@ Times `cuf-tui bench` (the same job code, foreground, every answer and grade sto
 report over the resulting 500 grades (`cuf-tui bench-report`, with bootstrap intervals), and,
 for scale, the least time the requests could take at that concurrency and latency.
 
-    python benchmarks/bench_bench.py [--items 500] [--concurrency 64]
+    python -m benchmarks.bench_bench [--items 500] [--concurrency 64]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.fake_openai import start_in_subprocess  # noqa: E402
+from tests.fake_openai import start_in_subprocess
 
 PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
 LATENCY = 0.05

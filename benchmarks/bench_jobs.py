@@ -1,16 +1,19 @@
-"""Judge throughput: our judge job against the bare client and a one-at-a-time loop.
+"""Batch throughput: our generate and judge jobs against the bare client, at several
+concurrencies, and against a one-at-a-time loop (and distilabel, where installed).
 
 Starts the loopback test server (tests/fake_openai.py) in its own process with 50 ms of
 latency per request, builds a workspace of N instructions with 4 responses each, and times,
-over the same judge prompts:
-- our judge job (the same code `cuf-tui judge` runs), concurrency 64, results in the store;
-- a bare `asyncio.gather` over `openai.AsyncOpenAI`, 64 requests at a time, results dropped;
+over the same prompts:
+- our jobs (the code `cuf-tui generate` and `cuf-tui judge` run, results in the store) at
+  concurrency 16, 64 and 256;
+- a bare `asyncio.gather` over `openai.AsyncOpenAI` at the same concurrency, results dropped;
 - a one-request-at-a-time loop with the synchronous client, as the paper's scripts did
   (on a sample of requests, to keep the run short);
 - distilabel's TextGeneration with OpenAILLM, where distilabel is installed.
-Targets: job >= 80% of the bare client, >= 20x the loop, >= 2.5x distilabel.
+Targets: each job >= the bare client at every concurrency, the judge job >= 20x the loop and
+>= 2.5x distilabel.
 
-    python benchmarks/bench_jobs.py [--requests 2000] [--sequential 200]
+    python -m benchmarks.bench_jobs [--requests 2000] [--sequential 200] [--concurrency 16 64 256]
 """
 
 from __future__ import annotations
@@ -18,77 +21,102 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.fake_openai import start_in_subprocess  # noqa: E402
+from tests.fake_openai import start_in_subprocess
 
 PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
-CONCURRENCY = 64
+CONCURRENCIES = (16, 64, 256)
+MODELS = ["alpha", "beta", "gamma", "delta"]
+# (kind, entry name prefix, the model the loopback server plays)
+RUNS = (("generate", "gen", "alpha"), ("judge", "judge", "judge-markdown"))
 
 
-def build_workspace(root: Path, base_url: str, count: int) -> Path:
+def build_workspace(
+    root: Path, base_url: str, count: int, concurrencies: list[int], kind: str
+) -> Path:
+    """N instructions, with 4 responses each for judging, bare for generation; one entry per
+    concurrency (so each run has its own work), all on the loopback server."""
     from cuf_tui.cli import main
 
-    models = ["alpha", "beta", "gamma", "delta"]
     rows = []
     for i in range(count):
-        instruction = f"Task {i}: write a function that merges two sorted lists in Python."
-        rows.append(
-            {
-                "instruction": instruction,
-                "preference": PREFERENCES[i % 5],
-                "models": models,
-                "responses": [
-                    {
-                        "model": m,
-                        "response": f"```python\ndef merge(a, b):\n    return sorted(a + b)\n"
-                        f"```\nThis is answer {i}.\n-- answered by {m}",
-                    }
-                    for m in models
-                ],
-                "annotations": [],
-            }
-        )
-    source = root / "cuf.jsonl"
+        row: dict[str, object] = {
+            "instruction": f"Task {i}: write a function that merges two sorted lists.",
+            "preference": PREFERENCES[i % 5],
+        }
+        if kind == "judge":
+            row["models"] = MODELS
+            row["responses"] = [
+                {
+                    "model": m,
+                    "response": f"```python\ndef merge(a, b):\n    return sorted(a + b)\n"
+                    f"```\nThis is answer {i}.\n-- answered by {m}",
+                }
+                for m in MODELS
+            ]
+            row["annotations"] = []
+        rows.append(row)
+    source = root / f"{kind}.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    ws = root / "ws"
+    ws = root / kind
     main(["init", str(ws)])
-    with (ws / "cuf.toml").open("a", encoding="utf-8") as config:
-        config.write(
-            f'\n[[judges]]\nname = "judge"\nengine = "openai"\nmodel = "judge-markdown"\n'
-            f'base_url = "{base_url}"\nmax_concurrency = {CONCURRENCY}\ntemperature = 0.0\n'
-        )
+    section, prefix, model = next(run for run in RUNS if run[0] == kind)[0:3]
+    section = "judges" if kind == "judge" else "models"
+    entries = [
+        f'\n[[{section}]]\nname = "{prefix}-{concurrency}"\nengine = "openai"\n'
+        f'model = "{model}"\nbase_url = "{base_url}"\nmax_concurrency = {concurrency}\n'
+        "temperature = 0.0\n"
+        for concurrency in concurrencies
+    ]
+    config = (ws / "cuf.toml").read_text(encoding="utf-8")
+    # Every generation entry answers every instruction: each run has the same work.
+    config = config.replace(
+        "responses_per_instruction = 4", f"responses_per_instruction = {len(concurrencies)}"
+    )
+    (ws / "cuf.toml").write_text(config + "".join(entries), encoding="utf-8")
     main(["import", str(source), "-w", str(ws)])
     return ws
 
 
-def judge_prompts(ws: Path) -> list[list[dict[str, str]]]:
-    from cuf_tui.jobs.plan import plan_judging
+def prompts_of(ws: Path, kind: str, name: str) -> list[list[dict[str, str]]]:
+    """The messages the job of ``kind`` for entry ``name`` would send."""
+    from cuf_tui.jobs.kinds import GenerateRequest, JudgeRequest, Planning
     from cuf_tui.prompts import load_prompts
     from cuf_tui.workspace import Workspace
 
     workspace = Workspace(ws)
     prompts = load_prompts(ws)
     with workspace.open_store() as store:
-        plan = plan_judging(store, workspace.config, prompts, None, None)
-    return [
-        prompts.judge_messages(u.instruction.text, u.preference, list(u.responses.values()))
-        for u in plan.units
-    ]
+        planning = Planning(store, workspace.config, prompts)
+        if kind == "judge":
+            plan = JudgeRequest(name).plan(planning).plan  # type: ignore[attr-defined]
+            return [
+                prompts.judge_messages(u.instruction.text, u.preference, list(u.responses.values()))
+                for u in plan.units
+            ]
+        plan = GenerateRequest((name,)).plan(planning).plan  # type: ignore[attr-defined]
+        return [
+            prompts.generation_messages(
+                u.instruction.text,
+                u.preference,
+                prompts.choose_principle(u.preference, 42, u.instruction.key),
+            )
+            for u in plan.units
+        ]
 
 
-def time_our_job(ws: Path) -> tuple[float, int]:
+def time_our_job(ws: Path, kind: str, name: str) -> tuple[float, int]:
+    from cuf_tui.jobs.kinds import GenerateRequest, JudgeRequest
     from cuf_tui.jobs.launch import prepare_job
-    from cuf_tui.jobs.runner import run_job
+    from cuf_tui.jobs.lifecycle import run_job
     from cuf_tui.workspace import Workspace
 
     workspace = Workspace(ws)
-    job_id = prepare_job(workspace, "judge", {"judge": "judge", "limit": None})
+    request = JudgeRequest(name) if kind == "judge" else GenerateRequest((name,))
+    job_id = prepare_job(workspace, request)
     start = time.perf_counter()
     outcome = asyncio.run(run_job(workspace, job_id))
     elapsed = time.perf_counter() - start
@@ -96,19 +124,21 @@ def time_our_job(ws: Path) -> tuple[float, int]:
     return elapsed, outcome.progress.done
 
 
-def time_bare_client(base_url: str, prompts: list[list[dict[str, str]]]) -> float:
+def time_bare_client(
+    base_url: str, model: str, prompts: list[list[dict[str, str]]], concurrency: int
+) -> float:
     from openai import AsyncOpenAI
 
     async def run() -> None:
         client = AsyncOpenAI(base_url=base_url, api_key="not-needed")
-        limit = asyncio.Semaphore(CONCURRENCY)
+        limit = asyncio.Semaphore(concurrency)
 
         async def one(messages: list[dict[str, str]]) -> None:
             async with limit:
                 await client.chat.completions.create(
-                    model="judge-markdown",
-                    messages=messages,
-                    temperature=0.0,  # type: ignore[arg-type]
+                    model=model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=0.0,
                 )
 
         await asyncio.gather(*(one(m) for m in prompts))
@@ -127,8 +157,8 @@ def time_sequential(base_url: str, prompts: list[list[dict[str, str]]]) -> float
     for messages in prompts:
         client.chat.completions.create(
             model="judge-markdown",
-            messages=messages,
-            temperature=0.0,  # type: ignore[arg-type]
+            messages=messages,  # type: ignore[arg-type]
+            temperature=0.0,
         )
     return time.perf_counter() - start
 
@@ -149,7 +179,7 @@ def time_distilabel(base_url: str, prompts: list[list[dict[str, str]]]) -> float
         load = LoadDataFromDicts(data=data, batch_size=len(data))
         generate = TextGeneration(
             llm=OpenAILLM(model="judge-markdown", base_url=base_url, api_key="not-needed"),
-            input_batch_size=CONCURRENCY,
+            input_batch_size=64,
         )
         load >> generate
     start = time.perf_counter()
@@ -166,39 +196,57 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--sequential", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCIES))
     args = parser.parse_args()
     server, base_url = start_in_subprocess(args.latency)
+    results: list[tuple[str, int, float, float, int]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            ws = build_workspace(Path(tmp), base_url, args.requests)
-            prompts = judge_prompts(ws)
-            time_bare_client(base_url, prompts[:200])  # warm up the server and the client
-            job_s, judged = time_our_job(ws)
-            bare_s = time_bare_client(base_url, prompts)
-            seq_s = time_sequential(base_url, prompts[: args.sequential])
-            distilabel_s = time_distilabel(base_url, prompts)
+            workspaces = {
+                kind: build_workspace(Path(tmp), base_url, args.requests, args.concurrency, kind)
+                for kind, _, _ in RUNS
+            }
+            warm = prompts_of(workspaces["judge"], "judge", f"judge-{args.concurrency[0]}")
+            time_bare_client(base_url, "judge-markdown", warm[:200], 64)  # warm up both sides
+            for concurrency in args.concurrency:
+                for kind, prefix, model in (
+                    ("generate", "gen", "alpha"),
+                    ("judge", "judge", "judge-markdown"),
+                ):
+                    name = f"{prefix}-{concurrency}"
+                    ws = workspaces[kind]
+                    prompts = prompts_of(ws, kind, name)
+                    job_s, stored = time_our_job(ws, kind, name)
+                    bare_s = time_bare_client(base_url, model, prompts, concurrency)
+                    results.append(
+                        (kind, concurrency, len(prompts) / job_s, len(prompts) / bare_s, stored)
+                    )
+            seq_s = time_sequential(base_url, warm[: args.sequential])
+            distilabel_s = time_distilabel(base_url, warm)
     finally:
         server.terminate()
         server.wait()
-    n = len(prompts)
-    ours, bare, seq = n / job_s, n / bare_s, args.sequential / seq_s
     print(
-        f"judge requests            {n} (server latency {args.latency * 1000:.0f} ms, "
-        f"concurrency {CONCURRENCY})"
+        f"requests per run           {args.requests} (server latency {args.latency * 1000:.0f} ms)"
     )
-    print(
-        f"our judge job             {job_s:6.2f} s  {ours:7.1f} req/s  ({judged} judgments stored)"
-    )
-    print(f"bare AsyncOpenAI gather   {bare_s:6.2f} s  {bare:7.1f} req/s")
-    print(f"one at a time ({args.sequential:>4})      {seq_s:6.2f} s  {seq:7.1f} req/s")
+    print("job           concurrency   job req/s   bare client req/s   job / bare")
+    for kind, concurrency, ours, bare, stored in results:
+        print(
+            f"{kind:<13} {concurrency:>11}   {ours:9.1f}   {bare:17.1f}   {ours / bare:9.0%}"
+            f"   ({stored} stored)"
+        )
+    seq = args.sequential / seq_s
+    print(f"one at a time ({args.sequential:>4})      {seq:7.1f} req/s")
+    judged = {c: ours for kind, c, ours, _, _ in results if kind == "judge"}
+    best = max(judged, key=lambda c: judged[c])  # the concurrency that judged fastest
+    print(f"judge job at {best} / one at a time   {judged[best] / seq:6.1f}x  (target >= 20x)")
     if distilabel_s is None:
-        print("distilabel                not installed")
+        print("distilabel                 not installed")
     else:
-        print(f"distilabel TextGeneration {distilabel_s:6.2f} s  {n / distilabel_s:7.1f} req/s")
-    print(f"job / bare client         {ours / bare:6.0%}   (target >= 80%)")
-    print(f"job / one at a time       {ours / seq:6.1f}x  (target >= 20x)")
-    if distilabel_s is not None:
-        print(f"job / distilabel          {ours / (n / distilabel_s):6.1f}x  (target >= 2.5x)")
+        rate = len(warm) / distilabel_s
+        print(f"distilabel TextGeneration  {rate:7.1f} req/s")
+        print(f"judge job at {best} / distilabel   {judged[best] / rate:6.1f}x  (target >= 2.5x)")
+    print("target: every job >= 100% of the bare client at the same concurrency")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Prints the wall time of `cuf-tui import` and `cuf-tui export --format dpo` (whol
 start-up included), the database size, and the wall time of `cuf-tui --help`.
 Targets on a 2-core machine: import under 10 s, export under 5 s, --help under 0.3 s.
 
-    python benchmarks/bench_store.py [--rows 10000]
+    python -m benchmarks.bench_store [--rows 10000]
 """
 
 from __future__ import annotations

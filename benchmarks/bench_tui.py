@@ -6,7 +6,7 @@ from a key press until the screen shows its effect (moving to another instructio
 flagging; median and p95, at a reading pace and back to back), and the peak memory of the
 workbench. Targets: first paint under 1 s, p95 under 50 ms.
 
-    python benchmarks/bench_tui.py [--instructions 10000] [--presses 200]
+    python -m benchmarks.bench_tui [--instructions 10000] [--presses 200]
 """
 
 from __future__ import annotations

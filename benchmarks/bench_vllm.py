@@ -12,7 +12,7 @@ work; each is run twice, alternating, and the better of each is kept. Output tok
 second are the completion tokens the server reports over the wall time.
 Target: the job at least 90% of the bare client's output tokens per second.
 
-    python benchmarks/bench_vllm.py [--requests 32] [--max-tokens 128]
+    python -m benchmarks.bench_vllm [--requests 32] [--max-tokens 128]
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 PREFERENCES = ("instruction-following", "explanation", "complexity", "readability", "style")
 TASKS = (
     "Write a Python function that merges two sorted lists.",
@@ -41,7 +40,8 @@ TASKS = (
 
 
 def demo_entry(max_tokens: int, concurrency: int, base_url: str | None = None) -> dict:
-    from cuf_tui.engines.demo import DEMO_NAME, cache_folder, entry_text, prepare
+    from cuf_tui.demo.entries import entry_text
+    from cuf_tui.demo.model import DEMO_NAME, cache_folder, prepare
 
     demo = prepare(lambda line: print(line, file=sys.stderr), cache_folder())
     import tomllib
@@ -61,7 +61,7 @@ def demo_entry(max_tokens: int, concurrency: int, base_url: str | None = None) -
 
 
 def toml_entry(entry: dict) -> str:
-    from cuf_tui.config import toml_value
+    from cuf_tui.config.toml import toml_value
 
     return "[[models]]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in entry.items())
 

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import Any
 
     from rich.console import Console
 
     from cuf_tui.config import Config
     from cuf_tui.jobs.plan import Estimate
-    from cuf_tui.jobs.runner import Progress as JobProgress
+    from cuf_tui.jobs.progress import Progress as JobProgress
+    from cuf_tui.store.jobs import JobRow
     from cuf_tui.store.stats import Stats
     from cuf_tui.workspace import Workspace
 
@@ -270,13 +270,13 @@ def job_summary_lines(kind: str, progress: JobProgress) -> list[str]:
     return lines
 
 
-def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
+def render_jobs(console: Console, rows: Sequence[JobRow]) -> None:
     from rich.table import Table
 
     if not rows:
         console.print("No jobs yet. Start one with `cuf-tui generate` or `cuf-tui judge`.")
         return
-    from cuf_tui.core.job_words import attention_words, server_line
+    from cuf_tui.core.job_words import attention_words
 
     table = Table(box=None, header_style="underline", pad_edge=False)
     headers = ("id", "kind", "state", "progress", "failed", "attention", "retries", "flight")
@@ -286,23 +286,23 @@ def render_jobs(console: Console, rows: Sequence[dict[str, Any]]) -> None:
             header, justify="left" if left else "right", no_wrap=True, min_width=len(header)
         )
     for row in rows:
-        state = "interrupted" if row["stale"] else row["state"]
+        state = row.shown_state
         table.add_row(
-            str(row["id"]),
-            row["kind"],
+            str(row.id),
+            row.kind,
             state,
-            f"{row['done'] + row['failed'] + row['unparsed']}/{row['total']}",
-            str(row["failed"]),
-            attention_words(row["unparsed"], row["truncated"]) or "-",
-            str(row["retries"]),
-            str(row["in_flight"] if state == "running" else 0),
-            f"{row['prompt_tokens'] + row['completion_tokens']:,}",
-            f"${row['cost_usd']:.4f}",
-            (row["started_at"] or row["created_at"])[5:16].replace("T", " "),
+            f"{row.finished}/{row.total}",
+            str(row.failed),
+            attention_words(row.unparsed, row.truncated) or "-",
+            str(row.retries),
+            str(row.in_flight if state == "running" else 0),
+            f"{row.prompt_tokens + row.completion_tokens:,}",
+            f"${row.cost_usd:.4f}",
+            (row.started_at or row.created_at)[5:16].replace("T", " "),
         )
     console.print(table)
     for row in rows:
-        if row["error"]:
-            console.print(f"job {row['id']}: {row['error']}", markup=False, highlight=False)
-        for server in row.get("servers", ()):
-            console.print(f"job {row['id']}: {server_line(server)}", markup=False, highlight=False)
+        if row.error:
+            console.print(f"job {row.id}: {row.error}", markup=False, highlight=False)
+        for server in row.servers:
+            console.print(f"job {row.id}: {server.line()}", markup=False, highlight=False)

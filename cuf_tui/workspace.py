@@ -10,19 +10,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cuf_tui.config import CONFIG_NAME
+from cuf_tui.config import CONFIG_NAME, DB_NAME
 from cuf_tui.errors import CufError
 
 if TYPE_CHECKING:
     from cuf_tui.config import Config
     from cuf_tui.store.db import Store
 
-DB_NAME = "cuf.db"
-# What a workspace cannot lose: its settings, its store and the files SQLite keeps beside the
-# store while it is open. No command writes over a file of these names, in any folder.
-WORKSPACE_FILES = frozenset(
-    {CONFIG_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"}
-)
 HOME_ENV = "CUF_TUI_HOME"  # overrides where the per-user sample workspace lives
 SAMPLE_FOLDER = "sample-workspace"
 SAMPLE_SOURCES = ("codeultrafeedback.jsonl", "codal_bench.jsonl")
@@ -90,8 +84,9 @@ class Workspace:
 
         return load_config(self.config_path)
 
-    def open_store(self) -> Store:
-        """The workspace's store. A missing store is an error, never replaced by an empty one:
+    def open_store(self, busy_timeout_ms: int | None = None) -> Store:
+        """The workspace's store (a write waits ``busy_timeout_ms`` for another program's lock,
+        the store's default when None). A missing store is an error, never replaced by an empty one:
         beside a `cuf.toml` it means the data was moved or lost, and a silent fresh store would
         hide that (and let a batch start again from nothing)."""
         from cuf_tui.store.db import open_store
@@ -110,7 +105,9 @@ class Workspace:
                 f"or delete it and run `cuf-tui init {self.root}` to start an empty store "
                 f"({CONFIG_NAME} is kept)"
             )
-        return open_store(self.db_path, create=False)
+        if busy_timeout_ms is None:
+            return open_store(self.db_path, create=False)
+        return open_store(self.db_path, create=False, busy_timeout_ms=busy_timeout_ms)
 
 
 def default_workspace_dir() -> Path:

@@ -30,20 +30,29 @@ def model_entry(section: str, name: str, base_url: str, **extra: Any) -> str:
 
 def make_workspace(
     root: Path,
-    base_url: str,
-    models: list[str],
+    base_url: str = "",
+    models: list[str] = (),  # type: ignore[assignment]
     judges: list[str] = (),  # type: ignore[assignment]
     instructions: list[dict[str, Any]] | None = None,
     per_instruction: int = 4,
+    *,
+    entries: str = "",
+    bench_items: int = 0,
+    seed: int = 7,
     **entry_settings: Any,
 ) -> Path:
+    """A workspace for a test: [[models]] and [[judges]] on the loopback server (or the TOML
+    of ``entries``), its store, the instructions (ten by default), and ``bench_items``
+    CODAL-Bench items with gpt-4-turbo references for all and gpt-3.5-turbo ones for every
+    other item. Every test builds its workspace here."""
     root.mkdir(parents=True, exist_ok=True)
     config = (
-        f'[workspace]\nname = "batch"\nseed = 7\nresponses_per_instruction = {per_instruction}\n\n'
+        f'[workspace]\nname = "batch"\nseed = {seed}\n'
+        f"responses_per_instruction = {per_instruction}\n\n"
     )
     config += "\n".join(model_entry("models", m, base_url, **dict(entry_settings)) for m in models)
     config += "\n".join(model_entry("judges", j, base_url, **dict(entry_settings)) for j in judges)
-    (root / "cuf.toml").write_text(config, encoding="utf-8")
+    (root / "cuf.toml").write_text(config + entries, encoding="utf-8")
     if not (root / "cuf.db").exists():  # a workspace is cuf.toml and its store
         from cuf_tui.store.db import open_store
 
@@ -56,11 +65,22 @@ def make_workspace(
             }
             for i in range(10)
         ]
-    source = root / "instructions.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in instructions), encoding="utf-8")
+    bench = [
+        {
+            "instruction": f"Bench task {i}: write a parser for format {i}.",
+            "preference": PREFERENCES[i % 5],
+            "gpt-4-turbo_response": f"Reference {i} by gpt-4-turbo.",
+            "gpt-3.5-turbo_response": f"Reference {i} by gpt-3.5." if i % 2 else "",
+        }
+        for i in range(bench_items)
+    ]
     from cuf_tui.cli import main
 
-    assert main(["import", str(source), "-w", str(root)]) == 0
+    for name, data in (("instructions.jsonl", instructions), ("codal.jsonl", bench)):
+        if data:
+            source = root / name
+            source.write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
+            assert main(["import", str(source), "-w", str(root)]) == 0
     return root
 
 

@@ -15,39 +15,16 @@ import pytest
 
 from cuf_tui.analysis.leaderboard import OVERALL, leaderboard, score
 from cuf_tui.core.preferences import PREFERENCES
-from cuf_tui.store.db import open_store
-from tests.batch_helpers import model_entry, rows, wait_for
+from tests.batch_helpers import make_workspace, model_entry, rows, wait_for
 from tests.fake_openai import expected_rating
 
 
 def bench_workspace(
     root: Path, base_url: str, models: list[str], judges: list[str], items: int = 10, **extra
 ) -> Path:
-    root.mkdir(parents=True)
-    config = '[workspace]\nname = "bench"\nseed = 5\n\n'
-    config += "\n".join(model_entry("models", m, base_url, **extra) for m in models)
-    config += "\n".join(model_entry("judges", j, base_url, **extra) for j in judges)
-    (root / "cuf.toml").write_text(config)
-    open_store(root / "cuf.db").close()  # a workspace is cuf.toml and its store
-    bench = root / "codal.jsonl"
-    bench.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "instruction": f"Bench task {i}: write a parser for format {i}.",
-                    "preference": PREFERENCES[i % 5],
-                    "gpt-4-turbo_response": f"Reference {i} by gpt-4-turbo.",
-                    "gpt-3.5-turbo_response": f"Reference {i} by gpt-3.5." if i % 2 else "",
-                }
-            )
-            + "\n"
-            for i in range(items)
-        )
+    return make_workspace(
+        root, base_url, models, judges, instructions=[], bench_items=items, seed=5, **extra
     )
-    from cuf_tui.cli import main
-
-    assert main(["import", str(bench), "-w", str(root)]) == 0
-    return root
 
 
 def test_a_bench_run_answers_then_grades_each_item_once(cli, server, tmp_path):

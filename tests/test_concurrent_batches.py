@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cuf_tui.store.db import open_store
-from cuf_tui.store.work import job_row
+from cuf_tui.store.jobs import job_row
 from tests.batch_helpers import KEY_ENV, SECRET, make_workspace, rows, wait_for
 from tests.fake_openai import FakeOpenAI
 
@@ -292,11 +292,11 @@ def test_a_full_disk_fails_the_job_in_one_line_with_nothing_half_written(slow_se
     with open_store(out / "cuf.db") as store:
         job = job_row(store, 1)
     assert job is not None
-    assert 0 < stored[0] < 400 and job["done"] == stored[0], "every stored unit counted, only those"
+    assert 0 < stored[0] < 400 and job.done == stored[0], "every stored unit counted, only those"
     assert half == (0,)
-    if job["state"] != "failed":
+    if job.state != "failed":
         # Under a file size limit the store may not even take the job's last row; the job
         # then shows as interrupted at once (its worker is gone), never as still running.
-        assert job["state"] == "running" and job["stale"]
+        assert job.state == "running" and job.stale
     else:
-        assert "cannot write the store" in job["error"]
+        assert job.error and "cannot write the store" in job.error

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from cuf_tui.store.claims import claim_key, claim_units
 from cuf_tui.store.db import StoreLocked, open_store
+from cuf_tui.store.jobs import find_or_create_job
 from cuf_tui.store.reviews import review_of, write_review
-from cuf_tui.store.work import claim_key, claim_units, find_or_create_job, now_stamp
 
 
 def _store_with_instructions(root: Path, count: int = 20) -> Path:
@@ -129,7 +130,7 @@ def test_a_unit_claimed_by_a_live_run_is_not_claimed_by_another(tmp_path: Path) 
                 "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
                 (token, job),
             )
-        planned = now_stamp(store)
+        planned = store.now()
         units = [claim_key("response", i, "a") for i in (1, 2, 3)]
         mine = claim_units(store, first, "run-1", units[:2], planned)
         theirs = claim_units(store, second, "run-2", units, planned)

@@ -115,7 +115,7 @@ def test_a_missing_config_says_how_to_make_one(tmp_path: Path) -> None:
 def test_toml_value_round_trips_through_tomllib():
     import tomllib
 
-    from cuf_tui.config import toml_value
+    from cuf_tui.config.toml import toml_value
 
     value = {
         "path": 'C:\\models\\"smol"',

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cuf_tui.config import load_config
-from cuf_tui.engines.demo import DEMO_NAME, DemoModel, add_to_workspace
+from cuf_tui.demo.entries import add_to_workspace
+from cuf_tui.demo.model import DEMO_NAME, DemoModel
 from cuf_tui.workspace import Workspace, ensure_sample_workspace, init_workspace
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from cuf_tui.engines.demo import DemoModel, add_to_workspace, cache_folder, prepare
-from cuf_tui.engines.managed import group_members
-from cuf_tui.jobs.runner import REPAIR_SEPARATOR
+from cuf_tui.demo.entries import add_to_workspace
+from cuf_tui.demo.model import DemoModel, cache_folder, prepare
+from cuf_tui.engines.server_processes import group_members
+from cuf_tui.jobs.kinds.asking import REPAIR_SEPARATOR
 from cuf_tui.workspace import init_workspace
 
 ENGINES = [

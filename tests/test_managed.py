@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cuf_tui.config import toml_value
+from cuf_tui.config.toml import toml_value
 from cuf_tui.core.preferences import PREFERENCES
-from cuf_tui.engines.managed import group_members, server_argv
-from cuf_tui.store.db import open_store
-from tests.batch_helpers import rows, wait_for
+from cuf_tui.engines.managed import server_argv
+from cuf_tui.engines.server_processes import group_members
+from tests.batch_helpers import make_workspace, rows, wait_for
 from tests.fake_openai import expected_rating
 
 STANDIN = str(Path(__file__).with_name("standin_server.py"))
@@ -45,25 +45,13 @@ def managed_entry(section: str, name: str, env: dict[str, str] | None = None, **
 
 
 def workspace_with(root: Path, entries: str, per_instruction: int = 2, count: int = 6) -> Path:
-    root.mkdir(parents=True)
-    (root / "cuf.toml").write_text(
-        f'[workspace]\nname = "managed"\nseed = 7\nresponses_per_instruction = {per_instruction}'
-        f"\n\n{entries}",
-        encoding="utf-8",
+    tasks = [
+        {"instruction": f"Write helper {i} in Python.", "preference": PREFERENCES[i % 5]}
+        for i in range(count)
+    ]
+    return make_workspace(
+        root, instructions=tasks, per_instruction=per_instruction, entries=entries
     )
-    open_store(root / "cuf.db").close()  # a workspace is cuf.toml and its store
-    source = root / "instructions.jsonl"
-    source.write_text(
-        "".join(
-            json.dumps({"instruction": f"Write helper {i} in Python.", "preference": p}) + "\n"
-            for i, p in ((i, PREFERENCES[i % 5]) for i in range(count))
-        ),
-        encoding="utf-8",
-    )
-    from cuf_tui.cli import main
-
-    assert main(["import", str(source), "-w", str(root)]) == 0
-    return root
 
 
 def servers(ws: Path) -> list[dict[str, Any]]:

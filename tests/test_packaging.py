@@ -35,14 +35,32 @@ def test_help_imports_nothing_heavy() -> None:
     assert out.strip().splitlines()[-1] == "[]"
 
 
-def test_the_core_layers_never_import_textual() -> None:
+def non_ui_modules() -> list[str]:
+    """Every module of the package but the workbench's (cuf_tui/tui/) and the entry point."""
+    package = ROOT / "cuf_tui"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[1] == "tui" or parts[-1] == "__main__":
+            continue
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_no_module_outside_the_workbench_imports_textual() -> None:
+    modules = non_ui_modules()
+    assert len(modules) > 40  # the walk found the package
     out = _python(
-        "import sys\n"
-        "import cuf_tui.core.layouts, cuf_tui.store.stats, cuf_tui.interchange.importer\n"
-        "import cuf_tui.interchange.exporter, cuf_tui.analysis.binarize, cuf_tui.workspace\n"
-        "print('textual' in sys.modules)\n"
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "    if 'textual' in sys.modules:\n"
+        "        print(name)\n"
+        "        break\n"
+        "else:\n"
+        "    print('none')\n"
     )
-    assert out.strip() == "False"
+    assert out.strip() == "none", f"{out.strip()} imports textual"
 
 
 def test_the_wheel_ships_styles_and_sample_data(tmp_path: Path) -> None:

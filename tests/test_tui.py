@@ -12,6 +12,9 @@ import pytest
 
 from cuf_tui.tui.app import WorkbenchApp, build_app
 from cuf_tui.tui.screens.dialogs import ConfirmBatch, HelpDialog, NoteDialog, TextDialog
+from cuf_tui.tui.widgets.detail import InstructionDetail
+from cuf_tui.tui.widgets.queue import QueueView
+from cuf_tui.tui.widgets.queue_pane import QueuePane
 from cuf_tui.workspace import Workspace, ensure_sample_workspace
 from tests.batch_helpers import KEY_ENV, SECRET, make_workspace, rows
 
@@ -19,6 +22,20 @@ from tests.batch_helpers import KEY_ENV, SECRET, make_workspace, rows
 @pytest.fixture
 def sample(private_home: Path) -> Workspace:
     return ensure_sample_workspace(private_home / "sample-workspace")
+
+
+def pane(app: WorkbenchApp) -> QueuePane:
+    """The queue tab of the workbench screen (the app's queries search that screen, whatever
+    dialog is on top of it)."""
+    return app.query_one(QueuePane)
+
+
+def queue(app: WorkbenchApp) -> QueueView:
+    return pane(app).queue
+
+
+def detail(app: WorkbenchApp) -> InstructionDetail:
+    return pane(app).detail
 
 
 def reviews(ws: Workspace) -> list[tuple]:
@@ -33,22 +50,22 @@ async def test_moving_through_the_queue_shows_each_instruction(sample: Workspace
     app = build_app(sample)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        assert app.queue.current_id == 1 and app.detail.view.id == 1
+        assert queue(app).current_id == 1 and detail(app).view.id == 1
         await pilot.press("j", "j", "down")
         await pilot.pause()
-        assert app.queue.current_id == 4 and app.detail.view.id == 4
+        assert queue(app).current_id == 4 and detail(app).view.id == 4
         await pilot.press("k")
         await pilot.pause()
-        assert app.detail.view.id == 3
+        assert detail(app).view.id == 3
         await pilot.press("end")
         await pilot.pause()
-        assert app.detail.view.id == 30
+        assert detail(app).view.id == 30
         await pilot.press("home", "pagedown")
         await pilot.pause()
-        assert app.queue.current_id > 10
-        assert len(app.detail.view.responses) == 4
+        assert queue(app).current_id > 10
+        assert len(detail(app).view.responses) == 4
         await pilot.press("tab")
-        assert app.focused is app.detail
+        assert app.focused is detail(app)
 
 
 async def test_filters_and_search(sample: Workspace) -> None:
@@ -56,18 +73,18 @@ async def test_filters_and_search(sample: Workspace) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("p")  # instruction-following
         await pilot.pause()
-        assert len(app.queue.ids) == 6
+        assert len(queue(app).ids) == 6
         await pilot.press("p", "p")  # complexity
         await pilot.pause()
-        assert app.filter.preference == "complexity"
-        assert app.detail.view.preference == "complexity"
+        assert pane(app).filter.preference == "complexity"
+        assert detail(app).view.preference == "complexity"
         await pilot.press("escape")
         await pilot.pause()
-        assert len(app.queue.ids) == 30
+        assert len(queue(app).ids) == 30
         await pilot.press("s", "s", "s")  # needs review -> unjudged -> unparsed
         await pilot.pause()
-        assert app.filter.status == "unparsed" and app.queue.ids == [27]
-        assert "UNPARSED" in app.detail.text()
+        assert pane(app).filter.status == "unparsed" and queue(app).ids == [27]
+        assert "UNPARSED" in detail(app).text()
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, TextDialog)
@@ -77,7 +94,7 @@ async def test_filters_and_search(sample: Workspace) -> None:
         await pilot.pause()
         await pilot.press("m")
         await pilot.pause()
-        model = app.filter.model
+        model = pane(app).filter.model
         assert model is not None
         with sqlite3.connect(sample.db_path) as conn:
             expected = [
@@ -88,16 +105,16 @@ async def test_filters_and_search(sample: Workspace) -> None:
                     (model,),
                 )
             ]
-        assert app.queue.ids == expected
+        assert queue(app).ids == expected
         await pilot.press("escape", "slash")
         await pilot.press(*"Rust")
         await pilot.pause()
-        assert app.filter.search == "Rust" and len(app.queue.ids) == 4
+        assert pane(app).filter.search == "Rust" and len(queue(app).ids) == 4
         await pilot.press("enter")
-        assert app.focused is app.queue
+        assert app.focused is queue(app)
         await pilot.press("escape")
         await pilot.pause()
-        assert app.filter.search == "" and len(app.queue.ids) == 30
+        assert pane(app).filter.search == "" and len(queue(app).ids) == 30
 
 
 async def test_review_keys_write_the_store_and_undo(sample: Workspace) -> None:
@@ -107,11 +124,11 @@ async def test_review_keys_write_the_store_and_undo(sample: Workspace) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("j", "j", "l", "4")  # instruction 3, second response
         await pilot.pause()
-        second = app.detail.view.responses[1].model
+        second = detail(app).view.responses[1].model
         assert reviews(sample) == [(3, second, 4, 0, 0, None)]
         await pilot.press("l", "a")  # third response: agree with the judge
         await pilot.pause()
-        third = app.detail.view.responses[2]
+        third = detail(app).view.responses[2]
         assert third.human_rating == third.rating and third.agrees
         await pilot.press("x")
         await pilot.pause()
@@ -133,6 +150,46 @@ async def test_review_keys_write_the_store_and_undo(sample: Workspace) -> None:
         assert conn.execute("SELECT * FROM judgment_ratings ORDER BY 1, 2").fetchall() == judge_said
 
 
+def test_the_review_rules_are_the_services_not_the_screens(sample: Workspace) -> None:
+    """A rating agrees with the judge exactly when it is the judge's; agreeing needs a
+    rating from the judge; a response without text can be flagged, not rated; undo puts
+    the store back."""
+    from dataclasses import replace
+
+    from cuf_tui.tui.service import Refused, Undone, Workbench
+
+    with sample.open_store() as store:
+        workbench = Workbench(sample, store)
+        view = workbench.instruction(1)
+        assert view is not None
+        judged = view.responses[0]
+        assert judged.state == "done" and judged.rating is not None
+        other = judged.rating % 5 + 1
+        same = {"rating": judged.rating, "agrees_with_judge": 1}
+        assert workbench.rating(judged, judged.rating).changes == same
+        assert workbench.rating(judged, other).changes == {"rating": other, "agrees_with_judge": 0}
+        assert workbench.agreement(judged).changes == same
+        with pytest.raises(Refused, match="gave no rating"):
+            workbench.agreement(replace(judged, rating=None))
+        failed = replace(judged, state="failed")
+        with pytest.raises(Refused, match="failed: there is nothing to rate"):
+            workbench.rating(failed, 3)
+        assert workbench.flag(failed).changes == {"flagged": 1}
+        workbench.save(view, judged, workbench.rating(judged, other))
+        assert reviews(sample) == [(1, judged.model, other, 0, 0, None)]
+        assert workbench.undo() == Undone(1, judged.model)
+        assert reviews(sample) == [] and workbench.undo() is None
+
+
+def test_the_service_knows_nothing_of_textual() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, cuf_tui.tui.service; print('textual' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.stdout.strip() == "False", shown.stderr
+
+
 async def test_next_review_walks_what_needs_review(sample: Workspace) -> None:
     app = build_app(sample)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -141,13 +198,13 @@ async def test_next_review_walks_what_needs_review(sample: Workspace) -> None:
         await pilot.pause()
         await pilot.press("home", "right_square_bracket")
         await pilot.pause()
-        assert app.queue.current_id == 2  # #1 is reviewed and agrees: skipped
+        assert queue(app).current_id == 2  # #1 is reviewed and agrees: skipped
         await pilot.press("left_square_bracket")  # nothing before #2 needs review
         await pilot.pause()
-        assert app.queue.current_id == 2
+        assert queue(app).current_id == 2
         await pilot.press("right_square_bracket")
         await pilot.pause()
-        assert app.queue.current_id == 3
+        assert queue(app).current_id == 3
 
 
 async def test_help_lists_the_keys_of_the_focused_pane(sample: Workspace) -> None:
@@ -198,7 +255,7 @@ async def test_a_confirmed_batch_runs_detached_and_the_queue_follows_it(server, 
         await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
         await pilot.press("y")
         # The worker writes; the workbench only reads and shows it as it lands.
-        await _until(pilot, lambda: "2/2" in app.queue.render_line(0).text)
+        await _until(pilot, lambda: "2/2" in queue(app).render_line(0).text)
         await _until(pilot, lambda: rows(root, "SELECT state FROM jobs") == [("done",)])
         assert len(server.requests) == 20
         await pilot.press("J")
@@ -206,9 +263,9 @@ async def test_a_confirmed_batch_runs_detached_and_the_queue_follows_it(server, 
         assert "judge-json" in str(app.screen.summary)
         await pilot.press("y")
         await _until(
-            pilot, lambda: app.detail.view is not None and app.detail.view.judgment is not None
+            pilot, lambda: detail(app).view is not None and detail(app).view.judgment is not None
         )
-        assert {r.rating for r in app.detail.view.responses} <= {5, 2}
+        assert {r.rating for r in detail(app).view.responses} <= {5, 2}
         await pilot.press("f4")
         await pilot.pause()
         assert app.query_one("#jobs-table").row_count == 2
@@ -229,7 +286,7 @@ async def test_a_batch_that_cannot_start_says_why(tmp_path: Path, cli) -> None:
     app = build_app(Workspace(root))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert "No instruction matches the filter." in app.detail.text()
+        assert "No instruction matches the filter." in detail(app).text()
         await pilot.press("J")
         await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
         assert "no judge configured" in app.screen.summary and not app.screen.can_start
@@ -282,13 +339,13 @@ async def test_moving_through_ten_thousand_instructions_loads_only_what_is_shown
     app = build_app(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert len(app.queue.ids) == 10_000
+        assert len(queue(app).ids) == 10_000
         for _ in range(50):
             await pilot.press("j")
         await pilot.press("pagedown", "pagedown", "end", "k", "home")
         await pilot.pause()
-        assert app.queue.rows_loaded <= 400  # a few pages, never all 10,000
-        assert app.detail.view.id == app.queue.current_id
+        assert queue(app).rows_loaded <= 400  # a few pages, never all 10,000
+        assert detail(app).view.id == queue(app).current_id
 
 
 def add_bench_grades(ws: Workspace) -> None:
@@ -313,7 +370,7 @@ def add_bench_grades(ws: Workspace) -> None:
 
 async def test_bench_scores_and_grades(sample: Workspace) -> None:
     from cuf_tui.analysis.leaderboard import leaderboard
-    from cuf_tui.store.bench import grade_rows
+    from cuf_tui.store.grades import grade_rows
 
     add_bench_grades(sample)
     with sample.open_store() as store:
@@ -355,7 +412,7 @@ async def test_the_workbench_keeps_working_under_a_dialog_and_while_quitting(sam
 
 
 async def test_the_command_palette_offers_every_action(sample: Workspace) -> None:
-    from cuf_tui.tui.commands import ACTIONS
+    from cuf_tui.tui.commands import ACTIONS, action_owner
 
     app = build_app(sample)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -366,9 +423,10 @@ async def test_the_command_palette_offers_every_action(sample: Workspace) -> Non
         await pilot.press("enter")
         await pilot.pause()
         assert rows_of_reviews(sample) == [(1, 1)]
-    names = {action for _, action, _ in ACTIONS}
-    for action in names:  # every palette entry names an action the app has
-        assert hasattr(app, "action_" + action.split("(")[0]), action
+        for _, where, action, _ in ACTIONS:  # every palette entry names an action of its pane
+            owner = app if action.startswith("app.") else action_owner(app.screen, where)
+            name = action.removeprefix("app.").split("(")[0]
+            assert hasattr(owner, "action_" + name), action
 
 
 def rows_of_reviews(ws: Workspace) -> list[tuple]:
@@ -400,7 +458,7 @@ async def test_a_review_the_store_refuses_is_a_notice_and_the_key_works_again(sa
     app = build_app(sample, busy_timeout_ms=200)  # a write waits 200 ms for the lock
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await pilot.pause()
-        model = app.detail.selected_response.model
+        model = detail(app).selected_response.model
         holder = sqlite3.connect(sample.db_path, isolation_level=None)  # a sqlite3 shell
         holder.execute("BEGIN IMMEDIATE")
         try:
@@ -413,7 +471,7 @@ async def test_a_review_the_store_refuses_is_a_notice_and_the_key_works_again(sa
             assert reviews(sample) == []
             await pilot.press("x", "j", "k")  # other keys go on working meanwhile
             await pilot.pause()
-            assert app.is_running and app.queue.current_id == 1
+            assert app.is_running and queue(app).current_id == 1
         finally:
             holder.rollback()
             holder.close()
@@ -450,15 +508,15 @@ async def test_a_reload_between_keys_keeps_the_review_on_the_instruction_shown(s
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("s")  # needs review
         await pilot.pause()
-        assert app.filter.status == "needs review" and app.queue.current_id == 1
-        first, second = (r.model for r in app.detail.view.responses[:2])
+        assert pane(app).filter.status == "needs review" and queue(app).current_id == 1
+        first, second = (r.model for r in detail(app).view.responses[:2])
         filter_line = app.query_one("#filter-line")
         await pilot.press("a")
         add_instruction(sample)  # a worker commits: the next poll reloads the queue
         await _until(pilot, lambda: "of 31" in str(filter_line.render()))
         await pilot.press("l", "a")  # meant for #1's second response
         await pilot.pause()
-        assert app.queue.current_id == 1
+        assert queue(app).current_id == 1
         assert {r[:2] for r in reviews(sample)} == {(1, first), (1, second)}
 
 
@@ -472,17 +530,17 @@ async def test_a_reload_never_moves_the_cursor_off_the_instruction_shown(sample)
         add_instruction(sample)
         await _until(pilot, lambda: "of 31" in str(filter_line.render()))
         # #1 no longer needs review, but stays where the reviewer is until they move on.
-        assert app.queue.current_id == 1 and app.detail.view.id == 1
+        assert queue(app).current_id == 1 and detail(app).view.id == 1
         await pilot.press("x")
         await pilot.pause()
-        fourth = app.detail.view.responses[3].model
+        fourth = detail(app).view.responses[3].model
         assert {r[1]: r for r in reviews(sample) if r[0] == 1}[fourth][3:5] == (1, 1)
         await pilot.press("j")
         await pilot.pause()
-        assert app.queue.current_id == 2
+        assert queue(app).current_id == 2
         add_instruction(sample, "Yet another instruction.")
         await _until(pilot, lambda: "of 32" in str(filter_line.render()))
-        assert 1 not in app.queue.ids and app.queue.current_id == 2
+        assert 1 not in queue(app).ids and queue(app).current_id == 2
 
 
 async def test_an_instruction_needs_review_until_every_response_is_reviewed(sample) -> None:
@@ -491,10 +549,10 @@ async def test_an_instruction_needs_review_until_every_response_is_reviewed(samp
         await pilot.press("j", "a")  # one response of #2 (of 4) agreed with
         await pilot.press("home", "right_square_bracket")
         await pilot.pause()
-        assert app.queue.current_id == 2
+        assert queue(app).current_id == 2
         await pilot.press("s")
         await pilot.pause()
-        assert app.filter.status == "needs review" and 2 in app.queue.ids
+        assert pane(app).filter.status == "needs review" and 2 in queue(app).ids
 
 
 def add_huge_instruction(ws: Workspace) -> None:
@@ -539,8 +597,8 @@ async def test_a_huge_text_shows_its_head_at_once_and_the_rest_on_demand(sample)
         await pilot.press("j")
         await pilot.pause()
         assert time.monotonic() - started < 2.0  # a loose guard: it used to take seconds
-        assert app.detail.view.id == 31
-        shown = app.detail.text()
+        assert detail(app).view.id == 31
+        shown = detail(app).text()
         assert "THE END OF" not in shown
         # The instruction, m1's response and its rationale each say what they leave out,
         # above their head and below it.
@@ -559,7 +617,7 @@ async def test_a_huge_text_shows_its_head_at_once_and_the_rest_on_demand(sample)
         assert "THE END OF THE RATIONALE" in bottom
         await pilot.press("escape", "escape")
         await pilot.pause()
-        assert app.focused is app.queue and app.detail.view.id == 31
+        assert app.focused is queue(app) and detail(app).view.id == 31
 
 
 async def test_a_response_cut_off_at_max_tokens_is_marked(sample) -> None:
@@ -573,12 +631,12 @@ async def test_a_response_cut_off_at_max_tokens_is_marked(sample) -> None:
     app = build_app(sample)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        first, second = app.queue.render_line(0).text, app.queue.render_line(1).text
+        first, second = queue(app).render_line(0).text, queue(app).render_line(1).text
         assert " T " in second and " T " not in first
         await pilot.press("j")
         await pilot.pause()
-        assert app.detail.text().count("cut off at max_tokens") == 1
-        assert app.detail.selected_response.model == model
+        assert detail(app).text().count("cut off at max_tokens") == 1
+        assert detail(app).selected_response.model == model
         await pilot.press("question_mark")
         await pilot.pause()
         status_keys = dict(app.screen.sections)["Queue status column"]
@@ -613,7 +671,7 @@ async def test_a_failed_response_cannot_be_rated_but_can_be_flagged(sample) -> N
     app = build_app(sample)
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await pilot.pause()
-        assert app.detail.selected_response.model == model
+        assert detail(app).selected_response.model == model
         await pilot.press("3", "a")
         await pilot.pause()
         assert reviews(sample) == []
@@ -625,24 +683,24 @@ async def test_a_failed_response_cannot_be_rated_but_can_be_flagged(sample) -> N
 
 
 def test_a_workbench_that_crashes_exits_non_zero(sample, capsys) -> None:
-    from cuf_tui.cli import run_workbench
+    from cuf_tui.cli.workbench import run_workbench
 
     class Crashing(WorkbenchApp):
-        def on_mount(self) -> None:
-            super().on_mount()
+        def on_ready(self) -> None:  # the workbench is on screen
             raise RuntimeError("a fault no action caught")
 
     app = Crashing(sample, sample.open_store())
     assert run_workbench(app, headless=True) == 1
-    assert "the workbench stopped on an unexpected error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the workbench stopped on an unexpected error" in err
+    assert "a fault no action caught" in err  # that fault, not another one
 
 
 def test_a_workbench_the_user_quits_exits_zero(sample) -> None:
-    from cuf_tui.cli import run_workbench
+    from cuf_tui.cli.workbench import run_workbench
 
     class Quitting(WorkbenchApp):
-        def on_mount(self) -> None:
-            super().on_mount()
+        def on_ready(self) -> None:  # the workbench is on screen: the user quits
             self.call_later(self.exit)
 
     assert run_workbench(Quitting(sample, sample.open_store()), headless=True) == 0

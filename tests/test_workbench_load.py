@@ -17,6 +17,7 @@ from cuf_tui.store.browse import changes_seen
 from cuf_tui.tui.app import WorkbenchApp
 from cuf_tui.workspace import Workspace
 from tests.batch_helpers import KEY_ENV, SECRET, make_workspace, rows, wait_for
+from tests.test_tui import pane, queue
 
 MODELS = ["alpha", "beta", "gamma", "delta"]
 # At latency 0 a worker judges some 400 instructions a second (2,000 rows): enough for it to
@@ -95,18 +96,18 @@ async def test_a_hundred_review_keys_land_while_a_detached_judge_writes(judging)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.press("s")  # needs review: judged and not yet reviewed
         await pilot.pause()
-        assert app.filter.status == "needs review"
+        assert pane(app).filter.status == "needs review"
         judged_before = rows(root, JUDGED)[0][0]
         instruction = 0
         for key_number in range(REVIEWED * 4):
             response = key_number % 4  # every instruction's models are MODELS, in this order
             if response == 0:  # `]` has just moved to the next instruction that needs review
-                assert app.queue.current_id > instruction
-                instruction = app.queue.current_id
+                assert queue(app).current_id > instruction
+                instruction = queue(app).current_id
             rating = key_number % 5 + 1
             meant[(instruction, MODELS[response])] = rating
             await pilot.press(str(rating))
-            versions.add(changes_seen(app.store))
+            versions.add(changes_seen(app.workbench.store))
             # The next response, or the next instruction that needs review.
             await pilot.press("l" if response < 3 else "right_square_bracket")
         await pilot.pause(0.2)

@@ -101,10 +101,11 @@ def test_two_workers_racing_for_one_job_run_it_once(cli, slow_server, tmp_path):
         per_instruction=1,
         max_concurrency=2,
     )
+    from cuf_tui.jobs.kinds import GenerateRequest
     from cuf_tui.jobs.launch import prepare_job
     from cuf_tui.workspace import Workspace
 
-    job_id = prepare_job(Workspace(ws), "generate", {"models": None, "limit": None})
+    job_id = prepare_job(Workspace(ws), GenerateRequest())
     first, second = worker(ws, job_id), worker(ws, job_id)
     outputs = [p.communicate(timeout=60) for p in (first, second)]
     codes = sorted(p.returncode for p in (first, second))
@@ -187,12 +188,13 @@ def test_jobs_lists_progress_as_json(cli, slow_server, tmp_path):
 def test_a_launcher_that_stays_open_reaps_its_finished_workers(slow_server, tmp_path):
     """The workbench launches workers and keeps running: a finished worker must not stay
     behind as a zombie process."""
+    from cuf_tui.jobs.kinds import GenerateRequest
     from cuf_tui.jobs.launch import detach, prepare_job
     from cuf_tui.workspace import Workspace
 
     ws = make_workspace(tmp_path / "ws", slow_server.base_url, ["alpha"], [], instructions(2), 1)
     workspace = Workspace(ws)
-    job_id = prepare_job(workspace, "generate", {"models": None, "limit": None})
+    job_id = prepare_job(workspace, GenerateRequest())
     pid, _ = detach(workspace, job_id)  # this test's process is the launcher
     wait_for(lambda: rows(ws, "SELECT state FROM jobs") == [("done",)], what="the job")
 

@@ -1,87 +1,138 @@
-"""Writes sample_data/codeultrafeedback.jsonl, sample_data/codal_bench.jsonl and
-sample_data/codal_bench_graded.jsonl from the hand-written rows in
-tools/sample_instructions_*.py and tools/sample_bench_grades.py. Run from the project root:
+"""Writes the shipped sample data, sample_data/*.jsonl, from its single source: the
+hand-edited TOML in tools/sample_source/, where multi-line strings keep the answers' code
+readable. Each TOML file says what it holds. Run from anywhere:
 
-    python tools/make_sample_data.py
+    python tools/make_sample_data.py           # rewrite sample_data/*.jsonl
+    python tools/make_sample_data.py --check   # exit 1 if they are not what the TOML makes
+
+tests/test_sample_data.py fails while the committed JSONL and the TOML disagree.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import sample_bench_grades  # noqa: E402
-import sample_instructions_a  # noqa: E402
-import sample_instructions_b  # noqa: E402
-import sample_instructions_c  # noqa: E402
-
-JUDGE = "gpt-3.5-turbo"
-OUT = Path(__file__).resolve().parent.parent / "sample_data"
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "tools" / "sample_source"
+OUT = ROOT / "sample_data"
 
 
-def cuf_row(spec: dict) -> dict:
-    answers = spec["answers"]
-    row = {
-        "instruction": spec["instruction"].strip(),
-        "preference": spec["preference"],
-        "models": [model for model, *_ in answers],
-        "responses": [{"model": model, "response": text.strip()} for model, _, _, text in answers],
-        "annotations": [
-            {
-                "model": model,
-                "rating": "N/A" if rating is None else str(rating),
+def _keys(
+    table: dict[str, Any], where: str, required: set[str], optional: frozenset[str] = frozenset()
+) -> None:
+    missing = required - table.keys()
+    unknown = table.keys() - required - optional
+    if missing or unknown:
+        raise SystemExit(f"{where}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+
+
+def _line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def codeultrafeedback(source: dict[str, Any]) -> str:
+    """One CodeUltraFeedback row per [[row]], its answers split into the layout's lists."""
+    lines = []
+    for number, row in enumerate(source["row"], 1):
+        _keys(
+            row,
+            f"row {number}",
+            {"preference", "instruction", "answer"},
+            frozenset({"judge_output"}),
+        )
+        answers = row["answer"]
+        for answer in answers:
+            _keys(answer, f"row {number}", {"model", "rating", "rationale", "response"})
+        row_out = {
+            "instruction": row["instruction"],
+            "preference": row["preference"],
+            "models": [a["model"] for a in answers],
+            "responses": [{"model": a["model"], "response": a["response"]} for a in answers],
+            "annotations": [
+                {"model": a["model"], "rating": str(a["rating"]), "rationale": a["rationale"]}
+                for a in answers
+            ],
+            "judge": source["judge"],
+            "judge_output": row.get("judge_output"),
+        }
+        lines.append(_line(row_out))
+    return "".join(lines)
+
+
+def codal_bench(source: dict[str, Any]) -> tuple[str, str]:
+    """The CODAL-Bench items, one per [[item]]; then their graded answers, item by item."""
+    grades = source["grades"]
+    items, graded = [], []
+    for number, item in enumerate(source["item"], 1):
+        references = {key for key in item if key.endswith("_response")}
+        _keys(
+            item,
+            f"item {number}",
+            {"preference", "instruction"} | references,
+            frozenset({"graded"}),
+        )
+        head = {"instruction": item["instruction"], "preference": item["preference"]}
+        items.append(_line(head | {key: item[key] for key in item if key in references}))
+        for answer in item.get("graded", []):
+            rating = answer.get("rating")
+            if rating is None:  # the judge's reply could not be read
+                _keys(answer, f"item {number}", {"model", "answer", "judge_output"})
+                rationale, judge_output = None, answer["judge_output"]
+            else:
+                _keys(answer, f"item {number}", {"model", "answer", "rating", "rationale"})
+                rationale = answer["rationale"]
+                judge_output = f"{rationale}\n\nRating: {rating}/10"
+            row_out = head | {
+                "model": answer["model"],
+                "answer": answer["answer"],
+                "judge": grades["judge"],
+                "reference_model": grades["reference_model"],
+                "rating": rating,
                 "rationale": rationale,
+                "judge_output": judge_output,
             }
-            for model, rating, rationale, _ in answers
-        ],
-        "judge": JUDGE,
-        "judge_output": spec.get("unparsed_judge_output"),
+            graded.append(_line(row_out))
+    return "".join(items), "".join(graded)
+
+
+def build(source: Path = SOURCE) -> dict[str, str]:
+    """The text of each sample_data/*.jsonl file, by name, as the TOML makes it."""
+
+    def load(name: str) -> dict[str, Any]:
+        return tomllib.loads((source / name).read_text(encoding="utf-8"))
+
+    bench, graded = codal_bench(load("codal_bench.toml"))
+    return {
+        "codeultrafeedback.jsonl": codeultrafeedback(load("codeultrafeedback.toml")),
+        "codal_bench.jsonl": bench,
+        "codal_bench_graded.jsonl": graded,
     }
-    return row
 
 
-def main() -> None:
-    rows = sample_instructions_a.ROWS + sample_instructions_b.ROWS + sample_instructions_c.ROWS
-    with (OUT / "codeultrafeedback.jsonl").open("w", encoding="utf-8") as out:
-        for spec in rows:
-            out.write(json.dumps(cuf_row(spec), ensure_ascii=False) + "\n")
-    with (OUT / "codal_bench.jsonl").open("w", encoding="utf-8") as out:
-        for item in sample_instructions_c.BENCH:
-            row = {
-                "instruction": item["instruction"],
-                "preference": item["preference"],
-                "gpt-3.5-turbo_response": item["gpt-3.5-turbo"].strip(),
-                "gpt-4-turbo_response": item["gpt-4-turbo"].strip(),
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    graded = 0
-    with (OUT / "codal_bench_graded.jsonl").open("w", encoding="utf-8") as out:
-        for index, by_model in sample_bench_grades.GRADED.items():
-            item = sample_instructions_c.BENCH[index]
-            for model, (answer, rating, rationale) in by_model.items():
-                row = {
-                    "instruction": item["instruction"],
-                    "preference": item["preference"],
-                    "model": model,
-                    "answer": answer,
-                    "judge": sample_bench_grades.JUDGE,
-                    "reference_model": sample_bench_grades.REFERENCE,
-                    "rating": rating,
-                    "rationale": rationale if rating is not None else None,
-                    "judge_output": rationale
-                    if rating is None
-                    else f"{rationale}\n\nRating: {rating}/10",
-                }
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                graded += 1
-    print(
-        f"{len(rows)} instructions, {len(sample_instructions_c.BENCH)} bench items, "
-        f"{graded} graded bench answers -> {OUT}"
-    )
+def main(argv: list[str]) -> int:
+    check = argv == ["--check"]
+    if argv and not check:
+        raise SystemExit(f"usage: {sys.argv[0]} [--check]")
+    stale = []
+    for name, text in build().items():
+        path = OUT / name
+        data = text.encode("utf-8")
+        if path.exists() and path.read_bytes() == data:
+            continue
+        stale.append(name)
+        if not check:
+            path.write_bytes(data)
+    if check:
+        for name in stale:
+            print(f"sample_data/{name}: not what tools/sample_source/ makes", file=sys.stderr)
+        return 1 if stale else 0
+    print(f"{', '.join(stale) or 'nothing'} rewritten in {OUT}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,5 @@
-"""The HTTP transport under the SDK's client: each attempt bounded as a whole, and counted.
+"""The HTTP transport under the SDK's client: each attempt bounded as a whole, counted, and
+its reply read and checked once.
 
 Imported only when a batch makes its first client (it needs httpx2 at import time).
 """
@@ -6,10 +7,15 @@ Imported only when a batch makes its first client (it needs httpx2 at import tim
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 import httpx2
 
-from cuf_tui.engines.openai_client import TRANSIENT_STATUS, AttemptCounts, Secrets
+from cuf_tui.engines.openai_client import TRANSIENT_STATUS, AttemptCounts
+from cuf_tui.engines.replies import Secrets
+
+COMPLETION = "cuf_tui.completion"  # a reply's extension: its JSON, read and checked
 
 
 class WholeAttempts(httpx2.AsyncBaseTransport):
@@ -61,13 +67,53 @@ class WholeAttempts(httpx2.AsyncBaseTransport):
             )
         elif status in TRANSIENT_STATUS:
             self.attempts.note(f"{self.where}: HTTP {status}")
-        return httpx2.Response(
+        reply = httpx2.Response(
             status,
             headers=response.headers,
             content=body,
             request=request,
             extensions=response.extensions,
         )
+        if status == 200 and request.url.path.endswith("/chat/completions"):
+            # A body cut short or not a chat completion is a transport error, which the
+            # SDK's retry loop covers like a dropped connection.
+            reply.extensions = {**reply.extensions, COMPLETION: _completion(reply, request)}
+        return reply
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _completion(reply: httpx2.Response, request: httpx2.Request) -> dict[str, Any]:
+    """The reply's JSON, when it is a whole chat completion."""
+    try:
+        body = json.loads(reply.content)
+    except ValueError:
+        raise httpx2.DecodingError(
+            "the server's reply is not valid JSON", request=request
+        ) from None
+    problem = _not_a_completion(body)
+    if problem:
+        raise httpx2.DecodingError(
+            f"the server's reply is not a chat completion ({problem})", request=request
+        )
+    return dict(body)
+
+
+def _not_a_completion(body: Any) -> str | None:
+    """What makes a decoded reply unusable as a chat completion, or None."""
+    if isinstance(body, dict) and body.get("error") and "choices" not in body:
+        error = body["error"]
+        said = error.get("message") if isinstance(error, dict) else error
+        return f"an error: {str(said)[:300]}"  # some servers answer 200 with an error body
+    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+        return "no choices"
+    if not body["choices"] or not isinstance(body["choices"][0], dict):
+        return "no first choice"
+    message = body["choices"][0].get("message")
+    if not isinstance(message, dict):
+        return "choices[0] has no message"
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        return "the message content is not text"
+    return None

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from cuf_tui.config import ModelEntry
+from cuf_tui.engines.server_processes import (
+    die_with_parent,
+    free_port,
+    port_in_use,
+    stop_group,
+)
 from cuf_tui.errors import CufError
 
 HEALTH_POLL_S = 0.5
@@ -135,75 +139,6 @@ def _has_llama_cpp() -> bool:
     return find_spec("llama_cpp") is not None
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def _die_with_parent() -> None:
-    """In the server's process, before exec: SIGTERM when the worker dies (Linux)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return []
-        return [pgid]
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
-
-
-def stop_group(pgid: int, grace: float, process: subprocess.Popen[bytes] | None = None) -> None:
-    """SIGTERM the group, wait up to ``grace`` seconds for all of it, then SIGKILL."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if process is not None:
-            process.poll()
-        if not group_members(pgid):
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and group_members(pgid):
-        if process is not None:
-            process.poll()
-        time.sleep(0.05)
-    if process is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=1)
-
-
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         with path.open("rb") as log:
@@ -243,7 +178,7 @@ class ManagedServer:
                     env=env,
                     start_new_session=True,
                     close_fds=True,
-                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                    preexec_fn=die_with_parent if sys.platform == "linux" else None,
                 )
             except OSError as err:
                 raise ServerFailed(
@@ -408,21 +343,3 @@ async def first_exit(servers: list[ManagedServer]) -> ManagedServer:
             if server.exit_code() is not None:
                 return server
         await asyncio.sleep(EXIT_POLL_S)
-
-
-def stop_abandoned(pid: int, port: int, grace: float = 10.0) -> bool:
-    """Stop the process group of a server whose worker died; True when something was
-    stopped. The leader must still be the server that listened on ``port`` (its command line
-    says so), so a reused pid is left alone; a group whose leader has exited holds only the
-    server's own children, since a group id is not reused while the group has members."""
-    leader = Path(f"/proc/{pid}/cmdline")
-    try:
-        argv = leader.read_bytes().split(b"\0")
-    except OSError:
-        argv = None
-    if argv is not None and str(port).encode() not in argv:
-        return False
-    if not group_members(pid):
-        return False
-    stop_group(pid, grace)
-    return True

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from cuf_tui.analysis.binarize import RatedResponse, Strategy, binarize, pair_rng
+from cuf_tui.config import WORKSPACE_FILES
 from cuf_tui.core.records import rating_to_dataset
 from cuf_tui.errors import CufError
 from cuf_tui.store.db import Store
@@ -26,7 +27,6 @@ from cuf_tui.store.queries import (
     judge_names,
     latest_judgments,
 )
-from cuf_tui.workspace import WORKSPACE_FILES
 
 ExportFormat = Literal["cuf", "dpo", "instructions"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("cuf", "dpo", "instructions")

@@ -23,7 +23,7 @@ from cuf_tui.core.preferences import Preference
 from cuf_tui.core.records import Instruction
 from cuf_tui.interchange.sources import LoadedSource, Row, SourceError, load_source
 from cuf_tui.store.db import Store
-from cuf_tui.store.records import WriteCounts, record_import, write_bench_items, write_instructions
+from cuf_tui.store.imports import WriteCounts, record_import, write_bench_items, write_instructions
 
 ImportFormat = Literal["auto", "cuf", "codal", "instructions"]
 ANSWER_COLUMNS = ("response", "answer", "output")
@@ -175,8 +175,10 @@ def import_graded_answers(store: Store, source: str, label: str | None = None) -
     preference, model, answer, judge, reference_model, rating or null, rationale,
     judge_output); the grades' template is recorded as 'imported'. Every row is read and
     matched before anything is written."""
-    from cuf_tui.store.bench import save_bench_grade, save_imported_bench_answer
-    from cuf_tui.store.work import UnitCost
+    from cuf_tui.store.attempts import Attempt
+    from cuf_tui.store.bench import save_imported_bench_answer
+    from cuf_tui.store.grades import save_bench_grade
+    from cuf_tui.store.judgments import IMPORTED_TEMPLATE
 
     loaded = load_source(source)
     find = _BenchItems(store, loaded.name)
@@ -196,14 +198,12 @@ def import_graded_answers(store: Store, source: str, label: str | None = None) -
                 answer_id,
                 grade.judge,
                 grade.reference_model,
-                "imported",
-                state="unparsed" if grade.rating is None else "done",
+                IMPORTED_TEMPLATE,
+                Attempt("unparsed" if grade.rating is None else "done"),
                 rating=grade.rating,
                 rationale=grade.rationale,
                 raw_output=grade.judge_output,
-                error=None,
                 repaired=False,
-                cost=UnitCost(),
             )
     return len(loaded.rows)
 

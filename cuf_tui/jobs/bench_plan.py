@@ -10,16 +10,16 @@ from cuf_tui.config import Config, ConfigError, ModelEntry
 from cuf_tui.core.preferences import Preference
 from cuf_tui.core.prompts import PromptSet
 from cuf_tui.jobs.plan import CHARS_PER_TOKEN, Estimate, estimate_requests
+from cuf_tui.store.attempts import mean_completion_tokens
 from cuf_tui.store.bench import (
     BenchItemRow,
     answer_states,
     bench_items,
-    grade_states,
     reference_models,
     references,
 )
 from cuf_tui.store.db import Store
-from cuf_tui.store.work import mean_completion_tokens
+from cuf_tui.store.grades import grade_states
 
 GUESSED_GRADE_TOKENS = 200
 

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from cuf_tui.errors import CufError
-from cuf_tui.jobs.runner import JobBusy, JobOutcome, ProgressCallback, run_job
+from cuf_tui.jobs.kinds import BatchRequest
+from cuf_tui.jobs.lifecycle import LOG_FOLDER, run_job
+from cuf_tui.jobs.progress import JobBusy, JobOutcome, ProgressCallback
 from cuf_tui.store.db import Store
-from cuf_tui.store.work import (
+from cuf_tui.store.jobs import (
     FINISHED_STATES,
     find_or_create_job,
     job_row,
@@ -28,19 +30,18 @@ from cuf_tui.store.work import (
 )
 from cuf_tui.workspace import Workspace
 
-LOG_FOLDER = "logs"
 
-
-def prepare_job(workspace: Workspace, kind: str, params: dict[str, Any]) -> int:
-    """The job to run for this command: an unfinished one with the same parameters (which
+def prepare_job(workspace: Workspace, request: BatchRequest) -> int:
+    """The job to run for this request: an unfinished one with the same parameters (which
     resumes it) or a new one. Refuses when a live worker already runs it."""
+    kind = request.kind
     with workspace.open_store() as store:
-        job_id = find_or_create_job(store, kind, params)
+        job_id = find_or_create_job(store, kind, request.params())
         row = job_row(store, job_id)
-        if row is not None and row["state"] == "running" and not row["stale"]:
+        if row is not None and row.state == "running" and not row.stale:
             raise JobBusy(
                 f"job {job_id} ({kind}, the same batch) is already running in process "
-                f"{row['pid']}; follow it with `cuf-tui jobs`, "
+                f"{row.pid}; follow it with `cuf-tui jobs`, "
                 f"stop it with `cuf-tui cancel {job_id}`"
             )
     return job_id
@@ -77,7 +78,7 @@ def log_path_of(workspace: Workspace, job_id: int) -> Path:
     path = logs / f"job-{job_id}.log"
     with workspace.open_store() as store:
         row = job_row(store, job_id)
-        if row is not None and row["log_path"] != str(path) and path.exists():
+        if row is not None and row.log_path != str(path) and path.exists():
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
             path.rename(path.with_name(f"job-{job_id}.until-{stamp}.log"))
         set_log_path(store, job_id, str(path))
@@ -174,11 +175,11 @@ def cancel_job(store: Store, job_id: int) -> str:
     before = job_row(store, job_id)
     if before is None:
         raise CufError(f"no job {job_id} in {store.path}")
-    if before["state"] in FINISHED_STATES:
-        raise CufError(f"job {job_id} is already {before['state']}")
+    if before.state in FINISHED_STATES:
+        raise CufError(f"job {job_id} is already {before.state}")
     request_cancel(store, job_id)
-    if before["state"] == "running" and not before["stale"] and before["pid"]:
+    if before.state == "running" and not before.stale and before.pid:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(before["pid"], signal.SIGTERM)
-        return f"Asked job {job_id} (pid {before['pid']}) to stop."
+            os.kill(before.pid, signal.SIGTERM)
+        return f"Asked job {job_id} (pid {before.pid}) to stop."
     return f"Job {job_id} cancelled (no worker was running it)."

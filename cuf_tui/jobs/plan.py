@@ -11,16 +11,11 @@ from typing import cast
 from cuf_tui.config import Config, ConfigError, ModelEntry
 from cuf_tui.core.preferences import Preference
 from cuf_tui.core.prompts import PromptSet
+from cuf_tui.store.attempts import mean_completion_tokens
 from cuf_tui.store.db import Store
-from cuf_tui.store.work import (
-    PERMANENT_FAILURE,
-    InstructionToAnswer,
-    done_responses,
-    instructions_in_order,
-    judgment_states,
-    mean_completion_tokens,
-    permanently_failed_responses,
-)
+from cuf_tui.store.instructions import InstructionToAnswer, instructions_in_order
+from cuf_tui.store.judgments import PERMANENT_FAILURE, judgment_states
+from cuf_tui.store.responses import done_responses, permanently_failed_responses
 
 CHARS_PER_TOKEN = 4  # a rough rule for estimates only; real counts come from the server
 GUESSED_JUDGMENT_TOKENS = 480  # a judge's answer for 4 responses, before any was measured

@@ -1,5 +1,6 @@
-"""CODAL-Bench in the store: what a bench run must still do, its writes, and the grades a
-leaderboard is computed from."""
+"""CODAL-Bench in the store: `bench_items` and their `bench_references` (written at import),
+and `bench_answers`, a tested model's answer to each item, generated or imported (written
+here only)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cuf_tui.core.records import BenchItem
+from cuf_tui.store.attempts import Attempt, upsert_attempt
+from cuf_tui.store.claims import UnitClaim, release_claim
 from cuf_tui.store.db import Store
-from cuf_tui.store.work import (
-    NOW,
-    PLAIN_REPLY,
-    ReplyNotes,
-    UnitClaim,
-    UnitCost,
-    count_unit,
-    release_claim,
-)
+from cuf_tui.store.jobs import count_unit
 
 
 @dataclass(frozen=True)
@@ -74,79 +70,44 @@ def answer_states(store: Store, model: str) -> dict[int, tuple[str, bool, int, s
     }
 
 
-def grade_states(
-    store: Store, judge: str, reference_model: str
-) -> dict[tuple[int, str], tuple[str, bool]]:
-    """(answer id, template) -> (state, permanent failure) of this judge's grades."""
-    return {
-        (row[0], row[1]): (row[2], bool(row[3]))
-        for row in store.db.execute(
-            "SELECT bench_answer_id, template_sha256, state, permanent_failure FROM bench_grades "
-            "WHERE judge = ? AND reference_model = ?",
-            (judge, reference_model),
-        )
-    }
-
-
 def save_bench_answer(
     store: Store,
     job_id: int,
     item_id: int,
     model: str,
+    attempt: Attempt,
     *,
     principle: str | None,
     sampling: dict[str, Any] | None,
     text: str | None,
-    error: str | None,
-    cost: UnitCost,
     source: str = "generated",
-    permanent: bool = False,
-    notes: ReplyNotes = PLAIN_REPLY,
     claim: UnitClaim | None = None,
 ) -> int:
-    """Store one answer of a model under test (or its failure); returns its id. A done
-    answer is never replaced."""
-    state = "done" if error is None else "failed"
+    """Store one answer of a model under test (or its failure), count it in its job (if
+    any) and release its claim; returns the answer's id. A done answer is never replaced."""
     with store.transaction():
-        cursor = store.db.execute(
-            "INSERT INTO bench_answers (bench_item_id, model, principle, text, state, error, "
-            "source, prompt_tokens, completion_tokens, cost_usd, latency_ms, sampling, "
-            "permanent_failure, finish_reason, replaced_chars) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (bench_item_id, model) DO UPDATE SET principle = excluded.principle, "
-            "text = excluded.text, state = excluded.state, error = excluded.error, "
-            "source = excluded.source, prompt_tokens = excluded.prompt_tokens, "
-            "completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd, "
-            f"latency_ms = excluded.latency_ms, sampling = excluded.sampling, finished_at = {NOW}, "
-            "permanent_failure = excluded.permanent_failure, "
-            "finish_reason = excluded.finish_reason, replaced_chars = excluded.replaced_chars "
-            "WHERE bench_answers.state = 'failed'",
-            (
-                item_id,
-                model,
-                principle,
-                text,
-                state,
-                error,
-                source,
-                cost.prompt_tokens,
-                cost.completion_tokens,
-                cost.cost_usd,
-                cost.latency_ms,
-                json.dumps(sampling, sort_keys=True) if sampling is not None else None,
-                int(permanent),
-                notes.finish_reason,
-                notes.replaced_chars,
-            ),
+        answer_id = upsert_attempt(
+            store,
+            "bench_answers",
+            {"bench_item_id": item_id, "model": model},
+            {
+                "principle": principle,
+                "text": text,
+                "source": source,
+                "sampling": json.dumps(sampling, sort_keys=True) if sampling is not None else None,
+            },
+            attempt,
         )
-        if job_id:
-            stored = cursor.rowcount == 1
-            count_unit(store, job_id, state, cost, truncated=notes.truncated, stored=stored)
+        count_unit(store, job_id, attempt, stored=answer_id is not None)
         release_claim(store, claim)
-        answer_id = store.scalar(
-            "SELECT id FROM bench_answers WHERE bench_item_id = ? AND model = ?", (item_id, model)
-        )
-    return int(answer_id)
+        if answer_id is None:
+            answer_id = int(
+                store.scalar(
+                    "SELECT id FROM bench_answers WHERE bench_item_id = ? AND model = ?",
+                    (item_id, model),
+                )
+            )
+    return answer_id
 
 
 def save_imported_bench_answer(
@@ -158,103 +119,29 @@ def save_imported_bench_answer(
         0,
         item_id,
         model,
+        Attempt("done"),
         principle=None,
         sampling=None,
         text=text,
-        error=None,
-        cost=UnitCost(),
         source=source,
     )
 
 
-def save_bench_grade(
-    store: Store,
-    job_id: int,
-    answer_id: int,
-    judge: str,
-    reference_model: str,
-    template: str,
-    *,
-    state: str,
-    rating: int | None,
-    rationale: str | None,
-    raw_output: str | None,
-    error: str | None,
-    repaired: bool,
-    cost: UnitCost,
-    permanent: bool = False,
-    notes: ReplyNotes = PLAIN_REPLY,
-    claim: UnitClaim | None = None,
-) -> bool:
-    """Store one grade, once per (answer, judge, reference, template); a failed one may be
-    replaced by a later run, a done or unparsed one never (False: it was kept)."""
-    with store.transaction():
+def add_bench_item(store: Store, record: BenchItem, source: str) -> tuple[int, bool, int]:
+    """The id of ``record``'s item (added unless an equal one is there), whether it was
+    added, and how many of its reference answers were new; inside the caller's
+    transaction."""
+    item_id, added = store.insert_or_find(
+        "bench_items",
+        {"text_sha256": record.key, "preference": record.preference},
+        {"text": record.text, "source": source},
+    )
+    references = 0
+    for reference in record.references:
         cursor = store.db.execute(
-            "INSERT INTO bench_grades (bench_answer_id, judge, reference_model, template_sha256, "
-            "rating, rationale, raw_output, state, error, prompt_tokens, completion_tokens, "
-            "cost_usd, latency_ms, repaired, permanent_failure, finish_reason, replaced_chars) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (bench_answer_id, judge, reference_model, template_sha256) DO UPDATE SET "
-            "rating = excluded.rating, rationale = excluded.rationale, "
-            "raw_output = excluded.raw_output, state = excluded.state, error = excluded.error, "
-            "prompt_tokens = excluded.prompt_tokens, "
-            "completion_tokens = excluded.completion_tokens, "
-            "cost_usd = excluded.cost_usd, latency_ms = excluded.latency_ms, "
-            "repaired = excluded.repaired, permanent_failure = excluded.permanent_failure, "
-            "finish_reason = excluded.finish_reason, replaced_chars = excluded.replaced_chars, "
-            f"finished_at = {NOW} WHERE bench_grades.state = 'failed'",
-            (
-                answer_id,
-                judge,
-                reference_model,
-                template,
-                rating,
-                rationale,
-                raw_output,
-                state,
-                error,
-                cost.prompt_tokens,
-                cost.completion_tokens,
-                cost.cost_usd,
-                cost.latency_ms,
-                int(repaired),
-                int(permanent),
-                notes.finish_reason,
-                notes.replaced_chars,
-            ),
+            "INSERT INTO bench_references (bench_item_id, model, text) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (item_id, reference.model, reference.text),
         )
-        stored = cursor.rowcount == 1
-        if job_id:
-            count_unit(store, job_id, state, cost, stored=stored)
-        release_claim(store, claim)
-    return stored
-
-
-@dataclass(frozen=True)
-class GradeRow:
-    """One grade as a leaderboard sees it."""
-
-    model: str
-    judge: str
-    reference_model: str
-    item_id: int
-    preference: str
-    rating: int | None  # None: unparsed
-    state: str  # done or unparsed
-
-
-def grade_rows(
-    store: Store, judge: str | None = None, reference_model: str | None = None
-) -> list[GradeRow]:
-    """Every done or unparsed grade (failed ones are work still to do, not results)."""
-    return [
-        GradeRow(*row)
-        for row in store.db.execute(
-            "SELECT a.model, g.judge, g.reference_model, b.id, b.preference, g.rating, g.state "
-            "FROM bench_grades g JOIN bench_answers a ON a.id = g.bench_answer_id "
-            "JOIN bench_items b ON b.id = a.bench_item_id "
-            "WHERE g.state IN ('done', 'unparsed') AND (? IS NULL OR g.judge = ?) "
-            "AND (? IS NULL OR g.reference_model = ?) ORDER BY a.model, b.id",
-            (judge, judge, reference_model, reference_model),
-        )
-    ]
+        references += cursor.rowcount
+    return item_id, added, references

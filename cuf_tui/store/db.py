@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT_MS = 10_000
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"  # the store's clock, as its timestamps read
 
 
 class StoreError(CufError):
@@ -116,6 +117,29 @@ class Store:
         """One write statement in a transaction of its own (see ``transaction``)."""
         with self.transaction():
             return self.db.execute(sql, params or ())
+
+    def now(self) -> str:
+        """The store's clock, in the form its timestamps take."""
+        return str(self.scalar(f"SELECT {NOW}"))
+
+    def insert_or_find(
+        self, table: str, key: dict[str, Any], columns: dict[str, Any]
+    ) -> tuple[int, bool]:
+        """The id of ``table``'s row with ``key`` (added with ``columns`` when there is none)
+        and whether this call added it; inside the caller's transaction."""
+        values = {**key, **columns}
+        row = self.db.execute(
+            f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            tuple(values.values()),
+        ).fetchone()
+        if row is not None:
+            return int(row[0]), True
+        found = self.db.execute(
+            f"SELECT id FROM {table} WHERE " + " AND ".join(f"{name} = ?" for name in key),
+            tuple(key.values()),
+        ).fetchone()
+        return int(found[0]), False
 
     def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params or ()))

@@ -37,90 +37,41 @@ def describe_plan(
     workspace: Workspace, kind: str, options: dict[str, Any] | None = None
 ) -> tuple[str, str, dict[str, Any] | None]:
     """Title, summary (requests, models or judge, estimated tokens and cost) and the job
-    parameters, or None for the parameters when there is nothing to do."""
+    parameters, or None for the parameters when there is nothing to do. The batch is
+    described by the same request the command line and the worker use."""
     from cuf_tui.config import load_config
-    from cuf_tui.engines.openai_client import check_endpoint, check_reachable
-    from cuf_tui.jobs.plan import (
-        estimate_generation,
-        estimate_judging,
-        plan_generation,
-        plan_judging,
+    from cuf_tui.jobs.kinds import (
+        BatchRequest,
+        BenchRequest,
+        GenerateRequest,
+        JudgeRequest,
+        Planning,
+        check_endpoints,
     )
     from cuf_tui.prompts import load_prompts
 
-    config = load_config(workspace.config_path)  # read again: the user may have edited it
-    prompts = load_prompts(workspace.root)
+    options = options or {}
+    request: BatchRequest
     if kind == "bench":
-        return _describe_bench(workspace, config, prompts, options or {})
+        request = BenchRequest(options["model"], reference=options.get("reference"))
+    else:
+        request = GenerateRequest() if kind == "generate" else JudgeRequest()
+    config = load_config(workspace.config_path)  # read again: the user may have edited it
     with workspace.open_store() as store:
-        if kind == "generate":
-            plan = plan_generation(store, config, None, None)
-            if not plan.units:
-                return "Nothing to generate", "Every assigned model has answered.", None
-            skipped = plan.skipped_failures
-            estimates = estimate_generation(store, config, prompts, plan)
-            entries = [config.model_named(estimate.name) for estimate in estimates]
-            for entry in entries:
-                check_endpoint(entry)
-            params: dict[str, Any] = {"models": None, "limit": None, "retry_failed": False}
-        else:
-            judge_plan = plan_judging(store, config, prompts, None, None)
-            if not judge_plan.units:
-                return (
-                    "Nothing to judge",
-                    f"{judge_plan.judge.name} has judged every complete instruction.",
-                    None,
-                )
-            skipped = judge_plan.skipped_failures
-            estimates = [estimate_judging(store, prompts, judge_plan)]
-            check_endpoint(judge_plan.judge)
-            entries = [judge_plan.judge]
-            params = {"judge": judge_plan.judge.name, "limit": None, "retry_failed": False}
-    check_reachable(entries)  # an unreachable server: one clear error, not a failed batch
-    lines = _summary_lines(kind, estimates, entries, skipped)
-    verb = "Generate responses" if kind == "generate" else "Judge"
-    return f"{verb}?", "\n".join(lines), params
-
-
-def _describe_bench(
-    workspace: Workspace, config: Any, prompts: Any, options: dict[str, Any]
-) -> tuple[str, str, dict[str, Any] | None]:
-    from cuf_tui.engines.openai_client import check_endpoint, check_reachable
-    from cuf_tui.jobs.bench_plan import estimate_bench, plan_bench
-
-    with workspace.open_store() as store:
-        plan = plan_bench(
-            store, config, prompts, options["model"], None, options.get("reference"), None
-        )
+        planning = Planning(store, config, load_prompts(workspace.root))
+        plan = request.plan(planning)
         if not plan.requests:
-            return (
-                "Nothing to bench",
-                f"{plan.model_name} has answered every bench item and {plan.judge.name} has "
-                f"graded each answer against {plan.reference_model}.",
-                None,
-            )
-        estimates = estimate_bench(store, prompts, plan)
-    used = [plan.model] if plan.model is not None and plan.answers else []
-    for entry in [*used, plan.judge]:
-        check_endpoint(entry)
-    check_reachable([*used, plan.judge])
-    lines = [
-        f"{plan.model_name} answers {len(plan.answers)} bench items; {plan.judge.name} grades "
-        f"{len(plan.answers) + len(plan.grades)} answers against {plan.reference_model}'s "
-        "references (1-10).",
-        "",
-        *_summary_lines("bench", estimates, [*used, plan.judge], plan.skipped_failures),
-    ]
-    if plan.without_reference:
-        lines.append(f"{plan.without_reference} items have no reference from that model.")
-    params = {
-        "model": plan.model_name,
-        "judge": plan.judge.name,
-        "reference": plan.reference_model,
-        "limit": None,
-        "retry_failed": False,
-    }
-    return f"Bench {plan.model_name}?", "\n".join(lines), params
+            return f"Nothing to {kind}", plan.nothing_to_do(), None
+        estimates = plan.estimates(planning)
+    check_endpoints(plan.endpoints)  # an unreachable server: one clear error, not a batch
+    headline = plan.headline()
+    lines = [headline, ""] if headline else []
+    lines += _summary_lines(kind, estimates, plan.endpoints, plan.skipped_failures)
+    lines += [f"Note: {note}." for note in plan.notes()]
+    title = {"generate": "Generate responses?", "judge": "Judge?"}.get(
+        kind, f"Bench {options.get('model')}?"
+    )
+    return title, "\n".join(lines), plan.request.params()
 
 
 def _summary_lines(

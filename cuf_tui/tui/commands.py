@@ -1,56 +1,61 @@
-"""The command palette: every action of the workbench, by name."""
+"""The command palette: every action of the workbench, by name, run by the pane that owns it."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
 
-if TYPE_CHECKING:
-    from cuf_tui.tui.app import WorkbenchApp
+SCREEN, QUEUE, JOBS = "screen", "#queue-pane", "#jobs-pane"  # where each action lives
 
-ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("Generate missing responses", "launch('generate')", "G"),
-    ("Judge unjudged instructions", "launch('judge')", "J"),
-    ("Run CODAL-Bench on a model (answer and grade)", "launch_bench", "B"),
-    ("Show the queue", "show_tab('queue')", "F2"),
-    ("Show CODAL-Bench scores", "show_tab('bench')", "F3"),
-    ("Show jobs", "show_tab('jobs')", "F4"),
-    ("Search the instructions", "search", "/"),
-    ("Filter by preference (next)", "cycle_filter('preference')", "p"),
-    ("Filter by status (next)", "cycle_filter('status')", "s"),
-    ("Filter by model (next)", "cycle_filter('model')", "m"),
-    ("Clear filters", "clear_filters", "esc"),
-    ("Next instruction that needs review", "next_review(1)", "]"),
-    ("Previous instruction that needs review", "next_review(-1)", "["),
-    ("Agree with the judge", "agree", "a"),
-    ("Flag this response", "flag", "x"),
-    ("Add a note to this response", "note", "n"),
-    ("Undo the last review", "undo", "u"),
-    ("Show the judge's raw answer", "raw", "r"),
-    ("Show the full text: instruction, response and rationale", "full_text", "f"),
-    ("Cancel the selected job", "cancel_job", "c"),
-    ("Keys of the focused pane", "help", "?"),
-    ("Quit", "quit", "q"),
+# (what it does, where it lives, the action, its key)
+ACTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("Generate missing responses", SCREEN, "launch('generate')", "G"),
+    ("Judge unjudged instructions", SCREEN, "launch('judge')", "J"),
+    ("Run CODAL-Bench on a model (answer and grade)", SCREEN, "launch_bench", "B"),
+    ("Show the queue", SCREEN, "show_tab('queue')", "F2"),
+    ("Show CODAL-Bench scores", SCREEN, "show_tab('bench')", "F3"),
+    ("Show jobs", SCREEN, "show_tab('jobs')", "F4"),
+    ("Search the instructions", QUEUE, "search", "/"),
+    ("Filter by preference (next)", QUEUE, "cycle_filter('preference')", "p"),
+    ("Filter by status (next)", QUEUE, "cycle_filter('status')", "s"),
+    ("Filter by model (next)", QUEUE, "cycle_filter('model')", "m"),
+    ("Clear filters", QUEUE, "clear_filters", "esc"),
+    ("Next instruction that needs review", QUEUE, "next_review(1)", "]"),
+    ("Previous instruction that needs review", QUEUE, "next_review(-1)", "["),
+    ("Agree with the judge", QUEUE, "agree", "a"),
+    ("Flag this response", QUEUE, "flag", "x"),
+    ("Add a note to this response", QUEUE, "note", "n"),
+    ("Undo the last review", QUEUE, "undo", "u"),
+    ("Show the judge's raw answer", QUEUE, "raw", "r"),
+    ("Show the full text: instruction, response and rationale", QUEUE, "full_text", "f"),
+    ("Cancel the selected job", JOBS, "cancel_job", "c"),
+    ("Keys of the focused pane", SCREEN, "help", "?"),
+    ("Quit", SCREEN, "app.quit", "q"),
 )
 
 
-class WorkbenchCommands(Provider):
-    @property
-    def workbench(self) -> WorkbenchApp:
-        return self.app  # type: ignore[return-value]
+def action_owner(screen: DOMNode, where: str) -> DOMNode:
+    """The node of ``screen`` that runs the actions said to live ``where``."""
+    return screen if where == SCREEN else screen.query_one(where)
 
+
+class WorkbenchCommands(Provider):
     async def discover(self) -> Hits:
-        for name, action, key in ACTIONS:
-            yield DiscoveryHit(f"{name} ({key})", partial(self.run, action), help=action)
+        for name, where, action, key in ACTIONS:
+            yield DiscoveryHit(f"{name} ({key})", partial(self.run, where, action), help=action)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, action, key in ACTIONS:
+        for name, where, action, key in ACTIONS:
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(f"{name} ({key})"), partial(self.run, action))
+                yield Hit(
+                    score,
+                    matcher.highlight(f"{name} ({key})"),
+                    partial(self.run, where, action),
+                )
 
-    async def run(self, action: str) -> None:
-        await self.workbench.run_action(action)
+    async def run(self, where: str, action: str) -> None:
+        await self.app.run_action(action, action_owner(self.screen, where))

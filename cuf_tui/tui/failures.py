@@ -7,18 +7,34 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from textual.worker import Worker, WorkerState
 
 from cuf_tui.errors import CufError
 from cuf_tui.store.db import store_trouble
 
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from cuf_tui.tui.service import Workbench
+
 NOTICE_SECONDS = 10
 
-Method = TypeVar("Method", bound=Callable[..., Any])
+
+class OnWorkbench(Protocol):
+    """A screen or pane of the workbench: it reaches the store through its service."""
+
+    @property
+    def workbench(self) -> Workbench: ...
+
+    @property
+    def app(self) -> App[Any]: ...
 
 
-class Reporter(Protocol):
-    def report_failure(self, what: str, err: Exception, then: str = "") -> None: ...
+Node = TypeVar("Node", bound=OnWorkbench)
+Args = ParamSpec("Args")
+Result = TypeVar("Result")
 
 
 def reason(err: BaseException, store_path: Path | None) -> str:
@@ -33,19 +49,50 @@ def reason(err: BaseException, store_path: Path | None) -> str:
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
 
-def survives(what: str) -> Callable[[Method], Method]:
-    """For an action or handler of the workbench: an error in it becomes a notice "``what``:
-    why" instead of closing the app."""
+def report_failure(node: OnWorkbench, what: str, err: Exception, then: str = "") -> None:
+    """``what`` did not happen, and why, on screen; the app goes on."""
+    app = node.app
+    app.log.error(f"{what}: {err!r}")
+    message = f"{what}: {reason(err, node.workbench.store.path)}"
+    app.notify(
+        f"{message}. {then}" if then else message,
+        severity="error",
+        timeout=NOTICE_SECONDS,
+        markup=False,
+    )
 
-    def decorate(method: Method) -> Method:
+
+def report_worker_failure(node: OnWorkbench, event: Worker.StateChanged) -> None:
+    """For a ``Worker.StateChanged`` handler: a worker that failed says so."""
+    if event.state == WorkerState.ERROR:
+        worker: Worker[Any] = event.worker
+        error = worker.error
+        report_failure(
+            node,
+            f"{worker.description or worker.name} failed",
+            error if isinstance(error, Exception) else RuntimeError(str(error)),
+        )
+
+
+def survives(
+    what: str,
+) -> Callable[
+    [Callable[Concatenate[Node, Args], Result]], Callable[Concatenate[Node, Args], Result | None]
+]:
+    """For an action or handler of a screen or pane: an error in it becomes a notice
+    "``what``: why" instead of closing the app."""
+
+    def decorate(
+        method: Callable[Concatenate[Node, Args], Result],
+    ) -> Callable[Concatenate[Node, Args], Result | None]:
         @functools.wraps(method)
-        def guarded(self: Reporter, *args: Any, **kwargs: Any) -> Any:
+        def guarded(self: Node, /, *args: Args.args, **kwargs: Args.kwargs) -> Result | None:
             try:
                 return method(self, *args, **kwargs)
             except Exception as err:
-                self.report_failure(what, err)
+                report_failure(self, what, err)
                 return None
 
-        return guarded  # type: ignore[return-value]
+        return guarded
 
     return decorate

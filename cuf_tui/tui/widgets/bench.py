@@ -1,7 +1,7 @@
 """CODAL-Bench scores, the numbers `cuf-tui bench-report` prints: per (model, judge,
 reference), the mean grade of each preference and overall with its 95% interval, the mean
-with unreadable grades as 0, and their count. A cell opens its grades: the answer, the
-reference and the grader's rationale side by side."""
+with unreadable grades as 0, and their count. Enter on a score opens its grades: the answer,
+the reference and the grader's rationale side by side."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
+from textual.worker import Worker
 
 from cuf_tui.analysis.leaderboard import COLUMNS, OVERALL, LeaderboardRow, Score
+from cuf_tui.core.preferences import PREFERENCES
+from cuf_tui.tui.failures import report_worker_failure, survives
+from cuf_tui.tui.service import Workbench
 
 AS_ZERO = "N/A as 0"
 HEADERS = {"instruction-following": "instr-following"}  # the rest fit as they are
@@ -36,6 +41,13 @@ class BenchPane(Vertical):
     BenchPane > #bench-grades { height: 1fr; border-top: solid $panel; }
     """
 
+    def __init__(self, workbench: Workbench, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.workbench = workbench
+        self.shown_rows: list[LeaderboardRow] | None = None
+        # The title and grades of the score opened last (None: the guide is on show).
+        self.grades_shown: tuple[str, list[dict[str, Any]]] | None = None
+
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="bench-table", cursor_type="cell")
         table.add_column("model", key="model")
@@ -48,12 +60,38 @@ class BenchPane(Vertical):
         with VerticalScroll(id="bench-grades"):
             yield Static(id="bench-grades-text")
 
+    @work(
+        thread=True,
+        exclusive=True,
+        group="bench",
+        exit_on_error=False,
+        description="reading the bench scores",
+    )
+    def refresh_scores(self) -> None:
+        """The leaderboard, computed in a thread, then shown."""
+        rows = self.workbench.leaderboard()
+        self.app.call_from_thread(self.show, rows)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_failure(self, event)
+
+    @on(DataTable.CellSelected, "#bench-table")
+    @survives("The grades were not read")
+    def show_bench_grades(self, event: DataTable.CellSelected) -> None:
+        key = event.cell_key.row_key.value
+        column = event.cell_key.column_key.value
+        if key is None or column in ("model", "group"):
+            return
+        model, judge, reference = json.loads(key)
+        preference = column if column in PREFERENCES else None
+        grades = self.workbench.bench_grades(model, judge, reference, preference)
+        title = f"{model} · {preference or 'all preferences'} · {judge} vs {reference}"
+        self.show_grades(title, grades)
+
     def show(self, rows: Sequence[LeaderboardRow]) -> None:
-        if not self.query("#bench-table"):
-            return  # not composed yet; the next poll fills it
-        if list(rows) == getattr(self, "_rows", None):
+        if list(rows) == self.shown_rows:
             return  # unchanged: keep the cursor and the grades on show
-        self._rows = list(rows)
+        self.shown_rows = list(rows)
         table = self.query_one("#bench-table", DataTable)
         table.clear()
         best: dict[tuple[str, str, str], float] = {}
@@ -85,7 +123,7 @@ class BenchPane(Vertical):
                 key=json.dumps([row.model, row.judge, row.reference_model]),
             )
         grades = self.query_one("#bench-grades-text", Static)
-        if rows and not hasattr(self, "grades_shown"):  # the guide, until a cell is opened
+        if rows and self.grades_shown is None:  # the guide, until a cell is opened
             grades.update(
                 Text(
                     "Mean grade (1-10) over readable grades ± half its 95% bootstrap interval; "

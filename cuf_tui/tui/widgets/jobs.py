@@ -1,5 +1,5 @@
-"""Jobs: running and past batches with progress, rate, ETA, tokens, cost and errors, and the
-tail of the selected job's log."""
+"""Jobs: running and past batches with progress, rate, ETA, tokens, cost and errors, the
+tail of the selected job's log, and `c` to cancel one."""
 
 from __future__ import annotations
 
@@ -13,33 +13,33 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from cuf_tui.store.jobs import JobRow
+from cuf_tui.tui.failures import survives
+from cuf_tui.tui.screens.dialogs import ConfirmBatch
+from cuf_tui.tui.service import Workbench
+
 LOG_TAIL_LINES = 12
 SERVER_LOG_LINES = 6
 
 
-def finished_units(row: dict[str, Any]) -> int:
-    """Units of the job's latest run that are stored, whatever became of them."""
-    return int(row["done"] + row["failed"] + row["unparsed"])
-
-
-def progress_text(row: dict[str, Any], width: int = 12) -> str:
-    total = row["total"] or 0
-    finished = finished_units(row)
+def progress_text(row: JobRow, width: int = 12) -> str:
+    total = row.total or 0
+    finished = row.finished
     filled = min(width, int(width * finished / total)) if total else 0
     return "█" * filled + "░" * (width - filled) + f" {finished}/{total}"
 
 
-def rate_and_eta(row: dict[str, Any], now: dt.datetime | None = None) -> tuple[str, str]:
-    started = row.get("started_at")
-    finished = finished_units(row)
+def rate_and_eta(row: JobRow, now: dt.datetime | None = None) -> tuple[str, str]:
+    started = row.started_at
+    finished = row.finished
     if not started or not finished:
         return "-", "-"
-    end = row.get("finished_at") if row["state"] != "running" else None
+    end = row.finished_at if row.state != "running" else None
     stop = _parse(end) if end else (now or dt.datetime.now(dt.UTC))
     seconds = max(0.001, (stop - _parse(started)).total_seconds())
     rate = finished / seconds
-    remaining = (row["total"] or 0) - finished
-    eta = f"{remaining / rate:.0f}s" if row["state"] == "running" and remaining > 0 else "-"
+    remaining = (row.total or 0) - finished
+    eta = f"{remaining / rate:.0f}s" if row.state == "running" and remaining > 0 else "-"
     return f"{rate:.1f}/s", eta
 
 
@@ -62,12 +62,17 @@ def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class JobsPane(Vertical):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "app.cancel_job", "Cancel job")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "cancel_job", "Cancel job")]
 
     DEFAULT_CSS = """
     JobsPane > DataTable { height: 1fr; }
     JobsPane > #job-log { height: auto; max-height: 24; border-top: solid $panel; }
     """
+
+    def __init__(self, workbench: Workbench, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.workbench = workbench
+        self.rows: dict[int, JobRow] = {}
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="jobs-table", cursor_type="row", zebra_stripes=True)
@@ -87,20 +92,46 @@ class JobsPane(Vertical):
         yield table
         yield Static(id="job-log")
 
+    @survives("The jobs were not read")
+    def refresh_jobs(self) -> None:
+        """Read the jobs again (a poll, a batch started or cancelled)."""
+        self.show(self.workbench.jobs())
+
+    def action_cancel_job(self) -> None:
+        job_id = self.selected_job_id
+        if job_id is None:
+            return
+
+        def cancel(confirmed: bool | None) -> None:
+            if confirmed:
+                self.cancel_batch(job_id)
+
+        self.app.push_screen(
+            ConfirmBatch(
+                f"Cancel job {job_id}?", "The worker stops; what is done stays in the store."
+            ),
+            cancel,
+        )
+
+    @survives("The job was not cancelled")
+    def cancel_batch(self, job_id: int) -> None:
+        try:
+            self.notify(self.workbench.cancel(job_id), timeout=5, markup=False)
+        finally:
+            self.refresh_jobs()
+
     @property
     def table(self) -> DataTable[Any]:
         return self.query_one("#jobs-table", DataTable)
 
-    def show(self, rows: list[dict[str, Any]], now: dt.datetime | None = None) -> None:
-        if not self.query("#jobs-table"):
-            return  # not composed yet; the next poll fills it
+    def show(self, rows: list[JobRow], now: dt.datetime | None = None) -> None:
         from cuf_tui.core.job_words import attention_words
 
         table = self.table
         selected = self.selected_job_id
         table.clear()
         for row in rows:
-            state = "interrupted" if row["stale"] else row["state"]
+            state = row.shown_state
             rate, eta = rate_and_eta(row, now)
             style = {
                 "running": "bold green",
@@ -109,22 +140,22 @@ class JobsPane(Vertical):
                 "interrupted": "yellow",
                 "cancelled": "yellow",
             }.get(state, "")
-            attention = attention_words(row["unparsed"], row["truncated"])
+            attention = attention_words(row.unparsed, row.truncated)
             table.add_row(
-                str(row["id"]),
-                row["kind"],
+                str(row.id),
+                row.kind,
                 Text(state, style=style),
                 progress_text(row),
-                Text(str(row["failed"]), style="bold red" if row["failed"] else ""),
+                Text(str(row.failed), style="bold red" if row.failed else ""),
                 Text(attention or "-", style="yellow" if attention else "dim"),
                 rate,
                 eta,
-                f"{row['prompt_tokens'] + row['completion_tokens']:,}",
-                f"${row['cost_usd']:.4f}",
-                Text(row["error"] or "", style="red"),
-                key=str(row["id"]),
+                f"{row.prompt_tokens + row.completion_tokens:,}",
+                f"${row.cost_usd:.4f}",
+                Text(row.error or "", style="red"),
+                key=str(row.id),
             )
-        self.rows = {row["id"]: row for row in rows}
+        self.rows = {row.id: row for row in rows}
         if selected in self.rows:
             table.move_cursor(row=list(self.rows).index(selected))
         self.show_log()
@@ -143,24 +174,20 @@ class JobsPane(Vertical):
 
     def show_log(self) -> None:
         job_id = self.selected_job_id
-        rows = getattr(self, "rows", {})
-        if job_id is None or job_id not in rows:
+        if job_id is None or job_id not in self.rows:
             return
-        row = rows[job_id]
+        row = self.rows[job_id]
         shown = Text(f"job {job_id} log (last lines):\n", style="bold") + Text(
-            log_tail(row["log_path"])
+            log_tail(row.log_path)
         )
-        servers = row.get("servers") or []
-        if servers:
-            from cuf_tui.core.job_words import server_line
-
+        if row.servers:
             shown += Text("\n\nmodel servers it ran:\n", style="bold")
-            for server in servers:
-                style = {"ready": "green", "starting": "yellow"}.get(server["state"], "")
-                shown += Text(server_line(server) + "\n", style=style)
-            latest = servers[-1]
-            shown += Text(f"{latest['model']} server log (last lines):\n", style="bold") + Text(
-                log_tail(latest["log_path"], SERVER_LOG_LINES)
+            for server in row.servers:
+                style = {"ready": "green", "starting": "yellow"}.get(server.state, "")
+                shown += Text(server.line() + "\n", style=style)
+            latest = row.servers[-1]
+            shown += Text(f"{latest.model} server log (last lines):\n", style="bold") + Text(
+                log_tail(latest.log_path, SERVER_LOG_LINES)
             )
         self.query_one("#job-log", Static).update(shown)
 

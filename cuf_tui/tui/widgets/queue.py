@@ -15,8 +15,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from cuf_tui.store.browse import QueueRow, queue_rows
-from cuf_tui.store.db import Store
+from cuf_tui.store.browse import QueueRow
+from cuf_tui.tui.service import Workbench
 
 PAGE_ROWS = 100
 SHORT = {
@@ -53,9 +53,9 @@ class QueueView(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0)
 
-    def __init__(self, store: Store, *, id: str | None = None) -> None:
+    def __init__(self, workbench: Workbench, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.store = store
+        self.workbench = workbench
         self.ids: list[int] = []
         self._pages: dict[int, dict[int, QueueRow]] = {}
         self.rows_loaded = 0  # how many short rows were read from the store, for tests
@@ -102,7 +102,7 @@ class QueueView(ScrollView, can_focus=True):
         if page not in self._pages:
             ids = self.ids[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
             try:
-                self._pages[page] = queue_rows(self.store, ids)
+                self._pages[page] = self.workbench.queue_rows(ids)
             except sqlite3.Error:  # a store in trouble: drawn as unreadable, read next time
                 return None
             self.rows_loaded += len(ids)

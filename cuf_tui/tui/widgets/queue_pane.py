@@ -1,18 +1,28 @@
-"""The queue tab: the filter line, the search box, the instruction list and the detail."""
+"""The queue tab: the filter line, the search box, the instruction list and the detail, and
+the keys that filter the queue and review the response on screen."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
-from textual.widgets import Input, Static
+from textual.timer import Timer
+from textual.widgets import Input, Static, TabbedContent
 
-from cuf_tui.store.db import Store
-from cuf_tui.tui.widgets.detail import InstructionDetail
+from cuf_tui.store.browse import QueueFilter, ResponseView
+from cuf_tui.tui.failures import report_failure, survives
+from cuf_tui.tui.screens.dialogs import NoteDialog, TextDialog
+from cuf_tui.tui.service import Refused, Review, Workbench
+from cuf_tui.tui.widgets.detail import InstructionDetail, full_text
 from cuf_tui.tui.widgets.queue import QueueView
+
+PRERENDER_AFTER_S = 0.15  # a pause in the keys this long means the reviewer is reading
 
 
 class QueuePane(Container):
@@ -22,41 +32,247 @@ class QueuePane(Container):
     # lists each of them.
     BINDINGS: ClassVar[list[BindingType]] = [
         # First, so that a narrow footer still shows where every other key is listed.
-        Binding("question_mark", "app.help", "Keys"),
+        Binding("question_mark", "screen.help", "Keys"),
         *[
-            Binding(str(n), f"app.rate({n})", "Rate", show=n == 1, key_display="1-5")
+            Binding(str(n), f"rate({n})", "Rate", show=n == 1, key_display="1-5")
             for n in range(1, 6)
         ],
-        Binding("a", "app.agree", "Agree"),
-        Binding("x", "app.flag", "Flag"),
-        Binding("n", "app.note", "Note"),
-        Binding("u", "app.undo", "Undo"),
-        Binding("right_square_bracket", "app.next_review(1)", "Next review", key_display="]/["),
-        Binding("left_square_bracket", "app.next_review(-1)", "Prev review", show=False),
-        Binding("l,right", "app.select_response(1)", "Next response", key_display="h/l"),
-        Binding("h,left", "app.select_response(-1)", "Prev response", show=False),
-        Binding("r", "app.raw", "Raw"),
-        Binding("f", "app.full_text", "Full text", show=False),  # long texts say so
-        Binding("slash", "app.search", "Search"),
-        Binding("p", "app.cycle_filter('preference')", "Preference"),
-        Binding("s", "app.cycle_filter('status')", "Status"),
-        Binding("m", "app.cycle_filter('model')", "Model"),
-        Binding("escape", "app.back_out", "Back/clear", show=False),
-        Binding("enter", "app.open", "Open", show=False),
+        Binding("a", "agree", "Agree"),
+        Binding("x", "flag", "Flag"),
+        Binding("n", "note", "Note"),
+        Binding("u", "undo", "Undo"),
+        Binding("right_square_bracket", "next_review(1)", "Next review", key_display="]/["),
+        Binding("left_square_bracket", "next_review(-1)", "Prev review", show=False),
+        Binding("l,right", "select_response(1)", "Next response", key_display="h/l"),
+        Binding("h,left", "select_response(-1)", "Prev response", show=False),
+        Binding("r", "raw", "Raw"),
+        Binding("f", "full_text", "Full text", show=False),  # long texts say so
+        Binding("slash", "search", "Search"),
+        Binding("p", "cycle_filter('preference')", "Preference"),
+        Binding("s", "cycle_filter('status')", "Status"),
+        Binding("m", "cycle_filter('model')", "Model"),
+        Binding("escape", "back_out", "Back/clear", show=False),
+        Binding("enter", "open", "Open", show=False),
     ]
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, workbench: Workbench) -> None:
         super().__init__(id="queue-pane")
-        self.store = store
+        self.workbench = workbench
+        self.filter = QueueFilter()
+        self._prefetch: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="queue-side"):
             yield Static(id="filter-line")
             yield Input(placeholder="search the text; Enter keeps it, Esc clears", id="search")
-            yield QueueView(self.store, id="queue")
+            yield QueueView(self.workbench, id="queue")
         yield InstructionDetail(id="detail")
 
-    def show_filter(self, description: str, shown: int, total: int) -> None:
-        line = Text(f" {shown} of {total} · ", style="bold")
-        line.append(description)
+    def on_mount(self) -> None:
+        self.queue.on_highlight = self.show_instruction
+        self.reload_queue()
+        self.queue.focus()
+
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one(QueueView)
+
+    @property
+    def detail(self) -> InstructionDetail:
+        return self.query_one(InstructionDetail)
+
+    @property
+    def search_box(self) -> Input:
+        return self.query_one("#search", Input)
+
+    # ------------------------------------------------------------------------ the queue
+
+    @survives("The queue was not read")
+    def reload_queue(self, chosen: QueueFilter | None = None) -> None:
+        """Re-read the ids a filter keeps (cheap: ids only) and the rows on screen. Under the
+        same filter the cursor stays on its instruction, even one that no longer matches (the
+        reviewer is looking at it); a new filter keeps it only where it matches."""
+        new_filter = chosen is not None and chosen != self.filter
+        chosen = chosen or self.filter
+        ids = self.workbench.queue_ids(chosen)
+        total = self.workbench.instruction_count()
+        self.filter = chosen
+        line = Text(f" {len(ids)} of {total} · ", style="bold")
+        line.append(chosen.describe())
         self.query_one("#filter-line", Static).update(line)
+        self.queue.show(ids, keep=self.queue.current_id, hold=not new_filter)
+
+    @survives("The instruction was not read")
+    def show_instruction(self, instruction_id: int | None) -> None:
+        """The queue's cursor moved: show that instruction in the same frame."""
+        self.refresh_detail(instruction_id)
+        if self._prefetch is not None:
+            self._prefetch.stop()
+        self._prefetch = self.set_timer(PRERENDER_AFTER_S, self.prerender_neighbours)
+
+    @survives("The next instructions were not read")
+    def prerender_neighbours(self) -> None:
+        """While the user reads, prepare the instructions one step away."""
+        queue = self.queue
+        for index in (queue.cursor + 1, queue.cursor - 1):
+            if 0 <= index < len(queue.ids):
+                view = self.workbench.instruction(queue.ids[index])
+                if view is not None:
+                    self.detail.prerender(view)
+        # The app keeps many long-lived objects (rendered lines, caches); a full pass of the
+        # cycle collector over them takes ~60 ms and would land on a key press every few
+        # seconds. Moving what exists now out of its reach, while the user reads, keeps those
+        # passes short. (These objects are freed by reference counting all the same.)
+        gc.freeze()
+
+    @survives("The instruction was not read")
+    def refresh_detail(self, instruction_id: int | None = None) -> None:
+        """Show ``instruction_id`` (the one under the cursor by default) as the store has it
+        now, keeping the selected response."""
+        if instruction_id is None:
+            instruction_id = self.queue.current_id
+        view = self.workbench.instruction(instruction_id) if instruction_id is not None else None
+        self.detail.show(view, keep_selection=True)
+
+    @survives("The filter was not changed")
+    def action_cycle_filter(self, which: str) -> None:
+        self.reload_queue(self.workbench.next_filter(self.filter, which))
+
+    def action_clear_filters(self) -> None:
+        self.search_box.value = ""
+        self.search_box.display = False
+        self.reload_queue(QueueFilter())
+        self.queue.focus()
+
+    def action_search(self) -> None:
+        self.query_ancestor(TabbedContent).active = "queue"
+        self.search_box.display = True
+        self.search_box.focus()
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        current = self.filter
+        self.reload_queue(
+            QueueFilter(current.preference, current.status, current.model, event.value)
+        )
+
+    @on(Input.Submitted, "#search")
+    def search_done(self) -> None:
+        self.queue.focus()
+
+    def action_open(self) -> None:
+        self.detail.focus()
+
+    def action_back_out(self) -> None:
+        if self.screen.focused in (self.search_box, self.queue):
+            self.action_clear_filters()
+        else:
+            self.queue.focus()
+
+    def action_select_response(self, step: int) -> None:
+        self.detail.move_selection(step)
+
+    @survives("The next instruction to review was not found")
+    def action_next_review(self, direction: int) -> None:
+        target, needing = self.workbench.next_needing_review(
+            self.filter, self.queue.current_id, direction
+        )
+        if target is None:
+            self.notify("No other instruction needs review.", timeout=3)
+            return
+        if target not in self.queue.ids:
+            self.reload_queue(needing)
+        self.queue.cursor = self.queue.ids.index(target)
+
+    # --------------------------------------------------------------------------- reviews
+
+    def action_rate(self, rating: int) -> None:
+        self._review(lambda response: self.workbench.rating(response, rating))
+
+    def action_agree(self) -> None:
+        self._review(self.workbench.agreement)
+
+    def action_flag(self) -> None:
+        self._review(self.workbench.flag)
+
+    def action_note(self) -> None:
+        response = self.detail.selected_response
+        if response is None:
+            return
+
+        def save(note: str | None) -> None:
+            if note is not None:
+                self._review(lambda _: self.workbench.note(note))
+
+        self.app.push_screen(NoteDialog(response.model, response.note), save)
+
+    def _review(self, decide: Callable[[ResponseView], Review]) -> None:
+        """Change the review of the response on screen as ``decide`` says. A change the rules
+        refuse, or a write the store refuses, changes nothing and says so; the same key
+        tries again."""
+        view, response = self.detail.view, self.detail.selected_response
+        if view is None or response is None:
+            return
+        try:
+            review = decide(response)
+        except Refused as refused:
+            self.notify(str(refused), timeout=4)
+            return
+        try:
+            self.workbench.save(view, response, review)
+        except Exception as err:
+            report_failure(
+                self,
+                f"Not saved: {review.what} for {response.model} on #{view.id}",
+                err,
+                "Nothing changed; press the key again.",
+            )
+            return
+        self.queue.refresh_row(view.id)
+        self.refresh_detail(view.id)
+
+    def action_undo(self) -> None:
+        try:
+            undone = self.workbench.undo()
+        except Exception as err:
+            instruction_id, model, _ = self.workbench.undo_stack[-1]
+            report_failure(
+                self,
+                f"Not undone: the review of {model} on #{instruction_id}",
+                err,
+                "Press u again to retry.",
+            )
+            return
+        if undone is None:
+            self.notify("Nothing to undo.", timeout=3)
+            return
+        queue = self.queue
+        queue.refresh_rows()
+        if undone.instruction_id in queue.ids:
+            queue.cursor = queue.ids.index(undone.instruction_id)
+        self.refresh_detail(undone.instruction_id)
+        self.notify(f"Undone: review of {undone.model} on #{undone.instruction_id}.", timeout=3)
+
+    def action_full_text(self) -> None:
+        """The instruction, the selected response and its rationale whole, as plain text."""
+        view = self.detail.view
+        if view is None:
+            return
+        response = self.detail.selected_response
+        whose = f", {response.model}'s response and its rationale" if response else ""
+        self.app.push_screen(
+            TextDialog(f"#{view.id} in full: the instruction{whose}", full_text(view, response))
+        )
+
+    def action_raw(self) -> None:
+        view = self.detail.view
+        if view is None or view.judgment is None:
+            self.notify("This instruction has no judgment.", timeout=3)
+            return
+        judgment = view.judgment
+        self.app.push_screen(
+            TextDialog(
+                f"Raw answer of {judgment.judge} ({judgment.state}) on #{view.id}",
+                judgment.raw_output or judgment.error or "(the judge's text was not kept)",
+            )
+        )

@@ -1,10 +1,8 @@
-"""The workspace's `cuf.toml`: read with tomllib, validated with pydantic; errors name the key."""
+"""The workspace's `cuf.toml`: read with tomllib, validated with pydantic; errors name the key
+(their sentences are in `messages`, TOML text for writing entries in `toml`)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 import re
 import tomllib
 from pathlib import Path
@@ -21,9 +19,16 @@ from pydantic import (
     model_validator,
 )
 
+from cuf_tui.config.messages import a_type, key_of, message_of, shown
 from cuf_tui.errors import CufError
 
 CONFIG_NAME = "cuf.toml"
+DB_NAME = "cuf.db"
+# What a workspace cannot lose: its settings, its store and the files SQLite keeps beside the
+# store while it is open. No command writes over a file of these names, in any folder.
+WORKSPACE_FILES = frozenset(
+    {CONFIG_NAME, DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal"}
+)
 
 Engine = Literal["vllm", "openai", "llamacpp"]
 
@@ -45,9 +50,9 @@ def _a_name(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     if value != value.strip():
-        raise ValueError(f"must not begin or end with spaces ({_shown(value)})")
+        raise ValueError(f"must not begin or end with spaces ({shown(value)})")
     if not value.isprintable():
-        raise ValueError(f"must be one line of printable text ({_shown(value)})")
+        raise ValueError(f"must be one line of printable text ({shown(value)})")
     return value
 
 
@@ -173,12 +178,10 @@ class ModelEntry(_Strict):
                 if not isinstance(item, str):
                     raise ValueError(
                         "must be a URL or an array of URLs, not an array holding "
-                        f"{_a_type(item)} ({_shown(item)})"
+                        f"{a_type(item)} ({shown(item)})"
                     )
             return value
-        raise ValueError(
-            f"must be a URL or an array of URLs, not {_a_type(value)} ({_shown(value)})"
-        )
+        raise ValueError(f"must be a URL or an array of URLs, not {a_type(value)} ({shown(value)})")
 
     @field_validator("base_url")
     @classmethod
@@ -303,22 +306,6 @@ class Config(_Strict):
         raise ConfigError(f"no model named {name!r} in [[models]] (configured: {known})")
 
 
-def toml_value(value: Any) -> str:
-    """A value as TOML text, for writing entries into cuf.toml: strings, numbers, booleans,
-    lists and (inline) tables. JSON's string escapes are TOML's too."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str | int | float):
-        return json.dumps(value, ensure_ascii=False)
-    raise TypeError(f"no TOML form for {type(value).__name__}")
-
-
 def load_config(path: Path) -> Config:
     """Read and validate a `cuf.toml`; every error names the file and the key."""
     try:
@@ -341,100 +328,11 @@ def parse_config(data: dict[str, Any], path: Path | str = CONFIG_NAME) -> Config
         return Config.model_validate(data)
     except ValidationError as err:
         problems = [
-            f"{_key(e['loc'])}: {_message(e)}" if e["loc"] else _message(e) for e in err.errors()
+            f"{key_of(e['loc'])}: {message_of(e)}" if e["loc"] else message_of(e)
+            for e in err.errors()
         ]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         detail = "\n  ".join(problems)
         raise ConfigError(
             f"{path}: {problems[0]}{more}" + (f"\n  {detail}" if more else "")
         ) from None
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    key = ""
-    for part in loc:
-        if isinstance(part, int):
-            key += f"[{part}]"
-        else:
-            key += f".{part}" if key else str(part)
-    return key or "(top level)"
-
-
-# What a value of the wrong type should have been, by pydantic's error type.
-_EXPECTED = {
-    "int_type": "an integer",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "string_type": "a string",
-    "list_type": "an array",
-    "tuple_type": "an array",
-    "dict_type": "a table",
-    "model_type": "a table",
-}
-
-# A number out of range, by pydantic's error type: the bound's name in ctx, and its words.
-_BOUNDS = {
-    "greater_than_equal": ("ge", "at least"),
-    "greater_than": ("gt", "greater than"),
-    "less_than_equal": ("le", "at most"),
-    "less_than": ("lt", "less than"),
-}
-
-
-def _message(error: Any) -> str:
-    """pydantic's error, as a sentence about the key: what it must be, and what it was."""
-    kind = error["type"]
-    value = error.get("input")
-    ctx = error.get("ctx") or {}
-    loc = error.get("loc") or ()
-    # Say nothing of a value given as api_key_env: it may be a secret in the wrong place.
-    was = _a_type(value) if "api_key_env" in loc else f"{_a_type(value)} ({_shown(value)})"
-    if kind == "extra_forbidden":
-        return "unknown key (a typo?)"
-    if kind == "missing":
-        return "missing; this key is required"
-    if kind in ("tuple_type", "list_type") and loc in (("models",), ("judges",)):
-        return f"must be an array of tables (write each entry as [[{loc[0]}]]), not {was}"
-    if kind in _EXPECTED:
-        return f"must be {_EXPECTED[kind]}, not {was}"
-    if kind == "finite_number":
-        return f"must be a finite number, not {_shown(value)}"
-    if kind == "literal_error" and "expected" in ctx:
-        return f"must be {ctx['expected']}, not {was}"
-    if kind in _BOUNDS:
-        bound, words = _BOUNDS[kind]
-        return f"must be {words} {ctx[bound]}, not {_shown(value)}"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
-
-
-def _a_type(value: Any) -> str:
-    """The TOML type of a value, with its article: "a string", "an integer", ..."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, dt.datetime):
-        return "a date-time"
-    if isinstance(value, dt.date):
-        return "a date"
-    if isinstance(value, dt.time):
-        return "a time"
-    return f"a {type(value).__name__}"
-
-
-def _shown(value: Any, limit: int = 60) -> str:
-    """A value as it was written in TOML, cut short if long."""
-    try:
-        text = toml_value(value)
-    except TypeError:
-        text = value.isoformat() if hasattr(value, "isoformat") else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,185 @@
+"""Commands on a workspace's data: init, import, export, stats, summary, bench-report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from cuf_tui.cli.output import console, workspace_of
+
+if TYPE_CHECKING:
+    from cuf_tui.workspace import Workspace
+
+
+def init(args: argparse.Namespace) -> int:
+    from cuf_tui.workspace import init_workspace
+
+    config_kept = (args.dir.expanduser() / "cuf.toml").exists()
+    workspace = init_workspace(args.dir)
+    out = console()
+    if config_kept:
+        out.print(f"Made an empty store in {workspace.root}")
+        out.print(f"  {workspace.config_path.name}  kept as it was")
+    else:
+        out.print(f"Made a workspace in {workspace.root}")
+        out.print(
+            f"  {workspace.config_path.name}  models and judges, commented out: edit to add them"
+        )
+    out.print(f"  {workspace.db_path.name}    the store, empty")
+    out.print(f"Next: cuf-tui import FILE -w {args.dir}")
+    return 0
+
+
+def import_source(args: argparse.Namespace) -> int:
+    from cuf_tui.interchange.importer import import_source
+
+    workspace = workspace_of(args)
+    workspace.config  # a broken cuf.toml is reported before any work  # noqa: B018
+    if args.format == "answers" or args.model:
+        return _import_answers(args, workspace)
+    with (
+        console(stderr=True).status(f"Importing {args.source}..."),
+        workspace.open_store() as store,
+    ):
+        report = import_source(
+            store,
+            args.source,
+            layout=args.format,
+            split=args.split,
+            limit=args.limit,
+            preference=args.preference,
+            judge=args.judge,
+        )
+    out = console()
+    how = "picked from the columns" if report.detected else "as asked"
+    out.print(f"{report.source}: {report.rows} rows, layout {report.layout} ({how})")
+    counts = report.counts
+    out.print(f"  {report.what}: {counts.added} imported, {counts.already_present} already present")
+    if report.layout == "cuf":
+        out.print(
+            f"  responses: {counts.responses_added} imported; "
+            f"judgments: {counts.judgments_added} imported"
+        )
+    if report.layout == "codal":
+        out.print(f"  reference answers: {counts.references_added} imported")
+    out.print(f"  into {workspace.db_path}")
+    return 0
+
+
+def _import_answers(args: argparse.Namespace, workspace: Workspace) -> int:
+    from cuf_tui.errors import CufError
+    from cuf_tui.interchange.importer import import_answers
+
+    if args.format != "answers" or not args.model:
+        raise CufError("answers are imported with both --format answers and --model NAME")
+    with (
+        console(stderr=True).status(f"Importing {args.source}..."),
+        workspace.open_store() as store,
+    ):
+        report = import_answers(store, args.source, args.model, split=args.split, limit=args.limit)
+    out = console()
+    out.print(f"{report.source}: {report.rows} rows of answers by {args.model}")
+    out.print(
+        f"  bench answers: {report.attached} attached, {report.already_present} already present"
+    )
+    out.print(f"  into {workspace.db_path}; grade them with `cuf-tui bench --model {args.model}`")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from cuf_tui.interchange.exporter import export_dataset
+
+    workspace = workspace_of(args)
+    seed = args.seed if args.seed is not None else workspace.config.workspace.seed
+    with (
+        console(stderr=True).status(f"Exporting to {args.out}..."),
+        workspace.open_store() as store,
+    ):
+        report = export_dataset(
+            store,
+            args.format,
+            args.out,
+            strategy=args.strategy,
+            seed=seed,
+            judge=args.judge,
+            include_truncated=args.include_truncated,
+            force=args.force,
+        )
+    unit = "pairs" if args.format == "dpo" else "rows"
+    extra = (
+        f" from {report.instructions} instructions ({args.strategy}, seed {seed})"
+        if (args.format == "dpo")
+        else ""
+    )
+    left_out = report.cut_off_left_out
+    note = (
+        f"; left out {left_out} response{'s' if left_out != 1 else ''} cut off at max_tokens "
+        "(--include-truncated keeps them)"
+        if left_out
+        else ""
+    )
+    console().print(
+        f"Wrote {report.rows} {unit}{extra} to {report.path} ({report.container}){note}"
+    )
+    return 0
+
+
+def stats(args: argparse.Namespace) -> int:
+    from cuf_tui.store.stats import collect_stats
+
+    workspace = workspace_of(args)
+    with workspace.open_store() as store:
+        stats = collect_stats(store)
+    if args.json:
+        import json
+
+        print(json.dumps(stats.as_dict(), indent=2))
+        return 0
+    from cuf_tui.views import render_stats
+
+    render_stats(console(), workspace, stats)
+    return 0
+
+
+def summary(args: argparse.Namespace) -> int:
+    from cuf_tui.store.queries import table_counts
+    from cuf_tui.views import render_summary
+
+    workspace = workspace_of(args)
+    config = workspace.config
+    with workspace.open_store() as store:
+        counts = table_counts(store)
+    render_summary(console(), workspace, config, counts)
+    return 0
+
+
+def bench_report(args: argparse.Namespace) -> int:
+    from cuf_tui.analysis.leaderboard import leaderboard, render
+    from cuf_tui.store.grades import grade_rows
+
+    if args.out is not None:  # before any work: a refused path costs nothing
+        from cuf_tui.interchange.exporter import check_destination
+
+        check_destination(args.out, force=args.force)
+    workspace = workspace_of(args)
+    seed = args.seed if args.seed is not None else workspace.config.workspace.seed
+    with workspace.open_store() as store:
+        rows = leaderboard(grade_rows(store, args.judge, args.reference), seed)
+    if not rows:
+        which = [f"by {args.judge}"] if args.judge else []
+        which += [f"against {args.reference}"] if args.reference else []
+        console().print(
+            " ".join(["No CODAL-Bench grades", *which, f"in {workspace.root} yet;"])
+            + " run `cuf-tui bench`."
+        )
+        return 0
+    text = render(rows, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    from cuf_tui.interchange.exporter import write_text_atomically
+
+    write_text_atomically(args.out, text)
+    console().print(f"Wrote the leaderboard ({args.format}) to {args.out}")
+    return 0

@@ -1,0 +1,222 @@
+"""The command line's grammar: commands, their options and the checks on their values."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cuf_tui import __version__
+from cuf_tui.core.preferences import PREFERENCES
+
+COMMANDS = (
+    "init",
+    "import",
+    "export",
+    "stats",
+    "summary",
+    "generate",
+    "judge",
+    "bench",
+    "bench-report",
+    "jobs",
+    "cancel",
+    "worker",
+    "demo-model",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    workspace = argparse.ArgumentParser(add_help=False)
+    workspace.add_argument(
+        "-w",
+        "--workspace",
+        type=Path,
+        metavar="DIR",
+        # SUPPRESS: a subcommand's unset -w must not erase one given before the subcommand.
+        default=argparse.SUPPRESS,
+        help="the workspace folder (default: the current folder if it holds cuf.toml, "
+        "else the per-user sample workspace)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="cuf-tui",
+        description="A terminal workbench for building, reviewing and benchmarking "
+        "LLM-as-a-Judge preference data for code (CodeUltraFeedback, CODAL-Bench).",
+        epilog="Run `cuf-tui [DIR]` to open a workspace; `cuf-tui COMMAND --help` for a command.",
+        parents=[workspace],
+    )
+    parser.add_argument("--version", action="version", version=f"cuf-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = commands.add_parser(
+        "init",
+        help="make a new workspace (cuf.toml + cuf.db)",
+        description="Make a new workspace: a cuf.toml with commented examples and an empty store.",
+    )
+    init.add_argument("dir", type=Path, metavar="DIR")
+
+    imp = commands.add_parser(
+        "import",
+        parents=[workspace],
+        help="import instructions, a CodeUltraFeedback file or CODAL-Bench",
+        description="Import a local .jsonl/.json/.csv/.parquet file, a datasets.save_to_disk "
+        "folder or a Hugging Face dataset id. Every row is checked before anything is stored.",
+    )
+    imp.add_argument("source", metavar="SOURCE")
+    imp.add_argument(
+        "--format",
+        choices=("auto", "cuf", "codal", "instructions", "answers"),
+        default="auto",
+        help="the layout (default: picked from the columns); answers: a model's answers to "
+        "CODAL-Bench items (instruction + response rows), with --model",
+    )
+    imp.add_argument(
+        "--model", metavar="NAME", help="with --format answers: the model that wrote them"
+    )
+    imp.add_argument("--split", help="the split of a dataset with several")
+    imp.add_argument("--limit", type=positive, metavar="N", help="import the first N rows only")
+    imp.add_argument("--preference", choices=PREFERENCES, help="the coding preference of every row")
+    imp.add_argument(
+        "--judge",
+        default="imported",
+        metavar="NAME",
+        help="who wrote a CodeUltraFeedback file's annotations, when its rows don't say "
+        "(default: imported)",
+    )
+
+    exp = commands.add_parser(
+        "export",
+        parents=[workspace],
+        help="export the CodeUltraFeedback layout, DPO pairs or instructions",
+        description="Write .jsonl, .parquet, or a datasets folder (a path with no suffix).",
+    )
+    exp.add_argument("--format", choices=("cuf", "dpo", "instructions"), required=True)
+    exp.add_argument("--out", type=Path, required=True, metavar="PATH")
+    exp.add_argument(
+        "--strategy",
+        choices=("best-worst", "best-random", "all-pairs"),
+        default="best-worst",
+        help="how dpo pairs are chosen (default: best-worst, as in CodeUltraFeedback)",
+    )
+    exp.add_argument("--seed", type=int, help="seed for tie-breaking (default: the workspace seed)")
+    exp.add_argument(
+        "--judge", metavar="NAME", help="use this judge's ratings (default: the latest)"
+    )
+    exp.add_argument(
+        "--include-truncated",
+        action="store_true",
+        help="dpo: also pair responses cut off at max_tokens (left out by default)",
+    )
+    exp.add_argument("--force", action="store_true", help="replace PATH if it exists")
+
+    stats = commands.add_parser(
+        "stats", parents=[workspace], help="counts by preference, model, judge and state"
+    )
+    stats.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    commands.add_parser(
+        "summary", parents=[workspace], help="what the workspace holds, in a few lines"
+    )
+
+    batch = argparse.ArgumentParser(add_help=False, parents=[workspace])
+    batch.add_argument("--limit", type=positive, metavar="N", help="at most N instructions")
+    batch.add_argument(
+        "--detach", action="store_true", help="run in a background worker and return at once"
+    )
+    batch.add_argument(
+        "--dry-run", action="store_true", help="show what would be requested and request nothing"
+    )
+    batch.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="also ask again for units that failed in a way a retry cannot fix (a 400, an "
+        "unknown model); failures that may pass (429, 5xx, timeouts) are always asked again",
+    )
+    gen = commands.add_parser(
+        "generate",
+        parents=[batch],
+        help="generate the missing responses of the model pool",
+        description="For every instruction, ask each of its assigned models (sampled from the "
+        "pool when it has none) for the response it has not given yet.",
+    )
+    gen.add_argument(
+        "--model", action="append", metavar="NAME", help="only this model (repeatable)"
+    )
+    judge = commands.add_parser(
+        "judge",
+        parents=[batch],
+        help="judge every instruction whose responses are all there",
+        description="Rate the responses of every instruction not yet judged by this judge "
+        "with this template.",
+    )
+    judge.add_argument("--judge", metavar="NAME", help="the judge (default: the first in cuf.toml)")
+
+    bench = commands.add_parser(
+        "bench",
+        parents=[batch],
+        help="CODAL-Bench: a model answers the bench items, a judge grades each answer",
+        description="The model under test answers every bench item it has not answered (with "
+        "the item's preference principle in the prompt); the judge grades each answer alone "
+        "against a reference answer, 1 to 10. Resumable like every batch.",
+    )
+    bench.add_argument("--model", required=True, metavar="NAME", help="the model under test")
+    bench.add_argument("--judge", metavar="NAME", help="the grader (default: the first judge)")
+    bench.add_argument(
+        "--reference",
+        metavar="MODEL",
+        help="whose reference answers to grade against (needed when the bench has several)",
+    )
+    report = commands.add_parser(
+        "bench-report",
+        parents=[workspace],
+        help="the CODAL-Bench leaderboard: models x preferences, with 95%% intervals",
+    )
+    report.add_argument("--judge", metavar="NAME", help="only this judge's grades")
+    report.add_argument("--reference", metavar="MODEL", help="only grades against this reference")
+    report.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table")
+    report.add_argument("--out", type=Path, metavar="PATH", help="write it to a file")
+    report.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    report.add_argument(
+        "--seed", type=int, help="the bootstrap's seed (default: the workspace seed)"
+    )
+
+    jobs = commands.add_parser("jobs", parents=[workspace], help="list batches and their progress")
+    jobs.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cancel = commands.add_parser("cancel", parents=[workspace], help="stop a running batch")
+    cancel.add_argument("job", type=job_id_value, metavar="ID")
+    demo = commands.add_parser(
+        "demo-model",
+        parents=[workspace],
+        help="add a small real model that runs on the CPU (SmolLM2-135M on vLLM) to the pool",
+        description="Build, once per machine, a CPU build of vLLM and SmolLM2-135M-Instruct in "
+        "the cache folder ($CUF_TUI_CACHE, else ~/.cache/cuf-tui), then add the model to the "
+        "workspace's pool, and make it the judge when no configured judge can run. The "
+        "workbench starts and stops its server for each batch.",
+    )
+    demo.add_argument(
+        "--engine",
+        choices=("vllm", "llamacpp"),
+        default="vllm",
+        help="vllm: vLLM's CPU build (3.5 GB, about 3 minutes); llamacpp: llama-cpp-python's "
+        "server on the GGUF file (compiles llama.cpp, a few minutes)",
+    )
+    demo.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="build the engine and the model in the cache folder; change no workspace",
+    )
+    worker = commands.add_parser("worker", parents=[workspace])  # started by --detach
+    worker.add_argument("job", type=job_id_value, metavar="ID")
+    return parser
+
+
+def job_id_value(text: str) -> int:
+    value = int(text)
+    if not 1 <= value < 2**63:  # SQLite's integers
+        raise argparse.ArgumentTypeError("a job id is a number from 1 (see `cuf-tui jobs`)")
+    return value
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value

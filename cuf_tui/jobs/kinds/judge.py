@@ -1,0 +1,164 @@
+"""Judging: every instruction whose responses are all there, its responses shown to the
+judge in a seeded shuffled order under the preference's rubric; each rating mapped back to
+its response through that order."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cuf_tui.config import ModelEntry
+from cuf_tui.core.judge_output import judgment_schema, read_judge_output
+from cuf_tui.engines.openai_client import ChatEndpoint, response_format
+from cuf_tui.jobs.kinds.asking import Verdict, ask_judge
+from cuf_tui.jobs.kinds.base import Planning, Work, but_failed, checked_params
+from cuf_tui.jobs.plan import Estimate, JudgePlan, JudgeUnit, estimate_judging, plan_judging
+from cuf_tui.jobs.scheduler import Batch, UnitWork
+from cuf_tui.store.claims import UnitClaim, claim_key
+from cuf_tui.store.judgments import JudgedRating, save_judgment
+
+if TYPE_CHECKING:
+    from cuf_tui.jobs.kinds.base import BatchPlan
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    kind: ClassVar[str] = "judge"
+    judge: str | None = None  # None: the first [[judges]] entry
+    limit: int | None = None
+    retry_failed: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {"judge": self.judge, "limit": self.limit, "retry_failed": self.retry_failed}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> JudgeRequest:
+        checked_params(cls.kind, params, ("judge", "limit", "retry_failed"))
+        return cls(params["judge"], params["limit"], bool(params["retry_failed"]))
+
+    def plan(self, planning: Planning) -> BatchPlan:
+        plan = plan_judging(
+            planning.store,
+            planning.config,
+            planning.prompts,
+            self.judge,
+            self.limit,
+            self.retry_failed,
+        )
+        return JudgePlanned(JudgeRequest(plan.judge.name, self.limit, self.retry_failed), plan)
+
+
+@dataclass(frozen=True)
+class JudgePlanned:
+    request: JudgeRequest
+    plan: JudgePlan
+
+    @property
+    def requests(self) -> int:
+        return len(self.plan.units)
+
+    @property
+    def endpoints(self) -> list[ModelEntry]:
+        return [self.plan.judge] if self.plan.units else []
+
+    @property
+    def skipped_failures(self) -> int:
+        return self.plan.skipped_failures
+
+    @property
+    def assignments(self) -> int:
+        return 0
+
+    def headline(self) -> str | None:
+        return None
+
+    def notes(self) -> list[str]:
+        if not self.plan.waiting:
+            return []
+        return [f"{self.plan.waiting} instructions wait for responses before they can be judged"]
+
+    def nothing_to_do(self) -> str:
+        if not self.plan.instructions:
+            return "Nothing to judge: the store holds no instructions (import some first)."
+        judge = self.plan.judge.name
+        return f"Nothing to judge: {judge} has judged every complete instruction" + but_failed(
+            self.skipped_failures
+        )
+
+    def estimates(self, planning: Planning) -> list[Estimate]:
+        return [estimate_judging(planning.store, planning.prompts, self.plan)]
+
+    def work(self, batch: Batch, planning: Planning) -> Work:
+        async def work() -> None:
+            await batch.send(self.plan.judge, self.plan.units, lambda e: _judging_work(batch, e))
+
+        return work
+
+
+def _judging_work(batch: Batch, endpoint: ChatEndpoint) -> UnitWork[JudgeUnit, Verdict[Any]]:
+    entry = endpoint.entry
+    judge = entry.name
+    prompt_format = entry.judge_prompt_format
+
+    def order_of(unit: JudgeUnit) -> list[str]:
+        order = list(unit.responses)
+        random.Random(f"{batch.seed}:order:{judge}:{unit.instruction.key}").shuffle(order)
+        return order
+
+    def template(unit: JudgeUnit) -> str:
+        return batch.prompts.judge_template_sha256(unit.preference, prompt_format)
+
+    async def record(unit: JudgeUnit, verdict: Verdict[Any]) -> None:
+        order = order_of(unit)
+        read = verdict.read
+        ratings = (
+            [
+                JudgedRating(order[p - 1], p, read.at(p).rating, read.at(p).rationale)
+                for p in range(1, len(order) + 1)
+            ]
+            if read is not None
+            else []
+        )
+        stored = await batch.writes(
+            save_judgment,
+            batch.store,
+            batch.job_id,
+            unit.instruction.id,
+            judge,
+            template(unit),
+            verdict.attempt,
+            order_shown=order,
+            raw_output=verdict.raw,
+            ratings=ratings,
+            repaired=verdict.repaired,
+            claim=UnitClaim(claim(unit), batch.token),
+        )
+        batch.account(verdict.attempt, stored)
+
+    async def ask(unit: JudgeUnit) -> Verdict[Any]:
+        order = order_of(unit)
+        count = len(order)
+        messages = batch.prompts.judge_messages(
+            unit.instruction.text,
+            unit.preference,
+            [unit.responses[m] for m in order],
+            prompt_format,
+        )
+        return await ask_judge(
+            batch,
+            endpoint,
+            messages,
+            batch.prompts.repair_message(count),
+            lambda text: read_judge_output(text, count),
+            lambda read: read.parsed,
+            response_format(entry, judgment_schema(count, entry.max_tokens)),
+        )
+
+    def failure(unit: JudgeUnit, error: str) -> Verdict[Any]:
+        return Verdict.failure(error)
+
+    def claim(unit: JudgeUnit) -> str:
+        return claim_key("judgment", unit.instruction.id, judge, template(unit))
+
+    return UnitWork(ask, record, failure, claim)

@@ -1,0 +1,213 @@
+"""The workbench's service between its screens and the store: what the queue shows, one
+instruction, reviews and their undo with the rules they follow, jobs, bench grades and
+batches. It knows nothing of Textual; the screens know nothing of SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cuf_tui.core.preferences import PREFERENCES
+from cuf_tui.store import browse
+from cuf_tui.store.browse import InstructionView, QueueFilter, QueueRow, ResponseView
+from cuf_tui.store.reviews import restore_review, write_review
+from cuf_tui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cuf_tui.analysis.leaderboard import LeaderboardRow
+    from cuf_tui.store.jobs import JobRow
+from cuf_tui.store.db import Store
+
+
+class Refused(Exception):
+    """A review the rules do not allow; nothing is written and the message says why."""
+
+
+@dataclass(frozen=True)
+class Review:
+    """A change to one response's review, and what it is in the reviewer's words."""
+
+    what: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Undone:
+    instruction_id: int
+    model: str
+
+
+def open_for_review(workspace: Workspace, write_wait_ms: int) -> Store:
+    """The workspace's store, whose writes wait at most ``write_wait_ms`` for another
+    program's lock (the wait is on the screen's thread: past it a key says "not saved")."""
+    return workspace.open_store(busy_timeout_ms=write_wait_ms)
+
+
+class Workbench:
+    """One workspace as the workbench sees it: reads, reviews (with their undo) and jobs."""
+
+    def __init__(self, workspace: Workspace, store: Store) -> None:
+        self.workspace = workspace
+        self.store = store
+        self.undo_stack: list[tuple[int, str, dict[str, Any] | None]] = []
+
+    @property
+    def name(self) -> str:
+        return self.workspace.config.workspace.name
+
+    # ------------------------------------------------------------------------ the queue
+
+    def queue_ids(self, chosen: QueueFilter) -> list[int]:
+        return browse.queue_ids(self.store, chosen)
+
+    def queue_rows(self, ids: list[int]) -> dict[int, QueueRow]:
+        """The short rows of these instructions, as the queue lists them."""
+        return browse.queue_rows(self.store, ids)
+
+    def instruction_count(self) -> int:
+        return browse.instruction_count(self.store)
+
+    def changes_seen(self) -> int:
+        """A number that changes whenever another connection commits."""
+        return browse.changes_seen(self.store)
+
+    def instruction(self, instruction_id: int) -> InstructionView | None:
+        """One instruction in full, with the default judge's judgment when it has one."""
+        judge = self.workspace.config.default_judge
+        return browse.instruction_view(self.store, instruction_id, judge.name if judge else None)
+
+    def next_filter(self, current: QueueFilter, which: str) -> QueueFilter:
+        """``current`` with its ``which`` ("preference", "status" or "model") moved to the
+        next value."""
+        if which == "preference":
+            preferences: list[str | None] = [None, *PREFERENCES]
+            value = preferences[(preferences.index(current.preference) + 1) % len(preferences)]
+            return QueueFilter(value, current.status, current.model, current.search)
+        if which == "status":
+            statuses = list(browse.STATUSES)
+            status = statuses[(statuses.index(current.status) + 1) % len(statuses)]
+            return QueueFilter(current.preference, status, current.model, current.search)
+        models: list[str | None] = [None, *browse.pool_models(self.store)]
+        index = models.index(current.model) if current.model in models else 0
+        model = models[(index + 1) % len(models)]
+        return QueueFilter(current.preference, current.status, model, current.search)
+
+    def next_needing_review(
+        self, base: QueueFilter, current: int | None, direction: int
+    ) -> tuple[int | None, QueueFilter]:
+        """The next instruction after ``current`` (``direction`` 1) or before it (-1) that
+        needs review under ``base``'s other filters, and the filter that lists it."""
+        needing = QueueFilter(base.preference, "needs review", base.model, base.search)
+        ids = self.queue_ids(needing)
+        if current is not None:
+            ids = [i for i in ids if (i > current if direction > 0 else i < current)]
+        if not ids:
+            return None, needing
+        return (ids[0] if direction > 0 else ids[-1]), needing
+
+    # --------------------------------------------------------------------------- reviews
+
+    @staticmethod
+    def rating(response: ResponseView, rating: int) -> Review:
+        """The reviewer's own rating: it agrees with the judge when the judge gave the same."""
+        _has_text(response)
+        return Review(
+            f"your rating {rating}",
+            {"rating": rating, "agrees_with_judge": int(rating == response.rating)},
+        )
+
+    @staticmethod
+    def agreement(response: ResponseView) -> Review:
+        """Agreeing with the judge takes the judge's rating as the reviewer's."""
+        _has_text(response)
+        if response.rating is None:
+            raise Refused("The judge gave no rating here: rate it yourself with 1-5.")
+        return Review("your agreement", {"rating": response.rating, "agrees_with_judge": 1})
+
+    @staticmethod
+    def flag(response: ResponseView) -> Review:
+        """The flag turned over; any response can be flagged, even one that failed."""
+        flag = not response.flagged
+        return Review("the flag" if flag else "removing the flag", {"flagged": int(flag)})
+
+    @staticmethod
+    def note(note: str) -> Review:
+        return Review(f"the note {note!r}" if note else "removing the note", {"note": note or None})
+
+    def save(self, view: InstructionView, response: ResponseView, review: Review) -> None:
+        """Write ``review`` of ``response`` (tied to the judgment on show) and keep what it
+        replaced for undo. A write the store refuses raises and changes nothing."""
+        changes = dict(review.changes)
+        if view.judgment is not None:
+            changes.setdefault("judgment_id", view.judgment.id)
+        before = write_review(self.store, view.id, response.model, **changes)
+        self.undo_stack.append((view.id, response.model, before))
+
+    def undo(self) -> Undone | None:
+        """Put the last review changed back as it was; None when there is nothing to undo. A
+        write the store refuses raises and keeps the review to undo."""
+        if not self.undo_stack:
+            return None
+        instruction_id, model, before = self.undo_stack[-1]
+        restore_review(self.store, instruction_id, model, before)
+        self.undo_stack.pop()
+        return Undone(instruction_id, model)
+
+    # --------------------------------------------------------------------- jobs, bench
+
+    def jobs(self) -> list[JobRow]:
+        from cuf_tui.store.servers import list_jobs_with_servers
+
+        return list_jobs_with_servers(self.store)
+
+    def plan(
+        self, kind: str, options: dict[str, Any] | None = None
+    ) -> tuple[str, str, dict[str, Any] | None]:
+        """Title, summary and job parameters (None: nothing to do) of a batch."""
+        from cuf_tui.tui.batch import describe_plan
+
+        return describe_plan(self.workspace, kind, options)
+
+    def bench_choices(self) -> list[tuple[str, str]]:
+        from cuf_tui.tui.batch import bench_choices
+
+        return bench_choices(self.workspace)
+
+    def start(self, kind: str, params: dict[str, Any]) -> tuple[int, int]:
+        """Start a batch in a detached worker: its job id and the worker's pid."""
+        from cuf_tui.jobs.kinds import request_from_params
+        from cuf_tui.jobs.launch import detach, prepare_job
+
+        job_id = prepare_job(self.workspace, request_from_params(kind, params))
+        pid, _ = detach(self.workspace, job_id)
+        return job_id, pid
+
+    def cancel(self, job_id: int) -> str:
+        """Stop a job; what was done, in words."""
+        from cuf_tui.jobs.launch import cancel_job
+
+        return cancel_job(self.store, job_id)
+
+    def leaderboard(self) -> list[LeaderboardRow]:
+        """The CODAL-Bench table, from a connection of its own: it is computed in a thread
+        (bootstrap intervals take a moment on a full bench)."""
+        from cuf_tui.analysis.leaderboard import leaderboard
+        from cuf_tui.store.grades import grade_rows
+
+        with self.workspace.open_store() as store:
+            return leaderboard(grade_rows(store), self.workspace.config.workspace.seed)
+
+    def bench_grades(
+        self, model: str, judge: str, reference: str, preference: str | None
+    ) -> list[dict[str, Any]]:
+        return browse.bench_grades(self.store, model, judge, reference, preference)
+
+
+def _has_text(response: ResponseView) -> None:
+    """A response that failed or is not there yet has no text to rate."""
+    if response.state != "done":
+        what = "failed" if response.state == "failed" else "is not generated yet"
+        raise Refused(
+            f"{response.model}'s response {what}: there is nothing to rate (x flags it, "
+            "n adds a note)."
+        )

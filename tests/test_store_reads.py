@@ -1,0 +1,88 @@
+"""The workbench's reads and the reviews, straight against a real store: what the queue
+keeps for a filter, one instruction in full, and reviews written and undone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cuf_tui.store.browse import (
+    QueueFilter,
+    instruction_view,
+    pool_models,
+    queue_ids,
+    queue_rows,
+)
+from cuf_tui.store.reviews import restore_review, review_of, write_review
+from cuf_tui.workspace import Workspace, ensure_sample_workspace
+
+
+@pytest.fixture
+def sample(private_home: Path) -> Workspace:
+    return ensure_sample_workspace(private_home / "sample-workspace")
+
+
+def test_the_queue_keeps_what_each_filter_asks_for(sample: Workspace) -> None:
+    with sample.open_store() as store:
+        everything = queue_ids(store, QueueFilter())
+        assert everything == sorted(everything) and len(everything) == 30
+        style = queue_ids(store, QueueFilter(preference="style"))
+        rows = queue_rows(store, style)
+        assert style and all(rows[i].preference == "style" for i in style)
+        unparsed = queue_ids(store, QueueFilter(status="unparsed"))
+        assert len(unparsed) == 1 and queue_rows(store, unparsed)[unparsed[0]].judged == "unparsed"
+        model = pool_models(store)[0]
+        with_model = queue_ids(store, QueueFilter(model=model))
+        views = [instruction_view(store, i) for i in with_model]
+        assert views and all(v and any(r.model == model for r in v.responses) for v in views)
+        assert queue_ids(store, QueueFilter(search="chunk(items")) == [1]
+        assert queue_ids(store, QueueFilter(search="50%_nothing_like_it")) == []
+
+
+def test_an_instruction_needs_review_until_each_response_is_reviewed(sample: Workspace) -> None:
+    needs = QueueFilter(status="needs review")
+    with sample.open_store() as store:
+        view = instruction_view(store, 1)
+        assert view is not None and 1 in queue_ids(store, needs)
+        judged = [r for r in view.responses if r.rating is not None]
+        for response in judged[:-1]:
+            write_review(store, 1, response.model, rating=response.rating, agrees_with_judge=1)
+            assert 1 in queue_ids(store, needs)  # some response is still unreviewed
+        last = judged[-1]
+        write_review(store, 1, last.model, rating=last.rating, agrees_with_judge=1)
+        assert 1 not in queue_ids(store, needs)
+        differing = 5 if judged[0].rating != 5 else 1
+        write_review(store, 1, judged[0].model, rating=differing)
+        assert 1 in queue_ids(store, needs)  # a reviewer who differs from the judge
+
+
+def test_a_review_is_kept_beside_the_judge_and_undone_exactly(sample: Workspace) -> None:
+    with sample.open_store() as store:
+        view = instruction_view(store, 2)
+        assert view is not None
+        response = view.responses[0]
+        before = write_review(store, 2, response.model, rating=2, note="too terse")
+        assert before is None
+        again = write_review(store, 2, response.model, flagged=1)
+        assert again == {
+            "rating": 2,
+            "agrees_with_judge": 0,
+            "flagged": 0,
+            "note": "too terse",
+            "judgment_id": None,
+        }
+        shown = instruction_view(store, 2)
+        assert shown is not None
+        reviewed = next(r for r in shown.responses if r.model == response.model)
+        assert (reviewed.human_rating, reviewed.flagged, reviewed.note) == (2, True, "too terse")
+        assert reviewed.rating == response.rating  # the judge's rating is untouched
+        restore_review(store, 2, response.model, again)
+        assert review_of(store, 2, response.model)["flagged"] == 0
+        restore_review(store, 2, response.model, before)
+        assert review_of(store, 2, response.model) is None
+
+
+def test_review_fields_are_checked(sample: Workspace) -> None:
+    with sample.open_store() as store, pytest.raises(ValueError, match="not review fields"):
+        write_review(store, 1, "gpt-4", stars=5)
