@@ -40,23 +40,6 @@ LOGGED_NOTES = 20  # retry and failure lines logged in full; after that, one in 
 Work = Callable[[], Awaitable[None]]
 
 
-async def together(*work: Awaitable[None]) -> None:
-    """Run side by side; the first failure cancels the rest and is raised as it is."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            for item in work:
-                group.create_task(_awaited(item))
-    except BaseExceptionGroup as failures:
-        first: BaseException = failures
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
-
-
-async def _awaited(item: Awaitable[None]) -> None:
-    await item
-
-
 @dataclass(frozen=True)
 class UnitWork(Generic[U, R]):
     """How a batch handles one kind of unit on one endpoint."""
@@ -198,26 +181,34 @@ class Batch:
         recording: set[asyncio.Task[None]] = set()
         failures: list[BaseException] = []  # a store that cannot take a write stops the batch
 
+        workers = min(endpoint.capacity, len(pending))
+        chunk_size = max(CLAIM_CHUNK, workers)
+
+        async def claim_more() -> None:
+            async with claiming:
+                if len(ready) >= workers or not pending:
+                    return
+                chunk = [pending.popleft() for _ in range(min(chunk_size, len(pending)))]
+                by_key = {work.claim(unit): unit for unit in chunk}
+                claimed = await self.writes(
+                    claim_units, self.store, self.job_id, self.token, list(by_key), self.planned_at
+                )
+                ready.extend(by_key[key] for key in claimed.taken)
+                await self._left_to_others(claimed)
+
         async def next_unit() -> U | None:
             while not ready:
                 if not pending:
                     return None
-                async with claiming:
-                    if ready or not pending:
-                        continue
-                    chunk = [pending.popleft() for _ in range(min(CLAIM_CHUNK, len(pending)))]
-                    by_key = {work.claim(unit): unit for unit in chunk}
-                    claimed = await self.writes(
-                        claim_units,
-                        self.store,
-                        self.job_id,
-                        self.token,
-                        list(by_key),
-                        self.planned_at,
-                    )
-                    ready.extend(by_key[key] for key in claimed.taken)
-                    await self._left_to_others(claimed)
-            return ready.popleft()
+                await claim_more()
+            unit = ready.popleft()
+            if pending and len(ready) < workers and not claiming.locked():
+                # Claim the next chunk while these units are in flight, so that no worker
+                # waits for a claim when it is ready for its next unit.
+                refill = asyncio.ensure_future(claim_more())
+                recording.add(refill)
+                refill.add_done_callback(recorded)
+            return unit
 
         def unusable(err: Exception) -> str:
             message = (
@@ -256,7 +247,6 @@ class Batch:
             if failure is not None:
                 failures.append(failure)
 
-        workers = min(endpoint.capacity, len(pending))
         try:
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:

@@ -4,6 +4,8 @@ another, others are sent to all the while."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,7 +20,7 @@ from cuf_tui.jobs.plan import (
     estimate_generation,
     plan_generation,
 )
-from cuf_tui.jobs.scheduler import Batch, Maker, UnitWork, together
+from cuf_tui.jobs.scheduler import Batch, Maker, UnitWork
 from cuf_tui.store.claims import UnitClaim, claim_key
 from cuf_tui.store.instructions import assign_models
 from cuf_tui.store.responses import save_response
@@ -156,3 +158,20 @@ def _generation_work(batch: Batch) -> Maker:
         return UnitWork(ask, record, failure, claim)
 
     return make
+
+
+async def together(*work: Awaitable[None]) -> None:
+    """Run side by side; the first failure cancels the rest and is raised as it is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in work:
+                group.create_task(_awaited(item))
+    except BaseExceptionGroup as failures:
+        first: BaseException = failures
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
+async def _awaited(item: Awaitable[None]) -> None:
+    await item
