@@ -238,7 +238,8 @@ def main() -> None:
     seq = args.sequential / seq_s
     print(f"one at a time ({args.sequential:>4})      {seq:7.1f} req/s")
     judged = {c: ours for kind, c, ours, _, _ in results if kind == "judge"}
-    best = max(judged, key=lambda c: judged[c])  # the concurrency that judged fastest
+    # The paper's comparison at 64 requests in flight, or the fastest concurrency run.
+    best = 64 if 64 in judged else max(judged, key=lambda c: judged[c])
     print(f"judge job at {best} / one at a time   {judged[best] / seq:6.1f}x  (target >= 20x)")
     if distilabel_s is None:
         print("distilabel                 not installed")

@@ -200,7 +200,7 @@ def ensure_sample_workspace(root: Path) -> Workspace:
             import_graded_answers(
                 store, str(seed / SAMPLE_GRADES), label=f"sample_data/{SAMPLE_GRADES}"
             )
-            store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.checkpoint()
         try:
             staging.rename(root)
         except OSError:

@@ -55,3 +55,12 @@ def test_judging_waits_for_every_response_and_skips_permanent_failures(tmp_path)
     assert [u.instruction.id for u in retried.plan.units] == [1, 2, 3]  # type: ignore[attr-defined]
     assert rows(ws, "SELECT count(*) FROM judgments") == [(1,)]  # planning wrote nothing
     store.close()
+
+
+def test_nothing_to_judge_says_why_when_no_instruction_has_its_responses(tmp_path) -> None:
+    ws = make_workspace(tmp_path / "ws", "http://127.0.0.1:9/v1", ["alpha"], ["judge-json"])
+    _, planning = planning_of(ws)
+    plan = JudgeRequest().plan(planning)
+    assert plan.requests == 0
+    assert plan.nothing_to_do().startswith("Nothing to judge yet: no instruction has all")
+    planning.store.close()

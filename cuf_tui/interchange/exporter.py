@@ -22,7 +22,9 @@ from cuf_tui.store.db import Store
 from cuf_tui.store.queries import (
     StoredInstruction,
     StoredJudgment,
+    cut_off_responses,
     human_ratings,
+    instruction_count,
     instructions_with_responses,
     judge_names,
     latest_judgments,
@@ -101,16 +103,6 @@ def _cuf_row(instruction: StoredInstruction, judgment: StoredJudgment | None) ->
         "judge": judgment.judge if judgment else None,
         "judge_output": judgment.raw_output if judgment else None,
     }
-
-
-def cut_off_responses(store: Store) -> set[tuple[int, str]]:
-    """(instruction id, model) of every stored answer the engine stopped at max_tokens."""
-    return set(
-        store.db.execute(
-            "SELECT instruction_id, model FROM responses "
-            "WHERE state = 'done' AND finish_reason = 'length'"
-        ).fetchall()
-    )
 
 
 def _dpo_rows(
@@ -266,7 +258,7 @@ def _responses(count: int) -> str:
 
 
 def _why_nothing(store: Store, layout: ExportFormat, judge: str | None) -> str:
-    instructions = store.scalar("SELECT count(*) FROM instructions")
+    instructions = instruction_count(store)
     if not instructions:
         return "nothing to export: the store holds no instructions (import some first)"
     if layout == "cuf":

@@ -88,10 +88,6 @@ def queue_ids(store: Store, chosen: QueueFilter) -> list[int]:
     return [row[0] for row in store.db.execute(sql, params)]
 
 
-def instruction_count(store: Store) -> int:
-    return int(store.scalar("SELECT count(*) FROM instructions"))
-
-
 def changes_seen(store: Store) -> int:
     """A number that changes whenever another connection (a worker) commits."""
     return int(store.scalar("PRAGMA data_version"))

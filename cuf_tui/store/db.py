@@ -141,6 +141,11 @@ class Store:
         ).fetchone()
         return int(found[0]), False
 
+    def checkpoint(self) -> None:
+        """Move everything written into the file itself and empty the WAL (before the
+        store is copied or moved as a whole)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params or ()))
 

@@ -90,6 +90,20 @@ def human_ratings(store: Store) -> dict[tuple[int, str], int]:
     }
 
 
+def cut_off_responses(store: Store) -> set[tuple[int, str]]:
+    """(instruction id, model) of every stored answer the engine stopped at max_tokens."""
+    return set(
+        store.db.execute(
+            "SELECT instruction_id, model FROM responses "
+            "WHERE state = 'done' AND finish_reason = 'length'"
+        ).fetchall()
+    )
+
+
+def instruction_count(store: Store) -> int:
+    return int(store.scalar("SELECT count(*) FROM instructions"))
+
+
 def judge_names(store: Store) -> list[str]:
     return [row[0] for row in store.db.execute("SELECT DISTINCT judge FROM judgments ORDER BY 1")]
 

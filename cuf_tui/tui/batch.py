@@ -13,24 +13,18 @@ if TYPE_CHECKING:
 
 
 def bench_choices(workspace: Workspace) -> list[tuple[str, str]]:
-    """(model, reference) pairs a bench run can take, as (value, label) options: every model
-    of the pool or with imported answers, against every reference model of the bench."""
+    """(model, reference) pairs a bench run can take, as (value, label) options."""
     import json
 
     from cuf_tui.config import load_config
-    from cuf_tui.store.bench import answered_models, reference_models
+    from cuf_tui.jobs.kinds.bench import bench_choices as choices
 
     config = load_config(workspace.config_path)
     with workspace.open_store() as store:
-        refs = reference_models(store)
-        answered = answered_models(store)
-    models = [entry.name for entry in config.models]
-    models += [m for m in answered if m not in models]
-    return [
-        (json.dumps([model, ref]), f"{model}  vs reference {ref} ({count} items)")
-        for model in models
-        for ref, count in refs.items()
-    ]
+        return [
+            (json.dumps([model, reference]), f"{model}  vs reference {reference} ({items} items)")
+            for model, reference, items in choices(store, config)
+        ]
 
 
 def describe_plan(

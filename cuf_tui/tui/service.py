@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cuf_tui.core.preferences import PREFERENCES
-from cuf_tui.store import browse
+from cuf_tui.store import browse, queries
 from cuf_tui.store.browse import InstructionView, QueueFilter, QueueRow, ResponseView
 from cuf_tui.store.reviews import restore_review, write_review
 from cuf_tui.workspace import Workspace
@@ -65,7 +65,7 @@ class Workbench:
         return browse.queue_rows(self.store, ids)
 
     def instruction_count(self) -> int:
-        return browse.instruction_count(self.store)
+        return queries.instruction_count(self.store)
 
     def changes_seen(self) -> int:
         """A number that changes whenever another connection commits."""

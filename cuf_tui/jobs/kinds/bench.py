@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from cuf_tui.config import ModelEntry
+from cuf_tui.config import Config, ModelEntry
 from cuf_tui.core.judge_output import grade_schema, read_grade
 from cuf_tui.core.preferences import Preference
 from cuf_tui.engines.openai_client import ChatEndpoint, response_format
@@ -16,12 +16,27 @@ from cuf_tui.jobs.kinds.asking import Answer, Verdict, answer, ask_judge, sampli
 from cuf_tui.jobs.kinds.base import Planning, Work, but_failed, checked_params
 from cuf_tui.jobs.plan import Estimate
 from cuf_tui.jobs.scheduler import Batch, Maker, UnitWork
-from cuf_tui.store.bench import BenchItemRow, save_bench_answer
+from cuf_tui.store.bench import (
+    BenchItemRow,
+    answered_models,
+    reference_models,
+    save_bench_answer,
+)
 from cuf_tui.store.claims import UnitClaim, claim_key
+from cuf_tui.store.db import Store
 from cuf_tui.store.grades import save_bench_grade
 
 if TYPE_CHECKING:
     from cuf_tui.jobs.kinds.base import BatchPlan
+
+
+def bench_choices(store: Store, config: Config) -> list[tuple[str, str, int]]:
+    """(model, reference model, items) a bench run can take: every model of the pool or with
+    imported answers, against every reference model of the bench."""
+    references = reference_models(store)
+    models = [entry.name for entry in config.models]
+    models += [m for m in answered_models(store) if m not in models]
+    return [(m, ref, count) for m in models for ref, count in references.items()]
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,11 @@ class JudgePlanned:
     def nothing_to_do(self) -> str:
         if not self.plan.instructions:
             return "Nothing to judge: the store holds no instructions (import some first)."
+        if self.plan.waiting == self.plan.instructions:
+            return (
+                "Nothing to judge yet: no instruction has all its responses "
+                "(`cuf-tui generate` makes them)."
+            )
         judge = self.plan.judge.name
         return f"Nothing to judge: {judge} has judged every complete instruction" + but_failed(
             self.skipped_failures
