@@ -102,7 +102,7 @@ def prompts_of(ws: Path, kind: str, name: str) -> list[list[dict[str, str]]]:
             prompts.generation_messages(
                 u.instruction.text,
                 u.preference,
-                prompts.choose_principle(u.preference, 42, u.instruction.key),
+                prompts.choose_principle(u.preference, 42, u.instruction.key, name),
             )
             for u in plan.units
         ]

@@ -92,14 +92,15 @@ def job_messages(root: Path) -> list[list[dict[str, str]]]:
     from cuf_tui.workspace import Workspace
 
     prompts = load_prompts(root)
-    seed = Workspace(root).config.workspace.seed
+    config = Workspace(root).config
+    seed, model = config.workspace.seed, config.models[0].name
     with sqlite3.connect(root / "cuf.db") as db:
         rows = db.execute(
             "SELECT text_sha256, text, preference FROM instructions ORDER BY id"
         ).fetchall()
     messages = []
     for key, text, preference in rows:
-        principle = prompts.choose_principle(preference, seed, key)
+        principle = prompts.choose_principle(preference, seed, key, model)
         messages.append(prompts.generation_messages(text, preference, principle))
     return messages
 

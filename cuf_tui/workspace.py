@@ -38,7 +38,7 @@ responses_per_instruction = 4      # models sampled per instruction from the poo
 # model = "deepseek-ai/deepseek-coder-6.7b-instruct"
 # max_concurrency = 64
 # temperature = 0.8
-# top_p = 0.8
+# top_p = 0.8                                  # left out of requests when unset
 # max_tokens = 1024
 # engine_args = {{ tensor_parallel_size = 1, gpu_memory_utilization = 0.9 }}
 #
@@ -59,6 +59,24 @@ responses_per_instruction = 4      # models sampled per instruction from the poo
 # api_key_env = "OPENAI_API_KEY"
 # temperature = 0.0
 # price_per_million_tokens = {{ input = 0.5, output = 1.5 }}
+#
+# [[judges]]                                   # Claude, through Anthropic's OpenAI-compatible API
+# name = "claude-3-haiku"
+# engine = "openai"
+# model = "claude-3-haiku-20240307"
+# base_url = "https://api.anthropic.com/v1/"
+# api_key_env = "ANTHROPIC_API_KEY"
+# temperature = 0.0                            # 0 to 1 there; leave top_p unset beside it
+# price_per_million_tokens = {{ input = 0.25, output = 1.25 }}
+
+# How `cuf-tui bench` asks the model under test. The defaults are the paper's protocol;
+# answers record the protocol they were made under, and reports show each apart.
+#
+# [bench]
+# temperature = 0.0                            # greedy
+# max_tokens = 1024
+# principle = "first"                          # first | random (one drawn per item)
+# principle_in = "user"                        # user (before the item) | system
 """
 
 

@@ -17,7 +17,8 @@ Behaviour is chosen by words in the requested model name:
   whose message holds a lone surrogate), `error200` (a 200 whose body is an error object).
 - judges (`judge-<style>`): answer in a style judges really use: markdown, json, fenced,
   paper, reordered, numbered, inline, outofrange, garbage (unreadable, then JSON when asked
-  to repair), garbagealways.
+  to repair), garbagealways, varied (a grader whose grades vary by answer: 1-10, unreadable
+  or failing with a 500, see `varied_grade`).
 A generated answer ends with `-- answered by <model>`; a judge rates each response it is
 shown by the model that wrote it (RATINGS), so a test can check that every rating lands on
 the right response whatever order the judge saw.
@@ -48,12 +49,26 @@ def expected_rating(model: str) -> int:
     return int(hashlib.sha256(model.encode()).hexdigest(), 16) % 5 + 1
 
 
+def varied_grade(messages: list[dict[str, str]]) -> int | str:
+    """What `judge-varied` makes of a grading request, fixed by the answer it is shown: a
+    grade 1-10, or (about one in ten each) "unreadable" (even after a repair request) or
+    "failed" (a 500 on every attempt)."""
+    shown = messages[1]["content"].split("<assistant answer>", 1)[-1] if len(messages) > 1 else ""
+    draw = int(hashlib.sha256(shown.encode()).hexdigest(), 16)
+    if draw % 10 == 0:
+        return "unreadable"
+    if draw % 10 == 1:
+        return "failed"
+    return draw // 10 % 10 + 1
+
+
 @dataclass
 class Received:
     model: str
     messages: list[dict[str, str]]
     authorization: str | None
     response_format: dict[str, Any] | None = None
+    body: dict[str, Any] = field(default_factory=dict)  # the whole request
 
 
 @dataclass
@@ -65,6 +80,7 @@ class FakeOpenAI:
     served_models: list[str] = field(default_factory=list)  # listed by GET /v1/models
     ready: bool = True  # GET /health answers 200, else 503
     on_completion: Any = None  # called after each chat completion is sent
+    varied_failures: bool = True  # `judge-varied` fails the grades it would fail
 
     # ------------------------------------------------------------------------------ server
 
@@ -168,7 +184,9 @@ class FakeOpenAI:
         model = request["model"]
         messages = request["messages"]
         constrained = request.get("response_format")
-        self.requests.append(Received(model, messages, headers.get("authorization"), constrained))
+        self.requests.append(
+            Received(model, messages, headers.get("authorization"), constrained, request)
+        )
         key = hashlib.sha256(body).hexdigest()
         self.attempts[key] += 1
         attempt = self.attempts[key]
@@ -215,7 +233,9 @@ class FakeOpenAI:
         if "surrogate400" in model:
             await self._send(writer, 400, {"error": {"message": "bad input near \ud83d here"}})
             return True
-        if "always500" in model:
+        if "always500" in model or (
+            "varied" in model and self.varied_failures and varied_grade(messages) == "failed"
+        ):
             await self._send(writer, 500, {"error": {"message": "the server is on fire"}})
             return True
         if "bad400" in model:
@@ -322,6 +342,11 @@ class FakeOpenAI:
         shown = messages[1]["content"].split("<assistant answer>", 1)[-1]
         writers = SIGNATURE.findall(shown)
         grade = 2 * expected_rating(writers[0]) if writers else 1
+        if style == "varied":
+            varied = varied_grade(messages)
+            if varied == "unreadable":
+                return "An answer I would not put a number on."
+            return f"Judged on its own merits.\n\nRating: {varied}"
         if constrained:
             return json.dumps({"rationale": f"constrained grade {grade}", "rating": grade})
         if messages[-1]["content"].startswith("I could not read a grade"):

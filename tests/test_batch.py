@@ -52,7 +52,7 @@ def test_generate_survives_transient_faults_and_stores_each_unit_once(cli, serve
         "epsilon-garbagebody": 2 * units["epsilon-garbagebody"],
     }
     sampling = rows(ws, "SELECT DISTINCT sampling FROM responses")
-    assert json.loads(sampling[0][0]) == {"max_tokens": 1024, "temperature": 0.8, "top_p": 0.8}
+    assert json.loads(sampling[0][0]) == {"max_tokens": 1024, "temperature": 0.8}
     job = rows(ws, "SELECT kind, state, total, done, failed, prompt_tokens, cost_usd FROM jobs")
     assert job[0][:5] == ("generate", "done", 40, 40, 0)
     assert job[0][5] > 0 and job[0][6] > 0
@@ -183,13 +183,15 @@ def test_unreadable_judge_answers_are_repaired_once_or_left_for_review(cli, serv
     left = rows(ws, "SELECT state, raw_output FROM judgments WHERE judge = 'judge-garbagealways'")
     assert {s for s, _ in left} == {"unparsed"}
     assert all("each with its own strengths" in raw and "rather not say" in raw for _, raw in left)
+    # A rating off the scale (9 of 5) leaves the judgment unread: the repair's answer is used.
     ratings = rows(
         ws,
-        "SELECT jr.model, jr.position_shown, jr.rating FROM judgment_ratings jr "
+        "SELECT jr.model, jr.rating, j.repaired FROM judgment_ratings jr "
         "JOIN judgments j ON j.id = jr.judgment_id WHERE j.judge = 'judge-outofrange'",
     )
-    for model, position, rating in ratings:
-        assert rating == (None if position == 1 else expected_rating(model))
+    assert ratings
+    for model, rating, repaired in ratings:
+        assert (rating, repaired) == (expected_rating(model), 1)
     # Unparsed judgments are not re-requested; they wait for review.
     before = len(server.requests)
     assert "Nothing to judge" in cli("judge", "--judge", "judge-garbagealways", "-w", ws).out

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cuf_tui.analysis.leaderboard import OVERALL, leaderboard, score
+from cuf_tui.analysis.leaderboard import OVERALL, leaderboard
 from cuf_tui.core.preferences import PREFERENCES
 from tests.batch_helpers import make_workspace, model_entry, rows, wait_for
 from tests.fake_openai import expected_rating
@@ -90,7 +90,9 @@ def test_unreadable_grades_are_repaired_once_then_kept_as_unparsed(cli, server, 
     assert "A fine answer overall" in raw and "answer to the repair request" in raw
 
 
-def test_the_report_counts_unparsed_grades_both_ways(cli, server, tmp_path):
+def test_the_report_counts_unparsed_grades_as_zero_and_gives_the_readable_mean_beside(
+    cli, server, tmp_path
+):
     ws = bench_workspace(
         tmp_path / "ws", server.base_url, ["alpha", "delta"], ["judge-markdown"], items=10
     )
@@ -110,45 +112,31 @@ def test_the_report_counts_unparsed_grades_both_ways(cli, server, tmp_path):
     assert report.code == 0, report.err
     records = {(r["model"], r["preference"]): r for r in json.loads(report.out)}
     alpha = records[("alpha", OVERALL)]
-    assert alpha["mean"] == 10.0 and alpha["ci95_low"] == alpha["ci95_high"] == 10.0
-    assert alpha["unparsed"] == 0 and alpha["graded"] == 10
+    assert alpha["score"] == 10.0 and alpha["ci95_low"] == alpha["ci95_high"] == 10.0
+    assert alpha["unparsed"] == 0 and alpha["graded"] == 10 and alpha["rank"] == 1
     delta = records[("delta", OVERALL)]
-    assert delta["mean"] == 2.0 and delta["unparsed"] == 2 and delta["graded"] == 10
-    assert delta["mean_unparsed_as_zero"] == pytest.approx(2.0 * 8 / 10)
+    assert delta["mean_readable"] == 2.0 and delta["unparsed"] == 2 and delta["graded"] == 10
+    # Two preferences of two items each lost one grade: (1 + 1 + 2 + 2 + 2) / 5.
+    assert delta["score"] == pytest.approx(1.6) and delta["rank"] == 2
     table = cli("bench-report", "-w", ws).out
     assert "judge judge-markdown, reference gpt-4-turbo" in table
     assert table.index("alpha") < table.index("delta")  # best first
     out = tmp_path / "board.md"
     assert cli("bench-report", "--format", "markdown", "--out", out, "-w", ws).code == 0
     assert out.read_text().startswith("### CODAL-Bench") and "| alpha |" in out.read_text()
-    csv_text = cli("bench-report", "--format", "csv", "-w", ws).out
-    assert csv_text.splitlines()[0].startswith("model,judge,reference,preference,mean")
 
 
-def test_means_and_intervals_on_known_grades():
-    s = score([2, 4, 6, 8, None], seed="x")
-    assert s.mean == 5.0 and s.unparsed == 1 and s.graded == 5
-    assert s.mean_unparsed_as_zero == 4.0
-    assert 2.0 <= s.ci_low < 5.0 < s.ci_high <= 8.0
-    assert score([7, 7, 7], seed="x").ci_low == 7.0  # no spread, no interval
-    wide = score([1, 10] * 5, "s")
-    narrow = score([1, 10] * 50, "s")
-    assert (narrow.ci_high - narrow.ci_low) < (wide.ci_high - wide.ci_low)  # more items, tighter
-    assert score([None, None], "s").mean is None
+def test_intervals_narrow_with_more_items():
+    from tests.test_bench_score import Grade
 
-    class G:
-        def __init__(self, model, preference, rating):
-            self.model, self.judge, self.reference_model = model, "j", "r"
-            self.preference, self.rating = preference, rating
+    def width(n: int) -> float:
+        grades = [Grade("m", "style", 1 + 9 * (i % 2), i) for i in range(n)]
+        overall = leaderboard(grades, {"r": {"style": n}})[0].scores[OVERALL]
+        return overall.ci_high - overall.ci_low
 
-    board = leaderboard(
-        [G("m", "style", 8), G("m", "style", 6), G("m", "readability", 4), G("n", "style", 9)]
-    )
-    assert [row.model for row in board] == ["n", "m"]
-    m = board[1].scores
-    assert m["style"].mean == 7.0 and m["readability"].mean == 4.0
-    assert m[OVERALL].mean == pytest.approx(6.0)  # over all graded items
-    assert "complexity" not in m
+    assert width(100) < width(10)
+    same = leaderboard([Grade("m", "style", 7, i) for i in range(3)], {"r": {"style": 3}})
+    assert same[0].overall.ci_low == same[0].overall.ci_high == 7.0  # no spread, no interval
 
 
 def test_answers_made_elsewhere_are_attached_and_graded(cli, server, tmp_path):
@@ -281,7 +269,7 @@ async def test_b_in_the_workbench_runs_a_bench_and_shows_its_scores(server, tmp_
         await pilot.press("f3")
         table = app.query_one("#bench-table")
         await _until(pilot, lambda: table.row_count == 1)
-        key = json.dumps(["alpha", "judge-json", "gpt-4-turbo"])
+        key = json.dumps(["alpha", "paper", "judge-json", "gpt-4-turbo"])
         assert table.get_cell(key, "average").plain == "10.00±0.00"
 
 

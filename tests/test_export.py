@@ -40,7 +40,7 @@ def test_dpo_pairs_follow_trl_conversational_layout(cli, sample: Path, tmp_path:
     run = cli("export", "--format", "dpo", "--out", out, "-w", sample)
     assert run.code == 0, run.err
     pairs = read_jsonl(out)
-    assert "Wrote 29 pairs from 29 instructions (best-worst, seed 42)" in run.out
+    assert "Wrote 29 pairs from 29 instructions (best-worst, ties drop, seed 42)" in run.out
     instructions = {r["instruction"]: r for r in read_jsonl(SAMPLE_CUF)}
     for pair in pairs:
         assert pair["prompt"][0]["role"] == "user" and len(pair["prompt"]) == 1

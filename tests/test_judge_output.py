@@ -114,9 +114,9 @@ def test_a_comparison_sentence_is_not_a_section_header() -> None:
     assert "Response 2 is more complete." in read.at(1).rationale
 
 
-def test_missing_sections_leave_only_those_unrated() -> None:
+def test_missing_sections_leave_those_unrated_and_the_judgment_unread() -> None:
     read = read_judge_output("### Response 2\nRating: 3\nRationale: ok\n", 4)
-    assert read.parsed
+    assert not read.parsed  # a repair is asked for the responses left out
     assert [read.at(p).rating for p in range(1, 5)] == [None, 3, None, None]
 
 
@@ -175,3 +175,26 @@ def test_a_hostile_answer_is_read_at_once_as_unreadable(answer: str) -> None:
     assert time.perf_counter() - started < 2.0, "the reader backtracked over the answer"
     assert grade.rating is None
     assert not judgment.parsed
+
+
+@pytest.mark.parametrize(
+    ("answer", "grade"),
+    [
+        ("Close to the reference.\n\nRating: 7", 7),
+        ("Rating: 8/10", 8),
+        ("Rating: 10 out of 10", 10),
+        ("Good.\nRating: 7/10\n\nSo, once more, Rating: 7", 7),  # the same grade twice
+        ("Rating: 9 for the code. Rating: 1 is the worst a response can get.", None),
+        ("Rating: 0/10", None),  # grades are 1-10
+        ("Rating: 85/100", None),  # another scale
+        ("Rating: 8/100", None),
+        ("Solid work overall: 8/10", 8),
+        ("The verdict: [[6]]", 6),
+        ('{"rationale": "fine", "rating": "9/10"}', 9),
+        ("No number at all.", None),
+    ],
+)
+def test_grades_are_read_only_when_they_are_one_grade_on_the_ten_point_scale(
+    answer: str, grade: int | None
+) -> None:
+    assert read_grade(answer).rating == grade

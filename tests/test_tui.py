@@ -370,20 +370,21 @@ def add_bench_grades(ws: Workspace) -> None:
 
 async def test_bench_scores_and_grades(sample: Workspace) -> None:
     from cuf_tui.analysis.leaderboard import leaderboard
-    from cuf_tui.store.grades import grade_rows
+    from cuf_tui.store.grades import gradable_items, grade_rows
 
     add_bench_grades(sample)
     with sample.open_store() as store:
-        board = {row.model: row.scores for row in leaderboard(grade_rows(store, "gpt-4"))}
-    assert board["model-a"]["style"].mean == 9 and board["model-b"]["style"].mean == 7
-    assert board["model-b"]["average"].mean == 7
+        rows = leaderboard(grade_rows(store, "gpt-4"), gradable_items(store))
+    board = {row.model: row.scores for row in rows}
+    assert board["model-a"]["style"].score == 9 and board["model-b"]["style"].score == 7
+    assert board["model-b"]["average"].score == 7
     app = build_app(sample)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("f3")
         table = app.query_one("#bench-table")
         await _until(pilot, lambda: table.row_count == 4)  # the sample's two, and these two
-        model_b = json.dumps(["model-b", "gpt-4", "gpt-4-turbo"])
-        model_a = json.dumps(["model-a", "gpt-4", "gpt-4-turbo"])
+        model_b = json.dumps(["model-b", "imported", "gpt-4", "gpt-4-turbo"])
+        model_a = json.dumps(["model-a", "imported", "gpt-4", "gpt-4-turbo"])
         assert table.get_row_index(model_b) < table.get_row_index(model_a)  # best first
         style_cell = table.get_cell(model_a, "style")
         assert style_cell.plain == "9.00±0.00" and "bold" in str(style_cell.style)

@@ -147,3 +147,47 @@ def test_version_and_help(cli, capsys) -> None:
     out = capsys.readouterr().out
     for command in ("init", "import", "export", "stats"):
         assert command in out
+
+
+def test_the_commented_examples_of_a_new_config_are_valid_entries(cli, server, tmp_path) -> None:
+    """Each commented [[judges]] and [bench] block of `cuf-tui init`'s config, uncommented, is
+    a working entry: the Claude judge sends nothing that endpoint refuses."""
+    import json
+    import tomllib
+
+    from cuf_tui.config import parse_config
+    from tests.batch_helpers import KEY_ENV, make_workspace
+
+    root = tmp_path / "ws"
+    assert cli("init", root).code == 0
+    lines = (root / "cuf.toml").read_text().splitlines()
+
+    def uncommented(header: str) -> str:
+        first = next(i for i, line in enumerate(lines) if line.startswith(f"# {header}"))
+        block = []
+        for line in lines[first:]:
+            if not line.startswith("# "):
+                break
+            block.append(line[2:])
+        return "\n".join(block)
+
+    claude = uncommented("[[judges]]                                   # Claude")
+    entry = parse_config(tomllib.loads(claude)).judges[0]
+    assert entry.base_url == "https://api.anthropic.com/v1/"
+    assert entry.api_key_env == "ANTHROPIC_API_KEY" and entry.top_p is None
+    assert parse_config(tomllib.loads(uncommented("[bench]"))).bench.protocol == "paper"
+
+    # The same entry, pointed at the loopback server: its requests carry no top_p.
+    local = claude.replace("https://api.anthropic.com/v1/", server.base_url).replace(
+        "ANTHROPIC_API_KEY", KEY_ENV
+    )
+    ws = make_workspace(tmp_path / "judging", server.base_url, ["alpha", "beta"], [])
+    (ws / "cuf.toml").write_text((ws / "cuf.toml").read_text() + "\n" + local + "\n")
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--judge", "claude-3-haiku", "-w", ws)
+    assert run.code in (0, 1), run.err  # a judge that is not the loopback's style may be unread
+    sent = [r.body for r in server.requests if r.model == "claude-3-haiku-20240307"]
+    assert sent and all("top_p" not in body and body["temperature"] == 0.0 for body in sent)
+    assert all(set(body) <= {"model", "messages", "temperature", "max_tokens"} for body in sent), (
+        json.dumps(sent[0])[:300]
+    )

@@ -9,6 +9,9 @@ from typing import Final, Literal
 
 Strategy = Literal["best-worst", "best-random", "all-pairs"]
 STRATEGIES: Final[tuple[Strategy, ...]] = ("best-worst", "best-random", "all-pairs")
+# An instruction whose rated responses all share one rating: "keep" still makes a pair of two
+# of them (the paper's binarized dataset kept such pairs), "drop" makes none (no preference).
+Ties = Literal["keep", "drop"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,10 @@ class PreferencePair:
 
 
 def binarize(
-    responses: Sequence[RatedResponse], strategy: Strategy, rng: random.Random
+    responses: Sequence[RatedResponse],
+    strategy: Strategy,
+    rng: random.Random,
+    ties: Ties = "drop",
 ) -> list[PreferencePair]:
     """Pairs of one instruction's responses, the chosen one always rated strictly higher.
 
@@ -34,13 +40,14 @@ def binarize(
     - ``best-random``: a highest-rated against any lower-rated one.
     - ``all-pairs``: every pair with different ratings.
 
-    Ties are broken with ``rng``. Fewer than two distinct ratings give no pair, and a pair
-    whose two texts are identical is never made.
+    Ties are broken with ``rng``. Fewer than two distinct ratings give no pair, unless
+    ``ties`` is "keep": then two of the tied responses, drawn with ``rng``, make one pair. A
+    pair whose two texts are identical is never made.
     """
     ordered = sorted(responses, key=lambda r: (-r.rating, r.model))
     ratings = {r.rating for r in ordered}
     if len(ratings) < 2:
-        return []
+        return _tied_pair(ordered, rng) if ties == "keep" else []
     top, bottom = max(ratings), min(ratings)
     best = [r for r in ordered if r.rating == top]
 
@@ -60,6 +67,13 @@ def binarize(
             f"unknown strategy {strategy!r} (expected one of: {', '.join(STRATEGIES)})"
         )
     candidates = [PreferencePair(a, b) for a in best for b in worse if a.text != b.text]
+    return [rng.choice(candidates)] if candidates else []
+
+
+def _tied_pair(tied: Sequence[RatedResponse], rng: random.Random) -> list[PreferencePair]:
+    candidates = [
+        PreferencePair(a, b) for a in tied for b in tied if a is not b and a.text != b.text
+    ]
     return [rng.choice(candidates)] if candidates else []
 
 

@@ -1,17 +1,21 @@
-"""CODAL-Bench scores: per (model, judge, reference), the mean grade of each coding preference
-and overall, with 95% bootstrap confidence intervals, and the paper's convention beside it.
+"""CODAL-Bench scores as the paper computes them, per (model, answer protocol, judge,
+reference): each grade is an integer 1-10 and a grade that could not be read counts 0; a
+preference's score is the mean over all of its bench items; the overall score is the mean of
+the preference scores. 95% intervals come from a percentile bootstrap over the items
+(stratified by preference for the overall).
 
-The mean is taken over the grades that could be read. The paper counted an answer whose
-grade could not be read as 0; that mean is given too (`mean_unparsed_as_zero`), with the
-number of unreadable grades, so results can be set beside published tables.
+A run where some items have no grade yet (failed, or not graded) is incomplete: its score
+counts them as 0 too, as the paper's scripts did with a request that failed, but it is shown
+with its coverage (`480/500`) and ranked after the complete runs, never among them. The mean
+over readable grades only is kept beside, as a secondary figure.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from cuf_tui.core.preferences import PREFERENCES
@@ -23,14 +27,18 @@ CONFIDENCE = 0.95
 
 
 class _Grade(Protocol):
-    """What the leaderboard needs of a grade (store.bench.GradeRow has these fields)."""
+    """What the leaderboard needs of a grade (store.grades.GradeRow has these fields)."""
 
     @property
     def model(self) -> str: ...
     @property
+    def protocol(self) -> str: ...
+    @property
     def judge(self) -> str: ...
     @property
     def reference_model(self) -> str: ...
+    @property
+    def item_id(self) -> int: ...
     @property
     def preference(self) -> str: ...
     @property
@@ -39,66 +47,146 @@ class _Grade(Protocol):
 
 @dataclass(frozen=True)
 class Score:
-    mean: float | None  # over readable grades; None when there is none
-    ci_low: float | None
-    ci_high: float | None
-    mean_unparsed_as_zero: float  # the paper's convention
-    graded: int  # readable and unreadable
-    unparsed: int
+    score: float  # the paper's: unreadable and missing grades count 0
+    ci_low: float
+    ci_high: float
+    mean_readable: float | None  # over readable grades only; None when there is none
+    items: int  # bench items with a reference answer to grade against
+    graded: int  # items with a grade, readable or not
+    unparsed: int  # of which unreadable
+
+    @property
+    def complete(self) -> bool:
+        return self.graded >= self.items
+
+    @property
+    def coverage(self) -> str:
+        return f"{self.graded}/{self.items}"
 
 
 @dataclass(frozen=True)
 class LeaderboardRow:
     model: str
+    protocol: str  # how the answers were made: 'paper', 'imported', or the settings
     judge: str
     reference_model: str
-    scores: dict[str, Score]  # by preference, and OVERALL
+    scores: dict[str, Score]  # by preference (those the bench has), and OVERALL
+    rank: int | None = field(default=None)  # within (judge, reference); None: incomplete
+
+    @property
+    def overall(self) -> Score:
+        return self.scores[OVERALL]
+
+    @property
+    def complete(self) -> bool:
+        return self.overall.complete
 
 
-def score(ratings: Sequence[int | None], seed: str) -> Score:
-    """Mean, 95% percentile bootstrap interval (resampling the graded items), and the mean
-    with unreadable grades as 0."""
-    graded = len(ratings)
-    read = [r for r in ratings if r is not None]
-    unparsed = graded - len(read)
-    as_zero = sum(read) / graded if graded else 0.0
-    if not read:
-        return Score(None, None, None, as_zero, graded, unparsed)
-    mean = sum(read) / len(read)
-    if len(read) == 1:
-        return Score(mean, mean, mean, as_zero, graded, unparsed)
-    rng = random.Random(seed)
-    n = len(read)
-    means = sorted(sum(rng.choices(read, k=n)) / n for _ in range(BOOTSTRAP_SAMPLES))
-    tail = (1 - CONFIDENCE) / 2
-    low = means[int(tail * BOOTSTRAP_SAMPLES)]
-    high = means[min(BOOTSTRAP_SAMPLES - 1, int((1 - tail) * BOOTSTRAP_SAMPLES))]
-    return Score(mean, low, high, as_zero, graded, unparsed)
-
-
-def leaderboard(grades: Iterable[_Grade], seed: int = 0) -> list[LeaderboardRow]:
-    """One row per (model, judge, reference), best overall mean first."""
-    groups: dict[tuple[str, str, str], dict[str, list[int | None]]] = defaultdict(
-        lambda: defaultdict(list)
+def leaderboard(
+    grades: Iterable[_Grade], bench: Mapping[str, Mapping[str, int]], seed: int = 0
+) -> list[LeaderboardRow]:
+    """One row per (model, protocol, judge, reference), ranked within each (judge,
+    reference): complete runs by overall score, then the incomplete ones. ``bench`` gives,
+    per reference model, how many bench items of each preference can be graded against it.
+    Where an answer has several grades (a grading template changed), the newest counts."""
+    groups: dict[tuple[str, str, str, str], dict[str, dict[int, int | None]]] = defaultdict(
+        lambda: defaultdict(dict)
     )
     for grade in grades:
-        key = (grade.model, grade.judge, grade.reference_model)
-        groups[key][grade.preference].append(grade.rating)
-        groups[key][OVERALL].append(grade.rating)
+        key = (grade.model, grade.protocol, grade.judge, grade.reference_model)
+        groups[key][grade.preference][grade.item_id] = grade.rating
     rows = []
-    for (model, judge, reference), by_column in groups.items():
-        scores = {
-            column: score(by_column[column], f"{seed}:{model}:{judge}:{reference}:{column}")
-            for column in COLUMNS
-            if by_column.get(column)
-        }
-        rows.append(LeaderboardRow(model, judge, reference, scores))
-    rows.sort(key=lambda r: (r.judge, r.reference_model, -(r.scores[OVERALL].mean or 0.0)))
-    return rows
+    for (model, protocol, judge, reference), by_preference in groups.items():
+        items = bench.get(reference, {})
+        label = f"{seed}:{model}:{protocol}:{judge}:{reference}"
+        scores = _scores(by_preference, items, label)
+        rows.append(LeaderboardRow(model, protocol, judge, reference, scores))
+    return _ranked(rows)
+
+
+def _scores(
+    by_preference: Mapping[str, Mapping[int, int | None]], items: Mapping[str, int], label: str
+) -> dict[str, Score]:
+    scores: dict[str, Score] = {}
+    samples: list[list[float]] = []
+    for preference in PREFERENCES:
+        ratings = list(by_preference.get(preference, {}).values())
+        count = max(items.get(preference, 0), len(ratings))
+        if not count:
+            continue
+        read = [r for r in ratings if r is not None]
+        as_counted = [float(r) for r in read] + [0.0] * (count - len(read))
+        means = _bootstrap(as_counted, f"{label}:{preference}")
+        samples.append(means)
+        low, high = _interval(means)
+        scores[preference] = Score(
+            sum(as_counted) / count,
+            low,
+            high,
+            sum(read) / len(read) if read else None,
+            count,
+            len(ratings),
+            len(ratings) - len(read),
+        )
+    if not scores:
+        return scores
+    parts = list(scores.values())
+    readable = [s.mean_readable for s in parts if s.mean_readable is not None]
+    low, high = _interval([sum(sample) / len(sample) for sample in zip(*samples, strict=True)])
+    scores[OVERALL] = Score(
+        sum(s.score for s in parts) / len(parts),
+        low,
+        high,
+        sum(readable) / len(readable) if readable else None,
+        sum(s.items for s in parts),
+        sum(s.graded for s in parts),
+        sum(s.unparsed for s in parts),
+    )
+    return scores
+
+
+def _bootstrap(values: Sequence[float], seed: str) -> list[float]:
+    """The means of BOOTSTRAP_SAMPLES resamples of ``values`` (in draw order)."""
+    n = len(values)
+    if len(set(values)) == 1:
+        return [values[0]] * BOOTSTRAP_SAMPLES
+    rng = random.Random(seed)
+    return [sum(rng.choices(values, k=n)) / n for _ in range(BOOTSTRAP_SAMPLES)]
+
+
+def _interval(means: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(means)
+    tail = (1 - CONFIDENCE) / 2
+    low = ordered[int(tail * len(ordered))]
+    high = ordered[min(len(ordered) - 1, int((1 - tail) * len(ordered)))]
+    return low, high
+
+
+def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
+    rows.sort(key=lambda r: (r.judge, r.reference_model, not r.complete, -r.overall.score, r.model))
+    ranked: list[LeaderboardRow] = []
+    place = 0
+    group: tuple[str, str] | None = None
+    for row in rows:
+        if (row.judge, row.reference_model) != group:
+            group, place = (row.judge, row.reference_model), 0
+        if row.complete:
+            place += 1
+        ranked.append(
+            LeaderboardRow(
+                row.model,
+                row.protocol,
+                row.judge,
+                row.reference_model,
+                row.scores,
+                place if row.complete else None,
+            )
+        )
+    return ranked
 
 
 def as_records(rows: Sequence[LeaderboardRow]) -> list[dict[str, object]]:
-    """One flat record per (model, judge, reference, column): for CSV and JSON."""
+    """One flat record per (model, protocol, judge, reference, column): for CSV and JSON."""
     records: list[dict[str, object]] = []
     for row in rows:
         for column in COLUMNS:
@@ -107,16 +195,21 @@ def as_records(rows: Sequence[LeaderboardRow]) -> list[dict[str, object]]:
                 continue
             records.append(
                 {
+                    "rank": row.rank,
                     "model": row.model,
+                    "protocol": row.protocol,
                     "judge": row.judge,
                     "reference": row.reference_model,
                     "preference": column,
-                    "mean": _round(s.mean),
+                    "score": _round(s.score),
                     "ci95_low": _round(s.ci_low),
                     "ci95_high": _round(s.ci_high),
-                    "mean_unparsed_as_zero": _round(s.mean_unparsed_as_zero),
+                    "mean_readable": _round(s.mean_readable),
+                    "items": s.items,
                     "graded": s.graded,
                     "unparsed": s.unparsed,
+                    "coverage": s.coverage,
+                    "complete": s.complete,
                 }
             )
     return records
@@ -145,6 +238,15 @@ def render(rows: Sequence[LeaderboardRow], kind: str) -> str:
     return buffer.getvalue()
 
 
+def place(row: LeaderboardRow) -> str:
+    """The rank shown for a row: its place, or why it has none."""
+    return str(row.rank) if row.rank is not None else "-"
+
+
+def model_label(row: LeaderboardRow) -> str:
+    return row.model if row.protocol == "paper" else f"{row.model} ({row.protocol})"
+
+
 def render_text(rows: Sequence[LeaderboardRow], markdown: bool) -> str:
     """The leaderboard as a plain-text or a Markdown table, one per (judge, reference)."""
     out: list[str] = []
@@ -153,36 +255,44 @@ def render_text(rows: Sequence[LeaderboardRow], markdown: bool) -> str:
         groups[(row.judge, row.reference_model)].append(row)
     for (judge, reference), members in groups.items():
         title = (
-            f"CODAL-Bench: judge {judge}, reference {reference}. Mean grade (1-10) over "
-            "readable grades [95% bootstrap interval]; below, unreadable grades counted as 0."
+            f"CODAL-Bench: judge {judge}, reference {reference}. Score as in the paper: the "
+            "mean grade (1-10) of each preference's items, unreadable or missing grades "
+            "counted as 0 [95% bootstrap interval]; average: the mean of the preference scores."
         )
         out.append(f"### {title}" if markdown else title)
-        headers = ["model", *COLUMNS, "unparsed"]
+        headers = ["rank", "model", *COLUMNS, "coverage"]
         cells = [
             [
-                r.model,
+                place(r),
+                model_label(r),
                 *(_cell(r.scores.get(c)) for c in COLUMNS),
-                str(r.scores[OVERALL].unparsed),
+                r.overall.coverage + ("" if r.complete else " incomplete"),
             ]
             for r in members
         ]
         out.append(_table(headers, cells, markdown))
-        zero = [
-            [r.model, *(_zero(r.scores.get(c)) for c in COLUMNS), str(r.scores[OVERALL].graded)]
+        readable = [
+            [
+                model_label(r),
+                *(_readable(r.scores.get(c)) for c in COLUMNS),
+                str(r.overall.unparsed),
+            ]
             for r in members
         ]
-        out.append(_table(["model (unparsed = 0)", *COLUMNS, "graded"], zero, markdown))
+        out.append(
+            _table(["model (readable grades only)", *COLUMNS, "unparsed"], readable, markdown)
+        )
     return "\n\n".join(out) + "\n"
 
 
 def _cell(s: Score | None) -> str:
-    if s is None or s.mean is None:
+    if s is None:
         return "-"
-    return f"{s.mean:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}]"
+    return f"{s.score:.2f} [{s.ci_low:.2f}, {s.ci_high:.2f}]"
 
 
-def _zero(s: Score | None) -> str:
-    return "-" if s is None else f"{s.mean_unparsed_as_zero:.2f}"
+def _readable(s: Score | None) -> str:
+    return "-" if s is None or s.mean_readable is None else f"{s.mean_readable:.2f}"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cuf_tui.cli.output import console, workspace_of
@@ -92,24 +94,31 @@ def export(args: argparse.Namespace) -> int:
 
     workspace = workspace_of(args)
     seed = args.seed if args.seed is not None else workspace.config.workspace.seed
+    out = Path(args.out)
     with (
-        console(stderr=True).status(f"Exporting to {args.out}..."),
+        console(stderr=True).status(f"Exporting to {out}..."),
         workspace.open_store() as store,
     ):
         report = export_dataset(
             store,
             args.format,
-            args.out,
+            out,
             strategy=args.strategy,
             seed=seed,
             judge=args.judge,
             include_truncated=args.include_truncated,
+            ties=args.ties,
+            test_size=args.test_size,
+            folder=args.out.endswith(("/", os.sep)),
             force=args.force,
         )
-    unit = "pairs" if args.format == "dpo" else "rows"
+    paired = args.format in ("binarized", "dpo")
+    unit = "pairs" if paired else "rows"
+    how = f"{args.strategy}, " if args.format == "dpo" else ""
+    ties = args.ties or ("keep" if args.format == "binarized" else "drop")
     extra = (
-        f" from {report.instructions} instructions ({args.strategy}, seed {seed})"
-        if (args.format == "dpo")
+        f" from {report.instructions} instructions ({how}ties {ties}, seed {seed})"
+        if paired
         else ""
     )
     left_out = report.cut_off_left_out
@@ -119,9 +128,13 @@ def export(args: argparse.Namespace) -> int:
         if left_out
         else ""
     )
-    console().print(
-        f"Wrote {report.rows} {unit}{extra} to {report.path} ({report.container}){note}"
-    )
+    if report.splits is None:
+        where = f"{report.path} ({report.container})"
+    else:
+        split = ", ".join(f"{name} {count}" for name, count in report.splits.items())
+        paths = " and ".join(str(p) for p in report.paths)
+        where = f"{paths} ({report.container}; {split}, stratified by preference)"
+    console().print(f"Wrote {report.rows} {unit}{extra} to {where}{note}")
     return 0
 
 
@@ -156,7 +169,7 @@ def summary(args: argparse.Namespace) -> int:
 
 def bench_report(args: argparse.Namespace) -> int:
     from cuf_tui.analysis.leaderboard import leaderboard, render
-    from cuf_tui.store.grades import grade_rows
+    from cuf_tui.store.grades import gradable_items, grade_rows
 
     if args.out is not None:  # before any work: a refused path costs nothing
         from cuf_tui.interchange.exporter import check_destination
@@ -165,7 +178,9 @@ def bench_report(args: argparse.Namespace) -> int:
     workspace = workspace_of(args)
     seed = args.seed if args.seed is not None else workspace.config.workspace.seed
     with workspace.open_store() as store:
-        rows = leaderboard(grade_rows(store, args.judge, args.reference), seed)
+        rows = leaderboard(
+            grade_rows(store, args.judge, args.reference), gradable_items(store), seed
+        )
     if not rows:
         which = [f"by {args.judge}"] if args.judge else []
         which += [f"against {args.reference}"] if args.reference else []

@@ -86,11 +86,25 @@ def build_parser() -> argparse.ArgumentParser:
     exp = commands.add_parser(
         "export",
         parents=[workspace],
-        help="export the CodeUltraFeedback layout, DPO pairs or instructions",
-        description="Write .jsonl, .parquet, or a datasets folder (a path with no suffix).",
+        help="export the CodeUltraFeedback layout, its binarized pairs, DPO pairs or instructions",
+        description="Write .jsonl, .parquet, or a datasets folder (a path with no suffix, or "
+        "one ending in /).",
     )
-    exp.add_argument("--format", choices=("cuf", "dpo", "instructions"), required=True)
-    exp.add_argument("--out", type=Path, required=True, metavar="PATH")
+    exp.add_argument("--format", choices=("cuf", "binarized", "dpo", "instructions"), required=True)
+    exp.add_argument("--out", required=True, metavar="PATH")
+    exp.add_argument(
+        "--ties",
+        choices=("keep", "drop"),
+        help="binarized, dpo: an instruction whose rated responses all tie still gives a pair "
+        "(keep) or none (drop); default: keep for binarized (as the paper), drop for dpo",
+    )
+    exp.add_argument(
+        "--test-size",
+        type=float,
+        metavar="FRACTION",
+        help="also split train/test, stratified by preference and seeded (the paper: 0.05): "
+        "NAME-train and NAME-test files, or both splits in a datasets folder",
+    )
     exp.add_argument(
         "--strategy",
         choices=("best-worst", "best-random", "all-pairs"),
@@ -104,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--include-truncated",
         action="store_true",
-        help="dpo: also pair responses cut off at max_tokens (left out by default)",
+        help="binarized, dpo: also pair responses cut off at max_tokens (left out by default)",
     )
     exp.add_argument("--force", action="store_true", help="replace PATH if it exists")
 

@@ -113,7 +113,8 @@ class ModelEntry(_Strict):
     api_key_env: str | None = None
     max_concurrency: int = Field(default=16, ge=1, le=4096)
     temperature: float = Field(default=0.8, ge=0, le=2)
-    top_p: float = Field(default=0.8, gt=0, le=1)
+    # None: not sent (the server's default). Some endpoints refuse top_p beside temperature.
+    top_p: float | None = Field(default=None, gt=0, le=1)
     max_tokens: int = Field(default=1024, ge=1)
     max_retries: int = Field(default=5, ge=0, le=50)  # transient failures (429, 5xx, drops)
     request_timeout: float = Field(default=600.0, gt=0)  # seconds, per attempt
@@ -261,8 +262,32 @@ class WorkspaceSection(_Strict):
     responses_per_instruction: int = Field(default=4, ge=1, le=64)
 
 
+class BenchSection(_Strict):
+    """How `cuf-tui bench` asks the model under test. The defaults are the paper's protocol:
+    greedy decoding, up to 1,024 new tokens, the first principle of the item's preference
+    before the instruction in the user message, no system prompt."""
+
+    temperature: float = Field(default=0.0, ge=0, le=2)  # 0: greedy
+    max_tokens: int = Field(default=1024, ge=1)
+    principle: Literal["first", "random"] = "first"  # random: one drawn per item
+    principle_in: Literal["user", "system"] = "user"  # system: in a system prompt
+
+    @property
+    def protocol(self) -> str:
+        """The protocol's name, stored with each answer: `paper`, or the settings that
+        differ from it."""
+        paper = BenchSection()
+        changed = [
+            f"{name} {value}"
+            for name, value in self.model_dump().items()
+            if value != getattr(paper, name)
+        ]
+        return ", ".join(changed) if changed else "paper"
+
+
 class Config(_Strict):
     workspace: WorkspaceSection = WorkspaceSection()
+    bench: BenchSection = BenchSection()
     # TOML gives arrays as lists: the tuple takes one (strict=False here only; each entry
     # is still checked strictly by ModelEntry's own settings).
     models: tuple[ModelEntry, ...] = Field(default=(), strict=False)

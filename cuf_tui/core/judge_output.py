@@ -3,8 +3,10 @@
 Judges rarely write exactly the requested format. This reads JSON answers (bare or in a code
 fence, in several shapes), sections headed per response in any order (markdown headings,
 bold labels, "Output for Text N", numbered lists), labels wrapped in emphasis, ratings
-written "4", "4/5" or "N/A", rationales that span paragraphs, and preambles or closing
-remarks around the sections. A rating outside 1..5 is no rating.
+written "4", "4/5", "Highly Compliant (4)" or "N/A", rationales that span paragraphs (even
+with a line that starts "Response 2:"), and preambles or closing remarks around the sections.
+A rating outside 1..5, or not a whole number, is no rating. A judgment is read whole when
+every response shown has a rating or an explicit N/A (the judge saying it cannot rate it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ SCALE_MAX = 5
 class ReadRating:
     rating: int | None
     rationale: str
+    na: bool = False  # the judge wrote N/A: it cannot rate this response (a valid answer)
+
+    @property
+    def stated(self) -> bool:
+        """A rating, or an explicit N/A: what the judge meant can be read."""
+        return self.rating is not None or self.na
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,8 @@ class ReadJudgment:
 
     @property
     def parsed(self) -> bool:
-        return any(r.rating is not None for r in self.by_position.values())
+        """Every response shown has a rating or an explicit N/A (all N/A is a judgment)."""
+        return all(self.at(p).stated for p in range(1, self.count + 1))
 
     def at(self, position: int) -> ReadRating:
         return self.by_position.get(position, ReadRating(None, ""))
@@ -46,9 +55,9 @@ def read_judge_output(text: str, count: int, scale_max: int = SCALE_MAX) -> Read
         if found:
             return ReadJudgment(count, found)
     found = _from_sections(text, count, scale_max)
-    if not any(r.rating is not None for r in found.values()):
+    if not any(r.stated for r in found.values()):
         in_order = _from_rating_sequence(text, count, scale_max)
-        if any(r.rating is not None for r in in_order.values()):
+        if any(r.stated for r in in_order.values()):
             found = in_order
     return ReadJudgment(count, found)
 
@@ -104,8 +113,9 @@ def _from_json(value: Any, count: int, scale_max: int) -> dict[int, ReadRating]:
             raw, rationale = item, ""
         if position is None or not 1 <= position <= count or position in found:
             continue
-        found[position] = ReadRating(_rating(raw, scale_max), str(rationale or "").strip())
-    return found if any(r.rating is not None for r in found.values()) else {}
+        why = str(rationale or "").strip()
+        found[position] = ReadRating(_rating(raw, scale_max), why, _is_na(raw))
+    return found if any(r.stated for r in found.values()) else {}
 
 
 def _position(value: Any) -> int | None:
@@ -117,6 +127,11 @@ def _position(value: Any) -> int | None:
         match = re.search(r"(\d+)\s*$", value.strip())
         return int(match.group(1)) if match else None
     return None
+
+
+def _is_na(raw: Any) -> bool:
+    """The judge's "N/A": it cannot rate the response (as the paper's judges were told)."""
+    return isinstance(raw, str) and raw.strip().strip("*_[] ").upper() in ("N/A", "NA")
 
 
 def _rating(raw: Any, scale_max: int) -> int | None:
@@ -152,6 +167,8 @@ _RATING_VALUE = re.compile(
 _RATING = re.compile(
     r"(?:rating|score|grade)[ \t]*+(?:[*_]{1,2})?[ \t]*+(?:[:=\-\u2013][ \t]*+)?"
     r"(?:[*_]{1,2})?[ \t]*+"
+    # A label before the number in brackets: "Highly Compliant (4)", "Four (4)".
+    r"(?:[A-Za-z][A-Za-z \-]{0,40}?\((?=[ \t]*+\d+[ \t]*+\)))?[ \t]*+"
     r"\[?(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)\]?"
     r"(?:[ \t]*+(?:/|out[ \t]+of)[ \t]*+(?P<out_of>\d+))?",
     re.IGNORECASE,
@@ -175,19 +192,38 @@ def _from_sections(text: str, count: int, scale_max: int) -> dict[int, ReadRatin
     # Numbered lists count as sections only when no response is named: rationales often
     # contain numbered lists of their own.
     chosen = named if named else [m for m in headers if m.group("listed")]
+    # A heading whose section holds no rating is a line of the section before it (a
+    # rationale line that starts "Response 2: ..."), once some section holds one.
+    rated = [m for m in chosen if _has_rating(_section(text, chosen, m))]
+    if rated:
+        chosen = rated
     found: dict[int, ReadRating] = {}
-    for i, match in enumerate(chosen):
+    for match in chosen:
         position = int(match.group("number") or match.group("listed"))
-        end = chosen[i + 1].start() if i + 1 < len(chosen) else len(text)
-        body = match.group("rest") + "\n" + text[match.end() : end]
-        if i + 1 == len(chosen):
-            closing = _CLOSING.search(body)
-            if closing:
-                body = body[: closing.start()]
+        body = _section(text, chosen, match)
+        if match is chosen[-1]:
+            body = _without_closing(body)
         if not 1 <= position <= count or position in found:
             continue
         found[position] = _read_section(body, scale_max)
     return found
+
+
+def _section(text: str, headers: list[re.Match[str]], header: re.Match[str]) -> str:
+    """What follows ``header`` up to the next of ``headers``, its own line's rest first."""
+    i = headers.index(header)
+    end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
+    return header.group("rest") + "\n" + text[header.end() : end]
+
+
+def _has_rating(body: str) -> bool:
+    return bool(_RATING.search(body) or _BARE_FRACTION.search(body))
+
+
+def _without_closing(body: str) -> str:
+    """The last section without the judge's closing remarks ("Overall, ...")."""
+    closing = _CLOSING.search(body)
+    return body[: closing.start()] if closing else body
 
 
 def _read_section(body: str, scale_max: int) -> ReadRating:
@@ -197,6 +233,7 @@ def _read_section(body: str, scale_max: int) -> ReadRating:
         if rating_match
         else None
     )
+    na = rating_match is not None and _is_na(rating_match.group("value"))
     label = _RATIONALE.search(body)
     if label:
         rationale = body[label.end() :]
@@ -209,7 +246,7 @@ def _read_section(body: str, scale_max: int) -> ReadRating:
             line_end = body.find("\n", rating_match.end())
             line_end = len(body) if line_end < 0 else line_end
             rationale = body[:line_start] + body[line_end:]
-    return ReadRating(rating, _clean(rationale))
+    return ReadRating(rating, _clean(rationale), na)
 
 
 def _rating_from_match(value: str, out_of: str | None, scale_max: int) -> int | None:
@@ -233,10 +270,13 @@ def _from_rating_sequence(text: str, count: int, scale_max: int) -> dict[int, Re
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < count else len(text)
         body = text[match.end() : end]
+        if i + 1 == count:
+            body = _without_closing(body)
         label = _RATIONALE.search(body)
         rationale = body[label.end() :] if label else body
-        rating = _rating_from_match(match.group("value"), match.group("out_of"), scale_max)
-        found[i + 1] = ReadRating(rating, _clean(rationale))
+        value = match.group("value")
+        rating = _rating_from_match(value, match.group("out_of"), scale_max)
+        found[i + 1] = ReadRating(rating, _clean(rationale), _is_na(value))
     return found
 
 
@@ -271,11 +311,11 @@ def judgment_schema(count: int, max_tokens: int, scale_max: int = SCALE_MAX) -> 
 
 GRADE_MAX = 10
 _GRADE_LINE = re.compile(
-    r"(?:rating|grade|score)\s*+[:=]?\s*+\**+\s*+\[*+\s*+(\d{1,2})(?:\s*+\]*+)\s*+"
-    r"(?:/\s*+10|out of 10)?",
+    r"(?:rating|grade|score)\s*+[:=]?\s*+\**+\s*+\[*+\s*+(?P<value>\d{1,3})(?:\s*+\]*+)\s*+"
+    r"(?:(?:/|out of)\s*+(?P<out_of>\d+))?",
     re.IGNORECASE,
 )
-_BRACKETED = re.compile(r"\[\[\s*(\d{1,2})\s*\]\]")
+_BRACKETED = re.compile(r"\[\[\s*(?P<value>\d{1,2})\s*\]\](?P<out_of>)")
 
 
 @dataclass(frozen=True)
@@ -286,8 +326,9 @@ class ReadGrade:
 
 def read_grade(text: str, scale_max: int = GRADE_MAX) -> ReadGrade:
     """Read one grade (1..``scale_max``) and its rationale from a grader's answer: a JSON
-    object, a `Rating: N/10` line (the last one wins: graders quote the scale first), an
-    MT-Bench style `[[N]]`, or anything the multi-response reader takes."""
+    object, a `Rating: N` or `Rating: N/10` line, an MT-Bench style `[[N]]`, or anything the
+    multi-response reader takes. `0/10` and `85/100` are no grade; an answer that gives two
+    different grades ("Rating: 9 ... Rating: 1 is the worst") is ambiguous, so no grade."""
     for candidate in _json_candidates(text):
         if isinstance(candidate, dict):
             raw = next((candidate[k] for k in _RATING_KEYS if k in candidate), None)
@@ -295,14 +336,29 @@ def read_grade(text: str, scale_max: int = GRADE_MAX) -> ReadGrade:
             if rating is not None:
                 why = next((candidate[k] for k in _RATIONALE_KEYS if k in candidate), "")
                 return ReadGrade(rating, str(why or "").strip())
-    matches = list(_GRADE_LINE.finditer(text)) or list(_BRACKETED.finditer(text))
+    matches = (
+        list(_GRADE_LINE.finditer(text))
+        or list(_BRACKETED.finditer(text))
+        or list(_BARE_FRACTION.finditer(text))
+    )
     if matches:
-        last = matches[-1]
-        value = int(last.group(1))
-        rating = value if 1 <= value <= scale_max else None
+        readable = {
+            _grade_of(m.group("value"), m.group("out_of") or None, scale_max): m for m in matches
+        }
+        readable.pop(None, None)
+        if len(readable) != 1:  # none readable, or two different grades
+            return ReadGrade(None, text.strip())
+        rating, last = next(iter(readable.items()))
         return ReadGrade(rating, text[: last.start()].strip().strip("*# \n").strip())
     read = read_judge_output(text, 1, scale_max).at(1)
     return ReadGrade(read.rating, read.rationale or text.strip())
+
+
+def _grade_of(value: str, out_of: str | None, scale_max: int) -> int | None:
+    if out_of is not None and int(out_of) != scale_max:
+        return None
+    number = int(value)
+    return number if 1 <= number <= scale_max else None
 
 
 def grade_schema(max_tokens: int, scale_max: int = GRADE_MAX) -> dict[str, Any]:

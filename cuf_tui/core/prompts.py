@@ -42,16 +42,29 @@ class PromptSet:
         text = self._fixed(f"principles/{preference}.j2")
         return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
 
-    def choose_principle(self, preference: Preference, seed: int, instruction_key: str) -> str:
-        """A principle for one instruction: seeded, so a re-run picks the same one."""
+    def choose_principle(
+        self, preference: Preference, seed: int, instruction_key: str, model: str
+    ) -> str:
+        """A principle for one model's answer to one instruction: each model draws its own,
+        as in the paper (so an instruction's responses usually follow different principles);
+        seeded, so a re-run picks the same one."""
         options = self.principles(preference)
-        return random.Random(f"{seed}:principle:{instruction_key}").choice(options)
+        return random.Random(f"{seed}:principle:{instruction_key}:{model}").choice(options)
 
     def generation_messages(
         self, instruction: str, preference: Preference, principle: str
     ) -> list[Message]:
         system = self.render("generate_system.j2", principle=principle, preference=preference)
         return [{"role": "system", "content": system}, {"role": "user", "content": instruction}]
+
+    def bench_messages(
+        self, instruction: str, preference: Preference, principle: str, principle_in: str
+    ) -> list[Message]:
+        """A bench item as the model under test is asked it: the principle before the
+        instruction in the one user message (the paper's way), or in a system prompt."""
+        if principle_in == "system":
+            return self.generation_messages(instruction, preference, principle)
+        return [{"role": "user", "content": f"{principle}\n\n{instruction}"}]
 
     # --------------------------------------------------------------------------- judging
 

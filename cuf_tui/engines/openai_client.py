@@ -164,13 +164,16 @@ class ChatEndpoint:
         return min(order, key=lambda server: server.in_flight)
 
     async def chat(self, messages: Sequence[dict[str, str]], **overrides: Any) -> Completion:
-        """One chat completion with the entry's sampling settings (``overrides`` win), on the
-        least busy of the model's servers."""
-        settings: dict[str, Any] = {
+        """One chat completion with the entry's sampling settings (``overrides`` win; None
+        leaves a setting out), on the least busy of the model's servers."""
+        chosen: dict[str, Any] = {
             "temperature": self.entry.temperature,
             "top_p": self.entry.top_p,
             "max_tokens": self.entry.max_tokens,
         } | overrides
+        # A setting that is None is left out: the server's default applies, and endpoints
+        # that refuse a parameter (or a pair of them) are never sent it.
+        settings = {name: value for name, value in chosen.items() if value is not None}
         server = self._pick()
         server.in_flight += 1
         try:

@@ -49,6 +49,12 @@ def check_reachable(entries: Sequence[ModelEntry]) -> None:
         raise EngineError(problems[0] + more)
 
 
+def _probe_headers(key: str) -> dict[str, str]:
+    """The key as OpenAI-compatible servers take it and as Anthropic's API takes it for
+    `GET /models` (its chat endpoint takes the Bearer token; its model list does not)."""
+    return {"Authorization": f"Bearer {key}", "x-api-key": key, "anthropic-version": "2023-06-01"}
+
+
 async def _probe(http: Any, entry: ModelEntry, url: str | None) -> str | None:
     """What is wrong with one server of ``entry``, in one line; None when it answers."""
     import httpx2
@@ -60,7 +66,7 @@ async def _probe(http: Any, entry: ModelEntry, url: str | None) -> str | None:
     except EngineError as err:
         return str(err)
     try:
-        reply = await http.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"})
+        reply = await http.get(f"{base}/models", headers=_probe_headers(key))
     except httpx2.TimeoutException:
         return f"{entry.name}: {base} did not answer within {PROBE_TIMEOUT_S:g} s (GET /models)"
     except httpx2.HTTPError as err:

@@ -12,30 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any
 
-from cuf_tui.analysis.binarize import RatedResponse, Strategy, binarize, pair_rng
+from cuf_tui.analysis.binarize import Strategy, Ties
 from cuf_tui.config import WORKSPACE_FILES
-from cuf_tui.core.records import rating_to_dataset
-from cuf_tui.errors import CufError
-from cuf_tui.store.db import Store
-from cuf_tui.store.queries import (
-    StoredInstruction,
-    StoredJudgment,
-    cut_off_responses,
-    human_ratings,
-    instruction_count,
-    instructions_with_responses,
-    judge_names,
-    latest_judgments,
+from cuf_tui.interchange.export_rows import (
+    PAIRED,
+    ExportError,
+    ExportFormat,
+    export_rows,
+    split_by_preference,
 )
-
-ExportFormat = Literal["cuf", "dpo", "instructions"]
-EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("cuf", "dpo", "instructions")
-
-
-class ExportError(CufError):
-    """An export cannot be written as asked."""
+from cuf_tui.store.db import Store
+from cuf_tui.store.queries import cut_off_responses, instruction_count, judge_names
 
 
 @dataclass(frozen=True)
@@ -44,99 +33,15 @@ class ExportReport:
     container: str  # "jsonl", "parquet" or "datasets folder"
     rows: int
     instructions: int  # instructions that gave at least one row
-    cut_off_left_out: int = 0  # dpo: responses cut off at max_tokens, not paired
+    cut_off_left_out: int = 0  # pairs: responses cut off at max_tokens, not paired
+    splits: dict[str, int] | None = None  # rows per split, when split
+    paths: tuple[Path, ...] = ()  # every file or folder written
 
 
-def export_rows(
-    store: Store,
-    layout: ExportFormat,
-    *,
-    strategy: Strategy = "best-worst",
-    seed: int = 42,
-    judge: str | None = None,
-    include_truncated: bool = False,
-) -> Iterator[dict[str, Any]]:
-    """The rows of an export, in instruction order. DPO pairs leave out responses cut off at
-    max_tokens unless ``include_truncated``: a cut-off answer is not the model's answer, and
-    paired as 'rejected' it would teach that stopping mid-code is the flaw. The cuf layout is
-    the raw dataset and keeps them."""
-    instructions = instructions_with_responses(store)
-    if layout == "instructions":
-        for instruction in instructions:
-            yield {
-                "instruction": instruction.text,
-                "preference": instruction.preference,
-                "models": instruction.models,
-            }
-        return
-    judgments = latest_judgments(store, judge)
-    if layout == "cuf":
-        for instruction in instructions:
-            if instruction.responses:
-                yield _cuf_row(instruction, judgments.get(instruction.id))
-        return
-    if layout == "dpo":
-        reviewed = human_ratings(store)
-        cut_off = set() if include_truncated else cut_off_responses(store)
-        for instruction in instructions:
-            yield from _dpo_rows(
-                instruction, judgments.get(instruction.id), reviewed, cut_off, strategy, seed
-            )
-        return
-    raise ExportError(
-        f"unknown export format {layout!r} (expected one of: {', '.join(EXPORT_FORMATS)})"
-    )
-
-
-def _cuf_row(instruction: StoredInstruction, judgment: StoredJudgment | None) -> dict[str, Any]:
-    return {
-        "instruction": instruction.text,
-        "preference": instruction.preference,
-        "models": instruction.models or list(instruction.responses),
-        "responses": [
-            {"model": model, "response": text} for model, text in instruction.responses.items()
-        ],
-        "annotations": [
-            {"model": r.model, "rating": rating_to_dataset(r.rating), "rationale": r.rationale}
-            for r in (judgment.ratings if judgment else [])
-        ],
-        "judge": judgment.judge if judgment else None,
-        "judge_output": judgment.raw_output if judgment else None,
-    }
-
-
-def _dpo_rows(
-    instruction: StoredInstruction,
-    judgment: StoredJudgment | None,
-    reviewed: dict[tuple[int, str], int],
-    cut_off: set[tuple[int, str]],
-    strategy: Strategy,
-    seed: int,
-) -> Iterator[dict[str, Any]]:
-    judge_said = {r.model: r.rating for r in judgment.ratings} if judgment else {}
-    rated: list[RatedResponse] = []
-    for model, text in instruction.responses.items():
-        if (instruction.id, model) in cut_off:
-            continue
-        human = reviewed.get((instruction.id, model))
-        rating = human if human is not None else judge_said.get(model)
-        if rating is not None:
-            rated.append(RatedResponse(model, text, rating, human=human is not None))
-    prompt = [{"role": "user", "content": instruction.text}]
-    for pair in binarize(rated, strategy, pair_rng(seed, instruction.key)):
-        yield {
-            "prompt": prompt,
-            "chosen": [{"role": "assistant", "content": pair.chosen.text}],
-            "rejected": [{"role": "assistant", "content": pair.rejected.text}],
-            "preference": instruction.preference,
-            "model_chosen": pair.chosen.model,
-            "model_rejected": pair.rejected.model,
-            "rating_chosen": pair.chosen.rating,
-            "rating_rejected": pair.rejected.rating,
-            "human_reviewed": pair.chosen.human or pair.rejected.human,
-            "judge": judgment.judge if judgment else None,
-            "judge_template_sha256": judgment.template_sha256 if judgment else None,
-        }
+def split_paths(out: Path) -> dict[str, Path]:
+    """Where the splits of a file export go: `NAME-train.jsonl` and `NAME-test.jsonl` beside
+    ``out`` (a datasets folder holds both splits itself)."""
+    return {split: out.with_name(f"{out.stem}-{split}{out.suffix}") for split in ("train", "test")}
 
 
 def export_dataset(
@@ -148,13 +53,23 @@ def export_dataset(
     seed: int = 42,
     judge: str | None = None,
     include_truncated: bool = False,
+    ties: Ties | None = None,
+    test_size: float | None = None,
+    folder: bool = False,
     force: bool = False,
 ) -> ExportReport:
     """Write an export to ``out``: ``.jsonl``, ``.parquet``, or a `datasets` folder when the
-    path has no suffix. An existing file or folder there is replaced only with ``force``."""
+    path has no suffix (or ``folder``). With ``test_size``, the rows are split into train and
+    test, stratified by preference: two files beside ``out``, or both splits in the folder.
+    An existing file or folder there is replaced only with ``force``."""
     refuse_workspace_files(out)  # first: `cuf.db` is named a workspace's file, not a bad suffix
-    container = _container(out)
-    check_destination(out, force=force, folder=container == "datasets folder")
+    container = "datasets folder" if folder else _container(out)
+    as_folder = container == "datasets folder"
+    if test_size is not None and not 0 < test_size < 1:
+        raise ExportError(f"--test-size {test_size:g}: must be between 0 and 1 (e.g. 0.05)")
+    targets = [out] if as_folder or test_size is None else list(split_paths(out).values())
+    for target in targets:
+        check_destination(target, force=force, folder=as_folder)
     rows = list(
         export_rows(
             store,
@@ -163,16 +78,29 @@ def export_dataset(
             seed=seed,
             judge=judge,
             include_truncated=include_truncated,
+            ties=ties,
         )
     )
-    cut_off = 0 if layout != "dpo" or include_truncated else len(cut_off_responses(store))
+    cut_off = 0 if layout not in PAIRED or include_truncated else len(cut_off_responses(store))
     if not rows:
         raise ExportError(_nothing_to_export(store, layout, judge, cut_off))
-    writer = {"jsonl": _write_jsonl, "parquet": _write_parquet, "datasets folder": _write_folder}
-    writer[container](rows, out)
-    key = "instruction" if layout != "dpo" else "prompt"
+    key = "prompt" if layout == "dpo" else "instruction"
     distinct = len({json.dumps(r[key]) for r in rows})
-    return ExportReport(out, container, len(rows), distinct, cut_off)
+    if test_size is None:
+        if as_folder:
+            _write_folder(rows, out)
+        else:
+            (_write_jsonl if container == "jsonl" else _write_parquet)(rows, out)
+        return ExportReport(out, container, len(rows), distinct, cut_off, paths=(out,))
+    splits = split_by_preference(rows, test_size, seed)
+    if as_folder:
+        _write_folder(splits, out)
+    else:
+        write = _write_jsonl if container == "jsonl" else _write_parquet
+        for split, path in split_paths(out).items():
+            write(splits[split], path)
+    counts = {split: len(members) for split, members in splits.items()}
+    return ExportReport(out, container, len(rows), distinct, cut_off, counts, tuple(targets))
 
 
 def _container(out: Path) -> str:
@@ -245,7 +173,7 @@ def _is_dataset_folder(path: Path) -> bool:
     return (path / "dataset_info.json").exists() or (path / "state.json").exists()
 
 
-def _nothing_to_export(store: Store, layout: ExportFormat, judge: str | None, cut_off: int) -> str:
+def _nothing_to_export(store: Store, layout: str, judge: str | None, cut_off: int) -> str:
     reason = _why_nothing(store, layout, judge)
     if cut_off:
         reason += f"; {_responses(cut_off)} cut off at max_tokens left out; --include-truncated "
@@ -257,7 +185,7 @@ def _responses(count: int) -> str:
     return f"{count} response" + ("" if count == 1 else "s")
 
 
-def _why_nothing(store: Store, layout: ExportFormat, judge: str | None) -> str:
+def _why_nothing(store: Store, layout: str, judge: str | None) -> str:
     instructions = instruction_count(store)
     if not instructions:
         return "nothing to export: the store holds no instructions (import some first)"
@@ -289,7 +217,8 @@ def _write_parquet(rows: list[dict[str, Any]], out: Path) -> None:
         pq.write_table(table, tmp)
 
 
-def _write_folder(rows: list[dict[str, Any]], out: Path) -> None:
+def _write_folder(rows: list[dict[str, Any]] | dict[str, list[dict[str, Any]]], out: Path) -> None:
+    """A `datasets` folder (`save_to_disk`): one Dataset, or a DatasetDict of the splits."""
     import datasets
 
     datasets.disable_progress_bars()  # the command line shows its own progress
@@ -298,7 +227,13 @@ def _write_folder(rows: list[dict[str, Any]], out: Path) -> None:
     except OSError as err:
         raise _cannot_write(out, err) from None
     try:
-        datasets.Dataset.from_list(rows).save_to_disk(str(staging / "data"))
+        if isinstance(rows, dict):
+            whole: Any = datasets.DatasetDict(
+                {split: _dataset(members) for split, members in rows.items()}
+            )
+        else:
+            whole = _dataset(rows)
+        whole.save_to_disk(str(staging / "data"))
         retired = staging / "previous"
         if out.exists():
             out.rename(retired)
@@ -312,6 +247,12 @@ def _write_folder(rows: list[dict[str, Any]], out: Path) -> None:
         raise _cannot_write(out, err) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _dataset(rows: list[dict[str, Any]]) -> Any:
+    import datasets
+
+    return datasets.Dataset.from_list(rows)
 
 
 @contextmanager

@@ -81,6 +81,7 @@ def save_bench_answer(
     sampling: dict[str, Any] | None,
     text: str | None,
     source: str = "generated",
+    protocol: str | None = None,
     claim: UnitClaim | None = None,
 ) -> int:
     """Store one answer of a model under test (or its failure), count it in its job (if
@@ -95,6 +96,7 @@ def save_bench_answer(
                 "text": text,
                 "source": source,
                 "sampling": json.dumps(sampling, sort_keys=True) if sampling is not None else None,
+                "protocol": protocol,
             },
             attempt,
         )

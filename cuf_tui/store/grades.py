@@ -74,6 +74,7 @@ class GradeRow:
     """One grade as a leaderboard sees it."""
 
     model: str
+    protocol: str  # how the answer was made (see bench_answers.protocol)
     judge: str
     reference_model: str
     item_id: int
@@ -82,18 +83,38 @@ class GradeRow:
     state: str  # done or unparsed
 
 
+# An answer made before protocols were recorded, or imported without one.
+ANSWER_PROTOCOL = (
+    "coalesce(a.protocol, CASE WHEN a.source = 'generated' THEN 'unrecorded' ELSE 'imported' END)"
+)
+
+
 def grade_rows(
     store: Store, judge: str | None = None, reference_model: str | None = None
 ) -> list[GradeRow]:
-    """Every done or unparsed grade (failed ones are work still to do, not results)."""
+    """Every done or unparsed grade (failed ones are work still to do, not results), oldest
+    first."""
     return [
         GradeRow(*row)
         for row in store.db.execute(
-            "SELECT a.model, g.judge, g.reference_model, b.id, b.preference, g.rating, g.state "
-            "FROM bench_grades g JOIN bench_answers a ON a.id = g.bench_answer_id "
+            f"SELECT a.model, {ANSWER_PROTOCOL}, g.judge, g.reference_model, b.id, "
+            "b.preference, g.rating, g.state FROM bench_grades g "
+            "JOIN bench_answers a ON a.id = g.bench_answer_id "
             "JOIN bench_items b ON b.id = a.bench_item_id "
             "WHERE g.state IN ('done', 'unparsed') AND (? IS NULL OR g.judge = ?) "
-            "AND (? IS NULL OR g.reference_model = ?) ORDER BY a.model, b.id",
+            "AND (? IS NULL OR g.reference_model = ?) ORDER BY a.model, b.id, g.id",
             (judge, judge, reference_model, reference_model),
         )
     ]
+
+
+def gradable_items(store: Store) -> dict[str, dict[str, int]]:
+    """Per reference model, how many bench items of each preference have its reference
+    answer (what a complete run is graded on)."""
+    counts: dict[str, dict[str, int]] = {}
+    for model, preference, count in store.db.execute(
+        "SELECT r.model, b.preference, count(*) FROM bench_references r "
+        "JOIN bench_items b ON b.id = r.bench_item_id GROUP BY r.model, b.preference"
+    ):
+        counts.setdefault(model, {})[preference] = count
+    return counts

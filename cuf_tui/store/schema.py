@@ -284,4 +284,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ) WITHOUT ROWID;
     CREATE INDEX claims_by_job ON claims (lease_token);
     """,
+    # 7: a bench answer records the protocol it was made under (the paper's: greedy, 1,024
+    # tokens, the preference's first principle before the instruction; or the settings used
+    # instead), so that a leaderboard never mixes protocols silently.
+    """
+    ALTER TABLE bench_answers ADD COLUMN protocol TEXT;
+    """,
 )

@@ -192,15 +192,16 @@ class Workbench:
         """The CODAL-Bench table, from a connection of its own: it is computed in a thread
         (bootstrap intervals take a moment on a full bench)."""
         from cuf_tui.analysis.leaderboard import leaderboard
-        from cuf_tui.store.grades import grade_rows
+        from cuf_tui.store.grades import gradable_items, grade_rows
 
         with self.workspace.open_store() as store:
-            return leaderboard(grade_rows(store), self.workspace.config.workspace.seed)
+            seed = self.workspace.config.workspace.seed
+            return leaderboard(grade_rows(store), gradable_items(store), seed)
 
     def bench_grades(
-        self, model: str, judge: str, reference: str, preference: str | None
+        self, model: str, protocol: str, judge: str, reference: str, preference: str | None
     ) -> list[dict[str, Any]]:
-        return browse.bench_grades(self.store, model, judge, reference, preference)
+        return browse.bench_grades(self.store, model, protocol, judge, reference, preference)
 
 
 def _has_text(response: ResponseView) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cuf_tui.config import ModelEntry
-from cuf_tui.core.preferences import Preference
 from cuf_tui.engines.openai_client import ChatEndpoint, Completion, RequestFailed
 from cuf_tui.store.attempts import Attempt, UnitCost
 
@@ -22,8 +21,13 @@ REPAIR_SEPARATOR = "\n\n----- answer to the repair request -----\n\n"
 
 
 def sampling_of(entry: ModelEntry) -> dict[str, Any]:
-    """The sampling settings stored with an answer."""
-    return {"temperature": entry.temperature, "top_p": entry.top_p, "max_tokens": entry.max_tokens}
+    """The sampling settings stored with an answer (those that are sent: not the unset)."""
+    chosen = {
+        "temperature": entry.temperature,
+        "top_p": entry.top_p,
+        "max_tokens": entry.max_tokens,
+    }
+    return {name: value for name, value in chosen.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -39,14 +43,16 @@ class Answer:
 
 
 async def answer(
-    batch: Batch, endpoint: ChatEndpoint, preference: Preference, key: str, instruction: str
+    batch: Batch,
+    endpoint: ChatEndpoint,
+    principle: str,
+    messages: list[dict[str, str]],
+    **settings: Any,
 ) -> Answer:
-    """One answer to an instruction, under a principle of its preference (seeded by the
-    instruction, so a re-run picks the same one): generation and bench answers alike."""
-    principle = batch.prompts.choose_principle(preference, batch.seed, key)
-    messages = batch.prompts.generation_messages(instruction, preference, principle)
+    """One answer to an instruction asked under ``principle`` (``settings`` over the model's
+    own sampling): generation and bench answers alike."""
     try:
-        completion = await endpoint.chat(messages)
+        completion = await endpoint.chat(messages, **settings)
     except RequestFailed as failure:
         failed = Attempt("failed", str(failure), permanent=not failure.transient)
         return Answer(principle, None, failed)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from cuf_tui.config import Config, ModelEntry
+from cuf_tui.config import BenchSection, Config, ModelEntry
 from cuf_tui.core.judge_output import grade_schema, read_grade
 from cuf_tui.core.preferences import Preference
 from cuf_tui.engines.openai_client import ChatEndpoint, response_format
@@ -155,7 +155,8 @@ class BenchPlanned:
 
         async def work() -> None:
             if plan.model is not None:
-                await batch.send(plan.model, plan.answers, _answer_work(batch))
+                protocol = planning.config.bench
+                await batch.send(plan.model, plan.answers, _answer_work(batch, protocol))
             grades = self.request.bench_plan(planning).grades
             await batch.set_total(batch.progress.finished + len(grades))
             await batch.send(plan.judge, grades, _grade_work(batch, plan.reference_model))
@@ -163,10 +164,16 @@ class BenchPlanned:
         return work
 
 
-def _answer_work(batch: Batch) -> Maker:
+def _answer_work(batch: Batch, protocol: BenchSection) -> Maker:
+    """Answers to bench items, asked under ``protocol`` (the paper's by default), which is
+    stored with each."""
+    settings = {"temperature": protocol.temperature, "max_tokens": protocol.max_tokens}
+
     def make(endpoint: ChatEndpoint) -> UnitWork[BenchItemRow, Answer]:
-        sampling = sampling_of(endpoint.entry)
         model = endpoint.entry.name
+        sampling = sampling_of(endpoint.entry) | settings
+        if protocol.temperature == 0:
+            sampling.pop("top_p", None)  # not sent: greedy decoding has no nucleus
 
         async def record(item: BenchItemRow, answered: Answer) -> None:
             await batch.writes(
@@ -178,17 +185,29 @@ def _answer_work(batch: Batch) -> Maker:
                 answered.attempt,
                 principle=answered.principle,
                 sampling=sampling,
+                protocol=protocol.protocol,
                 text=answered.text,
                 claim=UnitClaim(claim(item), batch.token),
             )
             batch.account(answered.attempt)
 
+        def principle(item: BenchItemRow) -> str:
+            preference = cast(Preference, item.preference)
+            if protocol.principle == "first":
+                return batch.prompts.principles(preference)[0]
+            return batch.prompts.choose_principle(preference, batch.seed, item.key, model)
+
         async def ask(item: BenchItemRow) -> Answer:
             preference = cast(Preference, item.preference)
-            return await answer(batch, endpoint, preference, item.key, item.text)
+            chosen = principle(item)
+            messages = batch.prompts.bench_messages(
+                item.text, preference, chosen, protocol.principle_in
+            )
+            overrides = {"top_p": None} if protocol.temperature == 0 else {}
+            return await answer(batch, endpoint, chosen, messages, **settings, **overrides)
 
         def failure(item: BenchItemRow, error: str) -> Answer:
-            return Answer.failure(None, error)
+            return Answer.failure(principle(item), error)
 
         def claim(item: BenchItemRow) -> str:
             return claim_key("bench_answer", item.id, model)

@@ -142,15 +142,18 @@ def _generation_work(batch: Batch) -> Maker:
             )
             batch.account(answered.attempt, stored)
 
+        def principle(unit: GenerationUnit) -> str:
+            key = unit.instruction.key
+            return batch.prompts.choose_principle(unit.preference, batch.seed, key, unit.model)
+
         async def ask(unit: GenerationUnit) -> Answer:
-            instruction = unit.instruction
-            return await answer(batch, endpoint, unit.preference, instruction.key, instruction.text)
+            chosen = principle(unit)
+            text = unit.instruction.text
+            messages = batch.prompts.generation_messages(text, unit.preference, chosen)
+            return await answer(batch, endpoint, chosen, messages)
 
         def failure(unit: GenerationUnit, error: str) -> Answer:
-            key = unit.instruction.key
-            return Answer.failure(
-                batch.prompts.choose_principle(unit.preference, batch.seed, key), error
-            )
+            return Answer.failure(principle(unit), error)
 
         def claim(unit: GenerationUnit) -> str:
             return claim_key("response", unit.instruction.id, unit.model)

@@ -1,7 +1,8 @@
-"""CODAL-Bench scores, the numbers `cuf-tui bench-report` prints: per (model, judge,
-reference), the mean grade of each preference and overall with its 95% interval, the mean
-with unreadable grades as 0, and their count. Enter on a score opens its grades: the answer,
-the reference and the grader's rationale side by side."""
+"""CODAL-Bench scores, the numbers `cuf-tui bench-report` prints: per (model, answer
+protocol, judge, reference), the paper's score of each preference and overall with its 95%
+interval, ranked; the mean over readable grades; and the coverage, which marks a run still
+incomplete. Enter on a score opens its grades: the answer, the reference and the grader's
+rationale side by side."""
 
 from __future__ import annotations
 
@@ -17,22 +18,22 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
-from cuf_tui.analysis.leaderboard import COLUMNS, OVERALL, LeaderboardRow, Score
+from cuf_tui.analysis.leaderboard import COLUMNS, LeaderboardRow, Score, model_label, place
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.tui.failures import report_worker_failure, survives
 from cuf_tui.tui.service import Workbench
 
-AS_ZERO = "N/A as 0"
+READABLE = "readable"
 HEADERS = {"instruction-following": "instr-following"}  # the rest fit as they are
-UNPARSED = "unparsed"
+COVERAGE = "coverage"
 EXCERPT = 600
 
 
 def cell_text(score: Score | None, best: bool) -> Text:
-    if score is None or score.mean is None:
+    if score is None:
         return Text("-", style="dim")
-    half = ((score.ci_high or score.mean) - (score.ci_low or score.mean)) / 2
-    return Text(f"{score.mean:.2f}±{half:.2f}", style="bold green" if best else "")
+    half = (score.ci_high - score.ci_low) / 2
+    return Text(f"{score.score:.2f}±{half:.2f}", style="bold green" if best else "")
 
 
 class BenchPane(Vertical):
@@ -50,12 +51,13 @@ class BenchPane(Vertical):
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="bench-table", cursor_type="cell")
+        table.add_column("#", key="rank")
         table.add_column("model", key="model")
         table.add_column("judge · reference", key="group")
         for column in COLUMNS:
             table.add_column(HEADERS.get(column, column), key=column)
-        table.add_column(AS_ZERO, key=AS_ZERO)
-        table.add_column(UNPARSED, key=UNPARSED)
+        table.add_column(COVERAGE, key=COVERAGE)
+        table.add_column(READABLE, key=READABLE)
         yield table
         with VerticalScroll(id="bench-grades"):
             yield Static(id="bench-grades-text")
@@ -80,11 +82,11 @@ class BenchPane(Vertical):
     def show_bench_grades(self, event: DataTable.CellSelected) -> None:
         key = event.cell_key.row_key.value
         column = event.cell_key.column_key.value
-        if key is None or column in ("model", "group"):
+        if key is None or column in ("rank", "model", "group"):
             return
-        model, judge, reference = json.loads(key)
+        model, protocol, judge, reference = json.loads(key)
         preference = column if column in PREFERENCES else None
-        grades = self.workbench.bench_grades(model, judge, reference, preference)
+        grades = self.workbench.bench_grades(model, protocol, judge, reference, preference)
         title = f"{model} · {preference or 'all preferences'} · {judge} vs {reference}"
         self.show_grades(title, grades)
 
@@ -98,38 +100,42 @@ class BenchPane(Vertical):
         for row in rows:
             for column in COLUMNS:
                 s = row.scores.get(column)
-                if s is not None and s.mean is not None:
+                if s is not None and row.complete:
                     key = (row.judge, row.reference_model, column)
-                    best[key] = max(best.get(key, s.mean), s.mean)
+                    best[key] = max(best.get(key, s.score), s.score)
         for row in rows:
-            overall = row.scores[OVERALL]
+            overall = row.overall
+            readable = overall.mean_readable
             table.add_row(
-                row.model,
+                Text(place(row), style="bold" if row.complete else "dim"),
+                model_label(row),
                 f"{row.judge} · {row.reference_model}",
                 *(
                     cell_text(
                         row.scores.get(c),
                         (s := row.scores.get(c)) is not None
-                        and s.mean is not None
-                        and s.mean == best.get((row.judge, row.reference_model, c)),
+                        and row.complete
+                        and s.score == best.get((row.judge, row.reference_model, c)),
                     )
                     for c in COLUMNS
                 ),
-                Text(f"{overall.mean_unparsed_as_zero:.2f}"),
                 Text(
-                    f"{overall.unparsed}/{overall.graded}",
-                    style="yellow" if overall.unparsed else "dim",
+                    overall.coverage + ("" if row.complete else " incomplete"),
+                    style="dim" if row.complete else "yellow",
                 ),
-                key=json.dumps([row.model, row.judge, row.reference_model]),
+                Text("-" if readable is None else f"{readable:.2f}", style="dim"),
+                key=json.dumps([row.model, row.protocol, row.judge, row.reference_model]),
             )
         grades = self.query_one("#bench-grades-text", Static)
         if rows and self.grades_shown is None:  # the guide, until a cell is opened
             grades.update(
                 Text(
-                    "Mean grade (1-10) over readable grades ± half its 95% bootstrap interval; "
-                    "the best of each column in green; 'N/A as 0' counts unreadable grades as 0 "
-                    "(the paper's convention). Enter on a score lists its grades. "
-                    "`cuf-tui bench-report` prints the same table.",
+                    "The paper's score: each preference's mean grade (1-10) over its items, "
+                    "unreadable or missing grades as 0, ± half its 95% bootstrap interval; "
+                    "average: the mean of the preference scores. Ranked per judge and "
+                    "reference; an incomplete run (coverage in yellow) is not ranked. The best "
+                    "of each column in green; 'readable' is the mean of readable grades only. "
+                    "Enter on a score lists its grades. `cuf-tui bench-report` prints the same.",
                     style="dim",
                 )
             )

@@ -1,0 +1,188 @@
+"""The rows of each export layout, and the train/test split: what `cuf-tui export` writes
+(`exporter` writes them to disk).
+
+- ``cuf``: the CodeUltraFeedback row (instruction, preference, models, responses,
+  annotations), with the judge and its answer.
+- ``binarized``: the paper's binarized dataset: every column of the cuf row, plus ``chosen``
+  and ``rejected`` as strings (a highest- and a lowest-rated response, ties drawn at random),
+  with their ratings and models. Its DPO script reads the ``instruction`` column.
+- ``dpo``: TRL's conversational preference pairs (prompt, chosen, rejected as messages).
+- ``instructions``: the instructions alone.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any, Final, Literal
+
+from cuf_tui.analysis.binarize import (
+    PreferencePair,
+    RatedResponse,
+    Strategy,
+    Ties,
+    binarize,
+    pair_rng,
+)
+from cuf_tui.core.records import rating_to_dataset
+from cuf_tui.errors import CufError
+from cuf_tui.store.db import Store
+from cuf_tui.store.queries import (
+    StoredInstruction,
+    StoredJudgment,
+    cut_off_responses,
+    human_ratings,
+    instructions_with_responses,
+    latest_judgments,
+)
+
+ExportFormat = Literal["cuf", "binarized", "dpo", "instructions"]
+EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("cuf", "binarized", "dpo", "instructions")
+PAIRED: Final = ("binarized", "dpo")  # layouts of one row per preference pair
+# How each paired layout treats an instruction whose responses all tie, unless told: the
+# paper's binarized dataset kept them; a tie teaches DPO no preference.
+DEFAULT_TIES: Final[dict[str, Ties]] = {"binarized": "keep", "dpo": "drop"}
+
+
+class ExportError(CufError):
+    """An export cannot be written as asked."""
+
+
+def export_rows(
+    store: Store,
+    layout: ExportFormat,
+    *,
+    strategy: Strategy = "best-worst",
+    seed: int = 42,
+    judge: str | None = None,
+    include_truncated: bool = False,
+    ties: Ties | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The rows of an export, in instruction order. Pairs leave out responses cut off at
+    max_tokens unless ``include_truncated``: a cut-off answer is not the model's answer, and
+    paired as 'rejected' it would teach that stopping mid-code is the flaw. The cuf layout is
+    the raw dataset and keeps them."""
+    instructions = instructions_with_responses(store)
+    if layout == "instructions":
+        for instruction in instructions:
+            yield {
+                "instruction": instruction.text,
+                "preference": instruction.preference,
+                "models": instruction.models,
+            }
+        return
+    if layout not in EXPORT_FORMATS:
+        raise ExportError(
+            f"unknown export format {layout!r} (expected one of: {', '.join(EXPORT_FORMATS)})"
+        )
+    judgments = latest_judgments(store, judge)
+    if layout == "cuf":
+        for instruction in instructions:
+            if instruction.responses:
+                yield _cuf_row(instruction, judgments.get(instruction.id))
+        return
+    reviewed = human_ratings(store)
+    cut_off = set() if include_truncated else cut_off_responses(store)
+    tied = ties or DEFAULT_TIES[layout]
+    for instruction in instructions:
+        judgment = judgments.get(instruction.id)
+        rated = _rated(instruction, judgment, reviewed, cut_off)
+        if layout == "binarized":
+            # The paper's pair: a highest- against a lowest-rated response.
+            rng = pair_rng(seed, instruction.key)
+            for pair in binarize(rated, "best-worst", rng, tied):
+                yield _binarized_row(instruction, judgment, pair)
+        else:
+            rng = pair_rng(seed, instruction.key)
+            for pair in binarize(rated, strategy, rng, tied):
+                yield _dpo_row(instruction, judgment, pair)
+
+
+def _rated(
+    instruction: StoredInstruction,
+    judgment: StoredJudgment | None,
+    reviewed: dict[tuple[int, str], int],
+    cut_off: set[tuple[int, str]],
+) -> list[RatedResponse]:
+    """The instruction's responses that have a rating: a reviewer's before the judge's."""
+    judge_said = {r.model: r.rating for r in judgment.ratings} if judgment else {}
+    rated: list[RatedResponse] = []
+    for model, text in instruction.responses.items():
+        if (instruction.id, model) in cut_off:
+            continue
+        human = reviewed.get((instruction.id, model))
+        rating = human if human is not None else judge_said.get(model)
+        if rating is not None:
+            rated.append(RatedResponse(model, text, rating, human=human is not None))
+    return rated
+
+
+def _cuf_row(instruction: StoredInstruction, judgment: StoredJudgment | None) -> dict[str, Any]:
+    return {
+        "instruction": instruction.text,
+        "preference": instruction.preference,
+        "models": instruction.models or list(instruction.responses),
+        "responses": [
+            {"model": model, "response": text} for model, text in instruction.responses.items()
+        ],
+        "annotations": [
+            {"model": r.model, "rating": rating_to_dataset(r.rating), "rationale": r.rationale}
+            for r in (judgment.ratings if judgment else [])
+        ],
+        "judge": judgment.judge if judgment else None,
+        "judge_output": judgment.raw_output if judgment else None,
+    }
+
+
+def _binarized_row(
+    instruction: StoredInstruction, judgment: StoredJudgment | None, pair: PreferencePair
+) -> dict[str, Any]:
+    return {
+        **_cuf_row(instruction, judgment),
+        "chosen": pair.chosen.text,
+        "rejected": pair.rejected.text,
+        "rating_chosen": pair.chosen.rating,
+        "rating_rejected": pair.rejected.rating,
+        "model_chosen": pair.chosen.model,
+        "model_rejected": pair.rejected.model,
+        "human_reviewed": pair.chosen.human or pair.rejected.human,
+    }
+
+
+def _dpo_row(
+    instruction: StoredInstruction, judgment: StoredJudgment | None, pair: PreferencePair
+) -> dict[str, Any]:
+    return {
+        "prompt": [{"role": "user", "content": instruction.text}],
+        "chosen": [{"role": "assistant", "content": pair.chosen.text}],
+        "rejected": [{"role": "assistant", "content": pair.rejected.text}],
+        "preference": instruction.preference,
+        "model_chosen": pair.chosen.model,
+        "model_rejected": pair.rejected.model,
+        "rating_chosen": pair.chosen.rating,
+        "rating_rejected": pair.rejected.rating,
+        "human_reviewed": pair.chosen.human or pair.rejected.human,
+        "judge": judgment.judge if judgment else None,
+        "judge_template_sha256": judgment.template_sha256 if judgment else None,
+    }
+
+
+def split_by_preference(
+    rows: Sequence[dict[str, Any]], test_size: float, seed: int
+) -> dict[str, list[dict[str, Any]]]:
+    """``train`` and ``test`` rows, stratified by preference as the paper split its data:
+    within each preference the rows are shuffled (seeded) and ``test_size`` of them, rounded,
+    go to test. Every row lands in one split; each split keeps the export's order."""
+    by_preference: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        by_preference[str(row["preference"])].append(index)
+    test: set[int] = set()
+    for preference, indices in sorted(by_preference.items()):
+        shuffled = list(indices)
+        random.Random(f"{seed}:split:{preference}").shuffle(shuffled)
+        test.update(shuffled[: round(len(shuffled) * test_size)])
+    return {
+        "train": [row for i, row in enumerate(rows) if i not in test],
+        "test": [row for i, row in enumerate(rows) if i in test],
+    }
