@@ -49,8 +49,9 @@ def process_started(pid: int) -> str | None:
 def worker_state(host: str | None, pid: int | None, started: str | None) -> str:
     """'gone' when the recorded worker ran on this machine and its process has ended (no
     such process, a zombie, or another process given the same pid since); 'alive' when it
-    runs on this machine now; 'unknown' for a worker on another machine, or one this machine
-    cannot check (its heartbeat tells then)."""
+    runs on this machine now (its pid and start time match); 'unknown' for a worker on
+    another machine, or one this machine cannot check, such as one recorded without a start
+    time (its heartbeat tells then)."""
     if pid is None or host is None or host != this_host():
         return "unknown"
     if _PROC.is_dir():
@@ -62,11 +63,12 @@ def worker_state(host: str | None, pid: int | None, started: str | None) -> str:
             return "gone"
         if started is not None and len(fields) > 19 and fields[19] != started:
             return "gone"
-        return "alive"
+        # Without its start time, a live pid may be another process given the same pid.
+        return "alive" if started is not None else "unknown"
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return "gone"
     except PermissionError:
-        return "alive"
-    return "alive"
+        pass
+    return "unknown"  # no start time to tell a reused pid: the heartbeat tells

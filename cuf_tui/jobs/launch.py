@@ -175,10 +175,12 @@ def cancel_job(store: Store, job_id: int) -> str:
     before = job_row(store, job_id)
     if before is None:
         raise CufError(f"no job {job_id} in {store.path}")
-    if before.state in FINISHED_STATES:
-        raise CufError(f"job {job_id} is already {before.state}")
+    if before.state in (*FINISHED_STATES, "failed", "cancelled"):
+        raise CufError(f"job {job_id} is already {before.state}; no worker runs it")
     request_cancel(store, job_id)
-    if before.state == "running" and not before.stale and before.pid:
+    # Never signal this process, or pid 1, whatever a row says.
+    signalled = before.pid is not None and before.pid not in (0, 1, os.getpid())
+    if before.state == "running" and not before.stale and signalled and before.pid:
         with contextlib.suppress(ProcessLookupError):
             os.kill(before.pid, signal.SIGTERM)
         return f"Asked job {job_id} (pid {before.pid}) to stop."

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import traceback
 import uuid
 from collections.abc import Callable
 
@@ -74,7 +74,7 @@ async def run_job(
         )
         try:
             await _stop_abandoned_servers(store, writes, job_id, log)
-            request = request_from_params(row.kind, json.loads(row.params))
+            request = request_from_params(row.kind, row.params)
             plan = request.plan(planning)
             load_client()  # its import is not the batch's time
             progress.total = plan.requests
@@ -108,6 +108,12 @@ async def run_job(
             await _finish(batch, "failed", str(err))
             log(f"job {job_id} failed: {err}")
             return JobOutcome(job_id, "failed", progress, str(err))
+        except Exception as err:  # a fault no layer foresaw: the job still ends, and says so
+            reason = " ".join(f"stopped by an unexpected {type(err).__name__}: {err}".split())
+            log(f"job {job_id} failed: {reason}\n{traceback.format_exc().rstrip()}")
+            with contextlib.suppress(Exception):
+                await _finish(batch, "failed", reason)
+            return JobOutcome(job_id, "failed", progress, reason)
         state, error = progress.end_state()
         await _finish(batch, state, error)
         log(f"job {job_id} {state}: {_counts(progress)}")

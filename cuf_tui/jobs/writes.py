@@ -28,27 +28,37 @@ class StoreWrites:
         self.store = store
         self.job_id = job_id
         self.log = log
+        # One wait for a lock, however many writes wait in it: when it began, when it was
+        # last noted in the log (None: the store takes writes).
+        self.waiting_since: float | None = None
+        self.noted_at = 0.0
 
     async def __call__(self, write: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        waited = 0.0
-        noted = -LOCK_NOTE_EVERY_S
         delay = 0.05
         while True:
-            started = time.monotonic()
             try:
                 result = write(*args, **kwargs)
             except StoreLocked as err:
-                waited += time.monotonic() - started
-                if waited - noted >= LOCK_NOTE_EVERY_S:
-                    noted = waited
-                    self.log(
-                        f"job {self.job_id}: waiting to write: {err} "
-                        f"({waited:.0f} s so far); the batch goes on"
-                    )
+                self._note_wait(err)
                 await asyncio.sleep(delay)
-                waited += delay
                 delay = min(delay * 2, 1.0)
                 continue
-            if waited >= 1.0:
-                self.log(f"job {self.job_id}: the store took writes again after {waited:.0f} s")
+            self._note_end()
             return result
+
+    def _note_wait(self, err: StoreLocked) -> None:
+        now = time.monotonic()
+        if self.waiting_since is None:
+            self.waiting_since = self.noted_at = now
+            self.log(f"job {self.job_id}: waiting to write: {err}; the batch goes on")
+        elif now - self.noted_at >= LOCK_NOTE_EVERY_S:
+            self.noted_at = now
+            waited = now - self.waiting_since
+            self.log(f"job {self.job_id}: still waiting to write ({waited:.0f} s so far)")
+
+    def _note_end(self) -> None:
+        if self.waiting_since is None:
+            return
+        waited = time.monotonic() - self.waiting_since
+        self.waiting_since = None
+        self.log(f"job {self.job_id}: the store took writes again after {waited:.1f} s")

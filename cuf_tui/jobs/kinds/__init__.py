@@ -28,7 +28,14 @@ def request_from_params(kind: str, params: str | dict[str, Any]) -> BatchRequest
     """The request a job of ``kind`` was made for, from its stored parameters."""
     if kind not in KINDS:
         raise ParamsError(f"a job of kind {kind!r}, which this cuf-tui does not know")
-    values = json.loads(params) if isinstance(params, str) else params
+    if not isinstance(params, str):
+        values: Any = params
+    else:
+        try:
+            values = json.loads(params)
+        except (ValueError, RecursionError):
+            shown = params if len(params) <= 80 else params[:77] + "..."
+            raise ParamsError(f"a {kind} job's parameters are not JSON: {shown!r}") from None
     request: BatchRequest = KINDS[kind].from_params(values)
     return request
 

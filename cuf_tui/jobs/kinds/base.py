@@ -86,15 +86,52 @@ class BatchRequest(Protocol):
     def plan(self, planning: Planning) -> BatchPlan: ...
 
 
-def checked_params(kind: str, params: dict[str, Any], expected: tuple[str, ...]) -> None:
-    """A job's parameters name exactly what a request of ``kind`` holds."""
+# The shapes a parameter may have (None stands for "not given" in each but a flag).
+NAME, NAMES, COUNT, FLAG = (
+    "a name",
+    "a list of names",
+    "a whole number of at least 1",
+    "true or false",
+)
+
+
+def checked_params(kind: str, params: Any, expected: dict[str, str]) -> dict[str, Any]:
+    """A job's parameters: exactly what a request of ``kind`` holds, each of its shape."""
+    if not isinstance(params, dict):
+        raise ParamsError(
+            f"a {kind} job's parameters {_shown(params)} are not an object: the store's jobs "
+            "table was edited, or written by another program"
+        )
     unknown = sorted(set(params) - set(expected))
     missing = sorted(set(expected) - set(params))
     if unknown or missing:
         raise ParamsError(
-            f"a {kind} job's parameters {json.dumps(params, sort_keys=True)} do not match "
-            f"this cuf-tui's ({', '.join(expected)}): made by another version?"
+            f"a {kind} job's parameters {_shown(params)} do not match this cuf-tui's "
+            f"({', '.join(expected)}): made by another version?"
         )
+    for name, shape in expected.items():
+        if not _fits(params[name], shape):
+            raise ParamsError(
+                f"a {kind} job's parameter {name} is {_shown(params[name])}, not {shape}"
+            )
+    return params
+
+
+def _fits(value: Any, shape: str) -> bool:
+    if shape == FLAG:
+        return isinstance(value, bool)
+    if value is None:
+        return True
+    if shape == NAME:
+        return isinstance(value, str) and bool(value.strip())
+    if shape == NAMES:
+        return isinstance(value, list) and all(_fits(v, NAME) and v for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def but_failed(skipped: int) -> str:

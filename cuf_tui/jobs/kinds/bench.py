@@ -13,7 +13,16 @@ from cuf_tui.core.preferences import Preference
 from cuf_tui.engines.openai_client import ChatEndpoint, response_format
 from cuf_tui.jobs.bench_plan import BenchPlan, GradeUnit, estimate_bench, plan_bench
 from cuf_tui.jobs.kinds.asking import Answer, Verdict, answer, ask_judge, sampling_of
-from cuf_tui.jobs.kinds.base import Planning, Work, but_failed, checked_params
+from cuf_tui.jobs.kinds.base import (
+    COUNT,
+    FLAG,
+    NAME,
+    ParamsError,
+    Planning,
+    Work,
+    but_failed,
+    checked_params,
+)
 from cuf_tui.jobs.plan import Estimate
 from cuf_tui.jobs.scheduler import Batch, Maker, UnitWork
 from cuf_tui.store.bench import (
@@ -59,13 +68,22 @@ class BenchRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> BenchRequest:
-        checked_params(cls.kind, params, ("model", "judge", "reference", "limit", "retry_failed"))
+        shapes = {
+            "model": NAME,
+            "judge": NAME,
+            "reference": NAME,
+            "limit": COUNT,
+            "retry_failed": FLAG,
+        }
+        checked_params(cls.kind, params, shapes)
+        if params["model"] is None:
+            raise ParamsError("a bench job's parameter model is null, not a name")
         return cls(
             params["model"],
             params["judge"],
             params["reference"],
             params["limit"],
-            bool(params["retry_failed"]),
+            params["retry_failed"],
         )
 
     def plan(self, planning: Planning) -> BatchPlan:

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cuf_tui.config import ModelEntry
 from cuf_tui.engines.openai_client import ChatEndpoint
 from cuf_tui.jobs.kinds.asking import Answer, answer, sampling_of
-from cuf_tui.jobs.kinds.base import Planning, Work, but_failed, checked_params
+from cuf_tui.jobs.kinds.base import (
+    COUNT,
+    FLAG,
+    NAMES,
+    Planning,
+    Work,
+    but_failed,
+    checked_params,
+)
 from cuf_tui.jobs.plan import (
     Estimate,
     GenerationPlan,
@@ -42,12 +50,13 @@ class GenerateRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> GenerateRequest:
-        checked_params(cls.kind, params, ("models", "limit", "retry_failed"))
+        shapes = {"models": NAMES, "limit": COUNT, "retry_failed": FLAG}
+        checked_params(cls.kind, params, shapes)
         models = params["models"]
         return cls(
             tuple(models) if models is not None else None,
             params["limit"],
-            bool(params["retry_failed"]),
+            params["retry_failed"],
         )
 
     def plan(self, planning: Planning) -> BatchPlan:

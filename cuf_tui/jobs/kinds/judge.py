@@ -12,7 +12,15 @@ from cuf_tui.config import ModelEntry
 from cuf_tui.core.judge_output import judgment_schema, read_judge_output
 from cuf_tui.engines.openai_client import ChatEndpoint, response_format
 from cuf_tui.jobs.kinds.asking import Verdict, ask_judge
-from cuf_tui.jobs.kinds.base import Planning, Work, but_failed, checked_params
+from cuf_tui.jobs.kinds.base import (
+    COUNT,
+    FLAG,
+    NAME,
+    Planning,
+    Work,
+    but_failed,
+    checked_params,
+)
 from cuf_tui.jobs.plan import Estimate, JudgePlan, JudgeUnit, estimate_judging, plan_judging
 from cuf_tui.jobs.scheduler import Batch, UnitWork
 from cuf_tui.store.claims import UnitClaim, claim_key
@@ -34,8 +42,8 @@ class JudgeRequest:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> JudgeRequest:
-        checked_params(cls.kind, params, ("judge", "limit", "retry_failed"))
-        return cls(params["judge"], params["limit"], bool(params["retry_failed"]))
+        checked_params(cls.kind, params, {"judge": NAME, "limit": COUNT, "retry_failed": FLAG})
+        return cls(params["judge"], params["limit"], params["retry_failed"])
 
     def plan(self, planning: Planning) -> BatchPlan:
         plan = plan_judging(
