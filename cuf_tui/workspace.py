@@ -203,7 +203,8 @@ def ensure_sample_workspace(root: Path) -> Workspace:
     """
     if (root / CONFIG_NAME).is_file():
         return Workspace(root)
-    from cuf_tui.interchange.importer import import_graded_answers, import_source
+    from cuf_tui.interchange.bench_import import import_graded_answers
+    from cuf_tui.interchange.importer import import_source
     from cuf_tui.resources import sample_data_dir
     from cuf_tui.store.db import open_store
 

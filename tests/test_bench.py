@@ -310,7 +310,7 @@ def test_limit_takes_the_first_items_that_need_work(cli, server, tmp_path):
 
 def test_graded_answers_with_a_rating_off_the_scale_are_refused_whole(tmp_path):
     from cuf_tui.errors import CufError
-    from cuf_tui.interchange.importer import import_graded_answers
+    from cuf_tui.interchange.bench_import import import_graded_answers
     from cuf_tui.workspace import Workspace
     from tests.conftest import store_dump
 

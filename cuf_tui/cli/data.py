@@ -34,10 +34,12 @@ def init(args: argparse.Namespace) -> int:
 
 
 def import_source(args: argparse.Namespace) -> int:
-    from cuf_tui.interchange.importer import import_source
+    from cuf_tui.interchange.importer import DEFAULT_IMPORT_JUDGE, import_source
 
     workspace = workspace_of(args)
     workspace.config  # a broken cuf.toml is reported before any work  # noqa: B018
+    if args.format == "grades":
+        return _import_grades(args, workspace)
     if args.format == "answers" or args.model:
         return _import_answers(args, workspace)
     with (
@@ -51,7 +53,7 @@ def import_source(args: argparse.Namespace) -> int:
             split=args.split,
             limit=args.limit,
             preference=args.preference,
-            judge=args.judge,
+            judge=args.judge or DEFAULT_IMPORT_JUDGE,
         )
     out = console()
     how = "picked from the columns" if report.detected else "as asked"
@@ -69,9 +71,40 @@ def import_source(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_grades(args: argparse.Namespace, workspace: Workspace) -> int:
+    from cuf_tui.errors import CufError
+    from cuf_tui.interchange.bench_import import import_grades
+
+    missing = [f"--{n}" for n in ("model", "judge", "reference") if not getattr(args, n)]
+    if missing:
+        raise CufError(
+            "grades are imported with --model, --judge and --reference "
+            f"({', '.join(missing)} missing)"
+        )
+    with (
+        console(stderr=True).status(f"Importing {args.source}..."),
+        workspace.open_store() as store,
+    ):
+        report = import_grades(
+            store, args.source, args.model, args.judge, args.reference, partial=args.partial
+        )
+    how = "line i to the i-th bench item" if report.matched_by == "order" else "by instruction"
+    out = console()
+    out.print(
+        f"{report.source}: {report.rows} grades of {args.model} by {args.judge} against "
+        f"{args.reference}'s references, matched {how}"
+    )
+    out.print(
+        f"  grades: {report.graded} imported ({report.unreadable} N/A, counted 0), "
+        f"{report.already_present} already present; the bench holds {report.bench_items} items"
+    )
+    out.print(f"  into {workspace.db_path}; `cuf-tui bench-report` ranks it")
+    return 0
+
+
 def _import_answers(args: argparse.Namespace, workspace: Workspace) -> int:
     from cuf_tui.errors import CufError
-    from cuf_tui.interchange.importer import import_answers
+    from cuf_tui.interchange.bench_import import import_answers
 
     if args.format != "answers" or not args.model:
         raise CufError("answers are imported with both --format answers and --model NAME")

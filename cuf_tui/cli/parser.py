@@ -64,23 +64,43 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("source", metavar="SOURCE")
     imp.add_argument(
         "--format",
-        choices=("auto", "cuf", "codal", "instructions", "answers"),
+        choices=("auto", "cuf", "codal", "instructions", "answers", "grades"),
         default="auto",
         help="the layout (default: picked from the columns); answers: a model's answers to "
-        "CODAL-Bench items (instruction + response rows), with --model",
+        "CODAL-Bench items (instruction + response rows), with --model; grades: a model's "
+        "bench grades as the paper's scripts write them (a rating 1-10 or N/A per line, in "
+        "the bench's order), with --model, --judge and --reference",
     )
     imp.add_argument(
-        "--model", metavar="NAME", help="with --format answers: the model that wrote them"
+        "--model",
+        metavar="NAME",
+        help="with --format answers or grades: the model that wrote the answers",
+    )
+    imp.add_argument(
+        "--reference",
+        metavar="MODEL",
+        help="with --format grades: whose reference answers the grades were made against",
+    )
+    imp.add_argument(
+        "--partial",
+        action="store_true",
+        help="with --format grades: a file with fewer lines than the bench grades its first items",
     )
     imp.add_argument("--split", help="the split of a dataset with several")
     imp.add_argument("--limit", type=positive, metavar="N", help="import the first N rows only")
-    imp.add_argument("--preference", choices=PREFERENCES, help="the coding preference of every row")
+    imp.add_argument(
+        "--preference",
+        metavar="PREFERENCE|round-robin|COLUMN",
+        help="each row's coding preference: one for every row ("
+        + ", ".join(PREFERENCES)
+        + "), round-robin (row i gets the i %% 5-th, in the paper's order), or the column "
+        "that holds it",
+    )
     imp.add_argument(
         "--judge",
-        default="imported",
         metavar="NAME",
         help="who wrote a CodeUltraFeedback file's annotations, when its rows don't say "
-        "(default: imported)",
+        "(default: imported); with --format grades: the grader",
     )
 
     exp = commands.add_parser(

@@ -173,6 +173,11 @@ def read_codal(
     )
 
 
+def read_preference(row: Mapping[str, Any]) -> Preference:
+    """A row's `preference` field, checked."""
+    return _preference(row, None)
+
+
 def _preference(row: Mapping[str, Any], given: Preference | None) -> Preference:
     if given is not None:
         return given

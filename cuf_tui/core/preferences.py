@@ -14,6 +14,16 @@ PREFERENCES: Final[tuple[Preference, ...]] = (
     "style",
 )
 
+# The order the paper's data script gave preferences to instructions (row i: i % 5).
+ROUND_ROBIN_ORDER: Final[tuple[Preference, ...]] = (
+    "instruction-following",
+    "readability",
+    "complexity",
+    "style",
+    "explanation",
+)
+ROUND_ROBIN: Final = "round-robin"
+
 # The name of each score 1..5 on a preference's rubric (index 0 is score 1).
 RATING_LEVELS: Final[dict[Preference, tuple[str, str, str, str, str]]] = {
     "instruction-following": (

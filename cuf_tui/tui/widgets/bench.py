@@ -165,7 +165,7 @@ class BenchPane(Vertical):
             why = grade["rationale"] or (grade["raw_output"] or "")
             shown.add_row(
                 Text(grade["instruction"][:200] + "\n\n", style="bold")
-                + Text(_excerpt(grade["answer"])),
+                + Text(_excerpt(grade["answer"] or "(only the grade was imported)")),
                 Text(_excerpt(grade["reference"] or "(no reference kept)")),
                 Text(rating + "\n", style="bold yellow") + Text(_excerpt(why), style="italic"),
             )
