@@ -231,3 +231,36 @@ def bench_report(args: argparse.Namespace) -> int:
     write_text_atomically(args.out, text)
     console().print(f"Wrote the leaderboard ({args.format}) to {args.out}")
     return 0
+
+
+def prompts(args: argparse.Namespace) -> int:
+    from cuf_tui.prompts import SHIPPED, load_prompts
+
+    workspace = workspace_of(args)
+    if args.prompts_action == "import-paper":
+        from cuf_tui.prompts.paper import read_paper_prompts, write_paper_prompts
+
+        found = read_paper_prompts(args.dir)
+        written = write_paper_prompts(found, workspace.root, force=args.force)
+        load_prompts(workspace.root)  # they load, as every template must
+        console().print(
+            f"Wrote {len(written)} prompt overrides from {args.dir} to "
+            f"{workspace.root / 'prompts'} (principles, rubrics, grading criteria); "
+            "`cuf-tui prompts` shows their hashes. New judgments and grades use them."
+        )
+        return 0
+    own = workspace.root / "prompts"
+    templates = load_prompts(workspace.root)
+    rows = []
+    for name in templates.names():
+        where = "workspace" if (own / name).is_file() else "shipped"
+        rows.append((name, where, templates.sha256(name)[:12]))
+    width = max(len(name) for name, _, _ in rows)
+    out = console()
+    out.print(
+        f"Prompt templates in use (shipped: {SHIPPED}; the workspace's own: {own}):",
+        highlight=False,
+    )
+    for name, where, digest in rows:
+        out.print(f"  {name.ljust(width)}  {where:9}  {digest}", highlight=False)
+    return 0

@@ -35,6 +35,7 @@ def _handler(command: str | None) -> Handler:
         "export": data.export,
         "stats": data.stats,
         "bench-report": data.bench_report,
+        "prompts": data.prompts,
     }[command]
 
 

@@ -18,6 +18,7 @@ COMMANDS = (
     "judge",
     "bench",
     "bench-report",
+    "prompts",
     "jobs",
     "cancel",
     "worker",
@@ -211,6 +212,26 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--seed", type=int, help="the bootstrap's seed (default: the workspace seed)"
     )
+
+    prompts = commands.add_parser(
+        "prompts",
+        parents=[workspace],
+        help="the prompt templates in use, and the paper's own wording",
+        description="Without an action: every template in use, where it comes from (shipped, "
+        "or the workspace's prompts/ folder) and its SHA-256.",
+    )
+    prompt_actions = prompts.add_subparsers(dest="prompts_action", metavar="ACTION")
+    paper = prompt_actions.add_parser(
+        "import-paper",
+        parents=[workspace],
+        help="the principles, rubrics and grading criteria of the paper's repository, as this "
+        "workspace's prompt overrides",
+        description="Read a checkout of the paper's repository (its src/templates/*.py files are "
+        "parsed as data, never run) into prompts/principles, prompts/rubrics and "
+        "prompts/grading of the workspace.",
+    )
+    paper.add_argument("dir", type=Path, metavar="DIR")
+    paper.add_argument("--force", action="store_true", help="replace overrides already there")
 
     jobs = commands.add_parser("jobs", parents=[workspace], help="list batches and their progress")
     jobs.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -33,6 +33,13 @@ class PromptSet:
         self._rendered: dict[str, str] = {}
         self._hashes: dict[tuple[str, ...], str] = {}
 
+    def names(self) -> list[str]:
+        return sorted(self.texts)
+
+    def sha256(self, name: str) -> str:
+        """The SHA-256 of one template's text."""
+        return hashlib.sha256(self.texts[name].encode()).hexdigest()
+
     def render(self, name: str, **values: Any) -> str:
         return self.env.get_template(name).render(**values).strip()
 

@@ -1,0 +1,140 @@
+"""`cuf-tui prompts import-paper DIR`: the principles, judging rubrics and grading criteria of
+the paper's authors, read from a checkout of their repository into a workspace's `prompts/`
+overrides, so that the paper's exact wording can be used. Their files are Python; they are
+parsed as data (string constants, and dicts or lists of them) and never run."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cuf_tui.core.preferences import PREFERENCES
+from cuf_tui.prompts import PromptError
+
+# Where the authors keep each kind of definition, and the name it is bound to there.
+PRINCIPLES = ("src/templates/principles.py", "principles")
+JUDGE_TEMPLATES = ("src/templates/base_judge_templates.py", "judge_templates")
+GRADING_TEMPLATES = ("src/templates/single_grading_templates.py", "single_grading_templates")
+# A judging or grading template's own definition ends where its output format begins.
+FORMAT_HEADING = "## Format"
+
+
+@dataclass(frozen=True)
+class PaperPrompt:
+    name: str  # the template's path under prompts/, e.g. "rubrics/style.j2"
+    text: str
+    source: str  # the file it was read from, relative to the repository
+
+
+def read_paper_prompts(repository: Path) -> list[PaperPrompt]:
+    """Every principle list, rubric and grading criterion the repository defines, as our
+    templates: `principles/<preference>.j2` (one paragraph each), `rubrics/<preference>.j2`
+    and `grading/<preference>.j2` (the part of each template before its output format)."""
+    if not repository.is_dir():
+        raise PromptError(f"{repository}: not a folder (give a checkout of the paper's repository)")
+    prompts: list[PaperPrompt] = []
+    principles = _definition(repository, *PRINCIPLES)
+    for preference in PREFERENCES:
+        listed = _entry(principles, preference, PRINCIPLES)
+        if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+            raise PromptError(f"{PRINCIPLES[0]}: {preference} holds no list of principles")
+        text = "\n\n".join(" ".join(p.split()) for p in listed)
+        prompts.append(PaperPrompt(f"principles/{preference}.j2", text, PRINCIPLES[0]))
+    for folder, where in (("rubrics", JUDGE_TEMPLATES), ("grading", GRADING_TEMPLATES)):
+        templates = _definition(repository, *where)
+        for preference in PREFERENCES:
+            template = _entry(templates, preference, where)
+            if not isinstance(template, str) or FORMAT_HEADING not in template:
+                raise PromptError(
+                    f"{where[0]}: the {preference} template has no '{FORMAT_HEADING}'"
+                )
+            definition = template.split(FORMAT_HEADING, 1)[0].strip()
+            prompts.append(PaperPrompt(f"{folder}/{preference}.j2", definition, where[0]))
+    return prompts
+
+
+def write_paper_prompts(
+    prompts: list[PaperPrompt], workspace_root: Path, *, force: bool = False
+) -> list[Path]:
+    """Write ``prompts`` as the workspace's overrides (all of them, or none when one exists
+    and ``force`` is not given). Their text is kept verbatim: Jinja2 is told not to read it."""
+    folder = workspace_root / "prompts"
+    paths = [folder / prompt.name for prompt in prompts]
+    there = [p for p in paths if p.exists()]
+    if there and not force:
+        shown = ", ".join(str(p.relative_to(workspace_root)) for p in there[:3])
+        more = f" and {len(there) - 3} more" if len(there) > 3 else ""
+        raise PromptError(f"{shown}{more}: already overridden; --force replaces them")
+    for prompt, path in zip(prompts, paths, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("{% raw %}" + prompt.text + "{% endraw %}\n", encoding="utf-8")
+        tmp.replace(path)
+    return paths
+
+
+def _definition(repository: Path, relative: str, name: str) -> Mapping[str, Any]:
+    """The value bound to ``name`` at the top of the repository's file ``relative``."""
+    path = repository / relative
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PromptError(
+            f"{path}: not found; is {repository} a checkout of the paper's repository?"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PromptError(f"{path}: cannot read it ({err})") from None
+    try:
+        module = ast.parse(source, filename=str(path))
+    except (SyntaxError, ValueError) as err:
+        raise PromptError(f"{path}: not Python that can be read ({err})") from None
+    bound = _bindings(module)
+    if name not in bound:
+        raise PromptError(f"{path}: defines no {name}")
+    value = bound[name]
+    if not isinstance(value, dict):
+        raise PromptError(f"{path}: {name} is not a dict of the preferences")
+    return value
+
+
+def _bindings(module: ast.Module) -> dict[str, Any]:
+    """Top-level `NAME = <literal>` bindings, where a literal may name an earlier binding
+    (as `judge_templates = {'style': coding_style_template}` does). Nothing is run."""
+    bound: dict[str, Any] = {}
+    for statement in module.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            try:
+                bound[statement.targets[0].id] = _literal(statement.value, bound)
+            except ValueError:
+                continue  # not data: left alone
+    return bound
+
+
+def _literal(node: ast.expr, bound: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in bound:
+        return bound[node.id]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_literal(item, bound) for item in node.elts]
+    if isinstance(node, ast.Dict):
+        result: dict[str, Any] = {}
+        for key, value in zip(node.keys, node.values, strict=True):
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                raise ValueError("a key that is not a string")
+            result[key.value] = _literal(value, bound)
+        return result
+    raise ValueError(f"not a literal: {type(node).__name__}")
+
+
+def _entry(definitions: Mapping[str, Any], preference: str, where: tuple[str, str]) -> Any:
+    if preference not in definitions:
+        raise PromptError(f"{where[0]}: {where[1]} has nothing for the preference {preference}")
+    return definitions[preference]
