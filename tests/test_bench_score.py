@@ -256,3 +256,39 @@ def test_each_response_of_an_instruction_draws_its_own_principle(cli, server, tm
     }
     assert len({p for _, _, p in again}) > 5
     assert all(any(p in s for s in systems.values()) for _, _, p in again)
+
+
+def test_a_bench_run_under_a_new_protocol_says_which_answers_were_made_otherwise(
+    cli, server, tmp_path
+):
+    ws = make_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        ["alpha"],
+        ["judge-markdown", "judge-json"],
+        instructions=[],
+        bench_items=4,
+    )
+    assert cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "-w", ws).code == 0
+    config = (
+        (ws / "cuf.toml")
+        .read_text()
+        .replace("[[models]]", "[bench]\nmax_tokens = 2048\n\n[[models]]", 1)
+    )
+    (ws / "cuf.toml").write_text(config)
+    dry = cli(
+        "bench",
+        "--model",
+        "alpha",
+        "--judge",
+        "judge-json",
+        "--reference",
+        "gpt-4-turbo",
+        "--dry-run",
+        "-w",
+        ws,
+    )
+    assert dry.code == 0, dry.err
+    assert "4 of alpha's answers were made under another protocol (paper, not max_tokens 2048)" in (
+        dry.out + dry.err
+    )

@@ -58,6 +58,19 @@ def references(store: Store, model: str) -> dict[int, str]:
     }
 
 
+def answer_protocols(store: Store, model: str) -> dict[str, int]:
+    """How many of ``model``'s done answers were made under each protocol."""
+    return {
+        row[0]: row[1]
+        for row in store.db.execute(
+            "SELECT coalesce(protocol, CASE WHEN source = 'generated' THEN 'unrecorded' "
+            "ELSE 'imported' END), count(*) FROM bench_answers "
+            "WHERE model = ? AND state = 'done' GROUP BY 1",
+            (model,),
+        )
+    }
+
+
 def answer_states(store: Store, model: str) -> dict[int, tuple[str, bool, int, str | None]]:
     """item id -> (state, permanent failure, answer id, text) of ``model``'s answers."""
     return {

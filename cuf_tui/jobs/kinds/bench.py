@@ -4,7 +4,7 @@ from the store once the answers are in)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from cuf_tui.config import BenchSection, Config, ModelEntry
@@ -27,6 +27,7 @@ from cuf_tui.jobs.plan import Estimate
 from cuf_tui.jobs.scheduler import Batch, Maker, UnitWork
 from cuf_tui.store.bench import (
     BenchItemRow,
+    answer_protocols,
     answered_models,
     reference_models,
     save_bench_answer,
@@ -91,7 +92,12 @@ class BenchRequest:
         resolved = BenchRequest(
             plan.model_name, plan.judge.name, plan.reference_model, self.limit, self.retry_failed
         )
-        return BenchPlanned(resolved, plan)
+        protocol = planning.config.bench.protocol
+        made = answer_protocols(planning.store, plan.model_name)
+        others = {p: n for p, n in made.items() if p != protocol}
+        if plan.model is None:  # answers made elsewhere: no protocol of ours to compare
+            others = {}
+        return BenchPlanned(resolved, plan, protocol, others)
 
     def bench_plan(self, planning: Planning) -> BenchPlan:
         """The plan of the bench run as the store is now (grades are planned again once
@@ -112,6 +118,8 @@ class BenchRequest:
 class BenchPlanned:
     request: BenchRequest
     plan: BenchPlan
+    protocol: str = "paper"  # what new answers are made under ([bench] in cuf.toml)
+    other_protocols: dict[str, int] = field(default_factory=dict)  # answers made otherwise
 
     @property
     def requests(self) -> int:
@@ -152,6 +160,11 @@ class BenchPlanned:
             notes.append(
                 f"{plan.unanswerable} bench items have no answer from {plan.model_name}, "
                 "which is not in [[models]], so none can be requested"
+            )
+        for protocol, count in self.other_protocols.items():
+            notes.append(
+                f"{count} of {plan.model_name}'s answers were made under another protocol "
+                f"({protocol}, not {self.protocol}); they are kept, graded, and reported apart"
             )
         return notes
 
