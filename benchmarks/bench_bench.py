@@ -46,7 +46,7 @@ def build_workspace(root: Path, base_url: str, items: int, concurrency: int) -> 
     with (ws / "cuf.toml").open("a", encoding="utf-8") as config:
         for section, name, model in (
             ("models", "model-under-test", "gamma"),
-            ("judges", "grader", "judge-markdown"),
+            ("judges", "grader", "judge-varied"),  # grades 1-10, one in ten unreadable
         ):
             config.write(
                 f'\n[[{section}]]\nname = "{name}"\nengine = "openai"\nmodel = "{model}"\n'
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
-    server, base_url = start_in_subprocess(LATENCY)
+    server, base_url = start_in_subprocess(LATENCY, "--no-varied-failures")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             ws = build_workspace(Path(tmp), base_url, args.items, args.concurrency)
@@ -85,8 +85,12 @@ def main() -> None:
 
             with sqlite3.connect(ws / "cuf.db") as db:
                 answers = db.execute("SELECT count(*) FROM bench_answers WHERE state = 'done'")
-                grades = db.execute("SELECT count(*) FROM bench_grades WHERE state = 'done'")
-                answered, graded = answers.fetchone()[0], grades.fetchone()[0]
+                grades = db.execute(
+                    "SELECT count(*), sum(state = 'unparsed') + sum(repaired) FROM bench_grades "
+                    "WHERE state IN ('done', 'unparsed')"
+                )
+                answered = answers.fetchone()[0]
+                graded, repairs = grades.fetchone()
             started = time.perf_counter()
             cli(
                 [
@@ -103,13 +107,17 @@ def main() -> None:
     finally:
         server.terminate()
     floor = 2 * args.items / args.concurrency * LATENCY
-    requests = answered + graded
+    requests = answered + graded + repairs
     print(
-        f"\nbench run: {answered} answers + {graded} grades = {requests} requests in {run:.2f} s "
+        f"\nbench run: {answered} answers + {graded} grades + {repairs} repair requests = "
+        f"{requests} requests in {run:.2f} s "
         f"({requests / run:.0f} req/s; {LATENCY * 1000:.0f} ms latency, concurrency "
         f"{args.concurrency}: no run can take less than {floor:.2f} s)"
     )
-    print(f"bench-report over {graded} grades (1,000 bootstrap resamples per cell): {report:.2f} s")
+    print(
+        f"bench-report over {graded} grades, 1 to 10 and some unreadable (1,000 bootstrap "
+        f"resamples per cell): {report:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -344,6 +344,8 @@ class FakeOpenAI:
         grade = 2 * expected_rating(writers[0]) if writers else 1
         if style == "varied":
             varied = varied_grade(messages)
+            if varied == "failed":  # failures are off: a middling grade instead
+                varied = 5
             if varied == "unreadable":
                 return "An answer I would not put a number on."
             return f"Judged on its own merits.\n\nRating: {varied}"
@@ -430,13 +432,15 @@ class FakeOpenAI:
         return "\n\n".join(sections)
 
 
-def start_in_subprocess(latency: float) -> tuple[Any, str]:
+def start_in_subprocess(latency: float, *flags: str) -> tuple[Any, str]:
     """This server in a process of its own (for benchmarks): (the process, its base URL)."""
     import subprocess
     import sys
 
     process = subprocess.Popen(
-        [sys.executable, __file__, "--latency", str(latency)], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--latency", str(latency), *flags],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     port = int(process.stdout.readline())
@@ -446,8 +450,11 @@ def start_in_subprocess(latency: float) -> tuple[Any, str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument(
+        "--no-varied-failures", action="store_true", help="judge-varied never answers 500"
+    )
     args = parser.parse_args()
-    server = FakeOpenAI(latency=args.latency).start()
+    server = FakeOpenAI(latency=args.latency, varied_failures=not args.no_varied_failures).start()
     print(server.port, flush=True)
     threading.Event().wait()
 

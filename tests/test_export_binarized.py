@@ -137,6 +137,12 @@ def test_the_split_is_stratified_by_preference_and_seeded(cli, graded, tmp_path)
     assert set(saved["test"]["instruction"]) == first
     assert saved["train"].num_rows == 190
 
+    # --format hf: the same, as a datasets folder whatever the path says.
+    hf = tmp_path / "hf-dataset.d"
+    run = cli("export", "--format", "hf", "--test-size", "0.05", "--out", hf, "-w", workspace)
+    assert run.code == 0, run.err
+    assert set(load_from_disk(str(hf))["test"]["instruction"]) == first
+
     other = tmp_path / "other.jsonl"
     run = cli(*args, "--seed", "7", "--out", other)
     assert run.code == 0, run.err

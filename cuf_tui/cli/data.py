@@ -123,18 +123,20 @@ def _import_answers(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    from cuf_tui.interchange.export_rows import ExportFormat
     from cuf_tui.interchange.exporter import export_dataset
 
     workspace = workspace_of(args)
     seed = args.seed if args.seed is not None else workspace.config.workspace.seed
     out = Path(args.out)
+    layout: ExportFormat = "binarized" if args.format == "hf" else args.format
     with (
         console(stderr=True).status(f"Exporting to {out}..."),
         workspace.open_store() as store,
     ):
         report = export_dataset(
             store,
-            args.format,
+            layout,
             out,
             strategy=args.strategy,
             seed=seed,
@@ -142,13 +144,13 @@ def export(args: argparse.Namespace) -> int:
             include_truncated=args.include_truncated,
             ties=args.ties,
             test_size=args.test_size,
-            folder=args.out.endswith(("/", os.sep)),
+            folder=args.format == "hf" or args.out.endswith(("/", os.sep)),
             force=args.force,
         )
-    paired = args.format in ("binarized", "dpo")
+    paired = layout in ("binarized", "dpo")
     unit = "pairs" if paired else "rows"
-    how = f"{args.strategy}, " if args.format == "dpo" else ""
-    ties = args.ties or ("keep" if args.format == "binarized" else "drop")
+    how = f"{args.strategy}, " if layout == "dpo" else ""
+    ties = args.ties or ("keep" if layout == "binarized" else "drop")
     extra = (
         f" from {report.instructions} instructions ({how}ties {ties}, seed {seed})"
         if paired

@@ -111,7 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write .jsonl, .parquet, or a datasets folder (a path with no suffix, or "
         "one ending in /).",
     )
-    exp.add_argument("--format", choices=("cuf", "binarized", "dpo", "instructions"), required=True)
+    exp.add_argument(
+        "--format",
+        choices=("cuf", "binarized", "dpo", "instructions", "hf"),
+        required=True,
+        help="hf: the binarized layout as a datasets folder (save_to_disk), whatever the path",
+    )
     exp.add_argument("--out", required=True, metavar="PATH")
     exp.add_argument(
         "--ties",
