@@ -105,7 +105,8 @@ def test_the_report_gives_the_papers_numbers_on_a_full_bench(cli, server, tmp_pa
                 want["unparsed"],
             )
             assert got["coverage"] == f"{want['graded']}/{items}"
-            assert got["complete"] is (want["graded"] == items)
+            # Coverage is the record's; complete is the whole run's.
+            assert got["complete"] is (expected[OVERALL]["graded"] == 500)
             # A 95% interval holds the score and is about 1.96 standard errors each side.
             assert got["ci95_low"] <= got["score"] <= got["ci95_high"]
             half = (got["ci95_high"] - got["ci95_low"]) / 2
@@ -126,13 +127,14 @@ def test_the_report_gives_the_papers_numbers_on_a_full_bench(cli, server, tmp_pa
     assert "alpha" in alpha_line and f"{records[('alpha', OVERALL)]['score']:.2f}" in alpha_line
     csv_text = cli("bench-report", "--format", "csv", "-w", ws).out
     header = csv_text.splitlines()[0]
-    assert header.startswith("rank,model,protocol,judge,reference,preference,score")
+    assert header.startswith("rank,model,protocol,grading,judge,reference,preference,score")
 
 
 class Grade:
-    def __init__(self, model, preference, rating, item, protocol="paper"):
+    def __init__(self, model, preference, rating, item, protocol="paper", grading="g1"):
         self.model, self.protocol, self.judge, self.reference_model = model, protocol, "j", "r"
         self.preference, self.rating, self.item_id = preference, rating, item
+        self.grading = grading
 
 
 def test_an_incomplete_run_is_never_ranked_above_a_complete_one():
@@ -187,6 +189,24 @@ def test_the_newest_grade_of_an_item_counts_once():
     bench = {"r": {"style": 1}}
     board = leaderboard([Grade("m", "style", 3, 1), Grade("m", "style", 7, 1)], bench)
     assert board[0].overall.score == 7.0 and board[0].overall.graded == 1
+
+
+def test_grades_of_two_grading_recipes_are_two_rows_told_apart():
+    bench = {"r": {"style": 1}}
+    grades = [Grade("m", "style", 3, 1, grading="a" * 64), Grade("m", "style", 7, 1)]
+    board = leaderboard(grades + [Grade("n", "style", 5, 1)], bench)
+    labels = {row.label: row.overall.score for row in board}
+    assert labels == {"m (grading aaaaaaaa)": 3.0, "m (grading g1)": 7.0, "n": 5.0}
+
+
+def test_equal_scores_share_a_rank():
+    bench = {"r": {"style": 2}}
+    grades = [Grade(m, "style", r, i) for m, r in (("a", 6), ("b", 6), ("c", 4)) for i in (1, 2)]
+    assert [(row.model, row.rank) for row in leaderboard(grades, bench)] == [
+        ("a", 1),
+        ("b", 1),
+        ("c", 3),
+    ]
 
 
 def test_bench_answers_follow_the_papers_protocol_by_default(cli, server, tmp_path):

@@ -99,6 +99,7 @@ def test_binarized_keeps_every_column_and_ties_by_default(cli, graded, tmp_path)
     )
     assert run.code == 0, run.err
     assert len(read_jsonl(dropped)) == expected_pairs(rows, "drop") == 160
+    assert "40 instructions gave no pair (fewer than two rated responses, or tied)" in run.out
 
 
 def test_dpo_drops_ties_unless_told_to_keep_them(cli, graded, tmp_path) -> None:
@@ -166,6 +167,19 @@ def test_a_split_that_would_overwrite_is_refused_before_any_work(cli, graded, tm
     assert run.code != 0 and "pairs-test.jsonl: exists" in run.err
     assert (tmp_path / "pairs-test.jsonl").read_text() == "keep me\n"
     assert not (tmp_path / "pairs-train.jsonl").exists()
+    tiny = cli(
+        "export",
+        "--format",
+        "binarized",
+        "--test-size",
+        "0.001",
+        "--out",
+        tmp_path / "tiny.jsonl",
+        "-w",
+        workspace,
+    )
+    assert tiny.code != 0 and "leaves the test split empty" in tiny.err
+    assert not list(tmp_path.glob("tiny*"))
     bad = cli(
         "export",
         "--format",

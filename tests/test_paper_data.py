@@ -121,6 +121,31 @@ def test_a_grade_file_that_does_not_fit_the_bench_leaves_the_store_untouched(cli
     assert overall["coverage"] == "7/10" and not overall["complete"] and overall["rank"] is None
 
 
+def test_published_grades_never_land_on_answers_made_here(cli, server, tmp_path):
+    ws = make_workspace(
+        tmp_path / "ws", server.base_url, ["alpha"], ["judge-json"], instructions=[], bench_items=5
+    )
+    assert cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "-w", ws).code == 0
+    before = store_dump(ws)
+    run = cli(
+        "import",
+        write_jsonl(tmp_path / "g.jsonl", paper_grades(5)),
+        "--format",
+        "grades",
+        "--model",
+        "alpha",
+        "--judge",
+        "judge-json",
+        "--reference",
+        "gpt-4-turbo",
+        "-w",
+        ws,
+    )
+    assert run.code != 0 and "import them under another name" in run.err
+    assert "--model alpha-published" in run.err
+    assert store_dump(ws) == before
+
+
 def test_grades_with_their_instruction_are_matched_by_it(cli, tmp_path):
     ws = make_workspace(tmp_path / "ws", instructions=[], bench_items=5)
     items = rows(ws, "SELECT text FROM bench_items ORDER BY id")

@@ -16,7 +16,7 @@ principles = {
 """
 
 TEMPLATES = '''
-system_prompt = """You judge."""
+%s = """You judge, as the paper's judge."""
 %s
 %s = {
 %s
@@ -33,9 +33,14 @@ def fake_repository(root: Path) -> Path:
         for p in PREFERENCES
     )
     (folder / "principles.py").write_text(PRINCIPLES % entries)
-    for file, name, title in (
-        ("base_judge_templates.py", "judge_templates", "Judging"),
-        ("single_grading_templates.py", "single_grading_templates", "Grading"),
+    for file, name, title, system in (
+        ("base_judge_templates.py", "judge_templates", "Judging", "judge_system_prompt"),
+        (
+            "single_grading_templates.py",
+            "single_grading_templates",
+            "Grading",
+            "single_grading_system_prompt",
+        ),
     ):
         bodies = "\n".join(
             f'{p.replace("-", "_")}_template = """# {title} {p}\n\nScale for {p}.\n\n'
@@ -43,7 +48,7 @@ def fake_repository(root: Path) -> Path:
             for p in PREFERENCES
         )
         mapping = ",\n".join(f'    "{p}": {p.replace("-", "_")}_template' for p in PREFERENCES)
-        (folder / file).write_text(TEMPLATES % (bodies, name, mapping))
+        (folder / file).write_text(TEMPLATES % (system, bodies, name, mapping))
     return root
 
 
@@ -54,7 +59,7 @@ def test_the_papers_definitions_become_the_workspaces_prompts(cli, workspace, tm
     before = cli("prompts", "-w", workspace).out
     run = cli("prompts", "import-paper", repository, "-w", workspace)
     assert run.code == 0, run.err
-    assert "Wrote 15 prompt overrides" in run.out
+    assert "Wrote 17 prompt overrides" in run.out
     assert not (Path.cwd() / "RAN").exists() and not (repository / "RAN").exists()
     prompts = load_prompts(workspace)
     assert prompts.principles("style") == [
@@ -64,6 +69,8 @@ def test_the_papers_definitions_become_the_workspaces_prompts(cli, workspace, tm
     rubric = prompts.render("rubrics/readability.j2")
     assert rubric == "# Judging readability\n\nScale for readability."
     assert prompts.render("grading/style.j2") == "# Grading style\n\nScale for style."
+    assert prompts.render("judge_system.j2") == "You judge, as the paper's judge."
+    assert prompts.render("bench_system.j2") == "You judge, as the paper's judge."
     # The judge's prompt carries the paper's rubric; the hashes show the change.
     messages = prompts.judge_messages("Sort a list.", "readability", ["a", "b"])
     assert "Scale for readability." in messages[-1]["content"]

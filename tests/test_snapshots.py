@@ -109,7 +109,9 @@ def test_bench_view(snap_compare, sample: Workspace) -> None:
             await pilot.pause(0.05)
             if table.row_count:
                 break
-        key = json.dumps(["codellama-7b-instruct", "imported", "gpt-3.5-turbo", "gpt-4-turbo"])
+        key = json.dumps(
+            ["codellama-7b-instruct", "imported", "imported", "gpt-3.5-turbo", "gpt-4-turbo"]
+        )
         table.move_cursor(
             row=table.get_row_index(key), column=table.get_column_index("readability")
         )

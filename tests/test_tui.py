@@ -383,8 +383,8 @@ async def test_bench_scores_and_grades(sample: Workspace) -> None:
         await pilot.press("f3")
         table = app.query_one("#bench-table")
         await _until(pilot, lambda: table.row_count == 4)  # the sample's two, and these two
-        model_b = json.dumps(["model-b", "imported", "gpt-4", "gpt-4-turbo"])
-        model_a = json.dumps(["model-a", "imported", "gpt-4", "gpt-4-turbo"])
+        model_b = json.dumps(["model-b", "imported", "unrecorded", "gpt-4", "gpt-4-turbo"])
+        model_a = json.dumps(["model-a", "imported", "unrecorded", "gpt-4", "gpt-4-turbo"])
         assert table.get_row_index(model_b) < table.get_row_index(model_a)  # best first
         style_cell = table.get_cell(model_a, "style")
         assert style_cell.plain == "9.00±0.00" and "bold" in str(style_cell.style)
@@ -393,7 +393,7 @@ async def test_bench_scores_and_grades(sample: Workspace) -> None:
         await pilot.press("enter")
         await pilot.pause()
         title, grades = app.query_one("#bench-pane").grades_shown
-        assert title == "model-a · style · gpt-4 vs gpt-4-turbo"
+        assert title == "model-a (imported) · style · gpt-4 vs gpt-4-turbo"
         assert [g["rating"] for g in grades] == [9, 9]
         assert all(g["reference"] and g["answer"] == "answer" for g in grades)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from cuf_tui.core.preferences import PREFERENCES
@@ -33,6 +33,8 @@ class _Grade(Protocol):
     def model(self) -> str: ...
     @property
     def protocol(self) -> str: ...
+    @property
+    def grading(self) -> str: ...
     @property
     def judge(self) -> str: ...
     @property
@@ -68,10 +70,16 @@ class Score:
 class LeaderboardRow:
     model: str
     protocol: str  # how the answers were made: 'paper', 'imported', or the settings
+    grading: str  # the grading recipe's hash, 'imported' or 'unrecorded'
     judge: str
     reference_model: str
     scores: dict[str, Score]  # by preference (those the bench has), and OVERALL
     rank: int | None = field(default=None)  # within (judge, reference); None: incomplete
+    label: str = ""  # the model, with what tells this row from the model's others
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (self.model, self.protocol, self.grading, self.judge, self.reference_model)
 
     @property
     def overall(self) -> Score:
@@ -85,23 +93,38 @@ class LeaderboardRow:
 def leaderboard(
     grades: Iterable[_Grade], bench: Mapping[str, Mapping[str, int]], seed: int = 0
 ) -> list[LeaderboardRow]:
-    """One row per (model, protocol, judge, reference), ranked within each (judge,
-    reference): complete runs by overall score, then the incomplete ones. ``bench`` gives,
-    per reference model, how many bench items of each preference can be graded against it.
-    Where an answer has several grades (a grading template changed), the newest counts."""
-    groups: dict[tuple[str, str, str, str], dict[str, dict[int, int | None]]] = defaultdict(
+    """One row per (model, answer protocol, grading recipe, judge, reference), ranked within
+    each (judge, reference): complete runs by overall score (equal scores share a rank), then
+    the incomplete ones. ``bench`` gives, per reference model, how many bench items of each
+    preference can be graded against it. Where an item has several grades of one recipe
+    (a retry after a failure), the newest counts."""
+    groups: dict[tuple[str, str, str, str, str], dict[str, dict[int, int | None]]] = defaultdict(
         lambda: defaultdict(dict)
     )
     for grade in grades:
-        key = (grade.model, grade.protocol, grade.judge, grade.reference_model)
+        key = (grade.model, grade.protocol, grade.grading, grade.judge, grade.reference_model)
         groups[key][grade.preference][grade.item_id] = grade.rating
+    gradings: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    for model, protocol, grading, judge, reference in groups:
+        gradings[(model, protocol, judge, reference)].add(grading)
     rows = []
-    for (model, protocol, judge, reference), by_preference in groups.items():
+    for (model, protocol, grading, judge, reference), by_preference in groups.items():
         items = bench.get(reference, {})
-        label = f"{seed}:{model}:{protocol}:{judge}:{reference}"
-        scores = _scores(by_preference, items, label)
-        rows.append(LeaderboardRow(model, protocol, judge, reference, scores))
+        seeded = f"{seed}:{model}:{protocol}:{grading}:{judge}:{reference}"
+        scores = _scores(by_preference, items, seeded)
+        several = len(gradings[(model, protocol, judge, reference)]) > 1
+        label = _label(model, protocol, grading if several else None)
+        rows.append(LeaderboardRow(model, protocol, grading, judge, reference, scores, label=label))
     return _ranked(rows)
+
+
+def _label(model: str, protocol: str, grading: str | None) -> str:
+    """The model, then how its answers were made when not by the paper's protocol, and its
+    grading recipe when the model has grades of several."""
+    notes = [] if protocol == "paper" else [protocol]
+    if grading is not None:
+        notes.append(f"grading {grading[:8]}" if len(grading) == 64 else f"grading {grading}")
+    return f"{model} ({'; '.join(notes)})" if notes else model
 
 
 def _scores(
@@ -163,25 +186,24 @@ def _interval(means: Sequence[float]) -> tuple[float, float]:
 
 
 def _ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
-    rows.sort(key=lambda r: (r.judge, r.reference_model, not r.complete, -r.overall.score, r.model))
+    """Ranks within each (judge, reference), as competitions give them: equal scores (to
+    the thousandth) share a place, and the next place skips."""
+    rows.sort(key=lambda r: (r.judge, r.reference_model, not r.complete, -r.overall.score, r.label))
     ranked: list[LeaderboardRow] = []
-    place = 0
     group: tuple[str, str] | None = None
+    seen = place = 0
+    last: float | None = None
     for row in rows:
         if (row.judge, row.reference_model) != group:
-            group, place = (row.judge, row.reference_model), 0
+            group, seen, last = (row.judge, row.reference_model), 0, None
+        rank = None
         if row.complete:
-            place += 1
-        ranked.append(
-            LeaderboardRow(
-                row.model,
-                row.protocol,
-                row.judge,
-                row.reference_model,
-                row.scores,
-                place if row.complete else None,
-            )
-        )
+            seen += 1
+            score = round(row.overall.score, 3)
+            if score != last:
+                place, last = seen, score
+            rank = place
+        ranked.append(replace(row, rank=rank))
     return ranked
 
 
@@ -198,6 +220,7 @@ def as_records(rows: Sequence[LeaderboardRow]) -> list[dict[str, object]]:
                     "rank": row.rank,
                     "model": row.model,
                     "protocol": row.protocol,
+                    "grading": row.grading,
                     "judge": row.judge,
                     "reference": row.reference_model,
                     "preference": column,
@@ -208,8 +231,8 @@ def as_records(rows: Sequence[LeaderboardRow]) -> list[dict[str, object]]:
                     "items": s.items,
                     "graded": s.graded,
                     "unparsed": s.unparsed,
-                    "coverage": s.coverage,
-                    "complete": s.complete,
+                    "coverage": s.coverage,  # this preference's; the average's is the run's
+                    "complete": row.complete,  # the whole run: every item graded
                 }
             )
     return records
@@ -243,10 +266,6 @@ def place(row: LeaderboardRow) -> str:
     return str(row.rank) if row.rank is not None else "-"
 
 
-def model_label(row: LeaderboardRow) -> str:
-    return row.model if row.protocol == "paper" else f"{row.model} ({row.protocol})"
-
-
 def render_text(rows: Sequence[LeaderboardRow], markdown: bool) -> str:
     """The leaderboard as a plain-text or a Markdown table, one per (judge, reference)."""
     out: list[str] = []
@@ -264,7 +283,7 @@ def render_text(rows: Sequence[LeaderboardRow], markdown: bool) -> str:
         cells = [
             [
                 place(r),
-                model_label(r),
+                r.label,
                 *(_cell(r.scores.get(c)) for c in COLUMNS),
                 r.overall.coverage + ("" if r.complete else " incomplete"),
             ]
@@ -273,7 +292,7 @@ def render_text(rows: Sequence[LeaderboardRow], markdown: bool) -> str:
         out.append(_table(headers, cells, markdown))
         readable = [
             [
-                model_label(r),
+                r.label,
                 *(_readable(r.scores.get(c)) for c in COLUMNS),
                 str(r.overall.unparsed),
             ]

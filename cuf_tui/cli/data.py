@@ -163,6 +163,9 @@ def export(args: argparse.Namespace) -> int:
         if left_out
         else ""
     )
+    if report.without_rows:
+        why = "fewer than two rated responses" + (", or tied" if ties == "drop" else "")
+        note += f"; {report.without_rows} instructions gave no pair ({why})"
     if report.splits is None:
         where = f"{report.path} ({report.container})"
     else:
@@ -247,7 +250,8 @@ def prompts(args: argparse.Namespace) -> int:
         load_prompts(workspace.root)  # they load, as every template must
         console().print(
             f"Wrote {len(written)} prompt overrides from {args.dir} to "
-            f"{workspace.root / 'prompts'} (principles, rubrics, grading criteria); "
+            f"{workspace.root / 'prompts'} (principles, rubrics, grading criteria, the judge's "
+            "and the grader's system prompts); "
             "`cuf-tui prompts` shows their hashes. New judgments and grades use them."
         )
         return 0

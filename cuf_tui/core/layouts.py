@@ -64,8 +64,13 @@ def check_columns(layout: Layout, columns: Iterable[str], preference_given: bool
         needed |= {"responses", "annotations"}
     missing = sorted(needed - names)
     if missing:
+        hint = (
+            " (or give every row one with --preference NAME, round-robin or a column)"
+            if "preference" in missing
+            else ""
+        )
         raise LayoutError(
-            f"the {layout} layout needs column(s) {', '.join(missing)}; "
+            f"the {layout} layout needs column(s) {', '.join(missing)}{hint}; "
             f"this source has {_listing(names)}"
         )
     if layout == "codal" and not reference_columns(names):

@@ -165,6 +165,17 @@ class PromptSet:
         names = ("bench_system.j2", "bench_grade.j2", f"grading/{preference}.j2", "bench_repair.j2")
         return self._recipe_sha256(names, answer_format)
 
+    def grading_sha256(self, answer_format: AnswerFormat = "sections") -> str:
+        """The identity of a whole grading recipe (every preference's criteria and the
+        request around them): grades made with one recipe are one run of a leaderboard."""
+        names = (
+            "bench_system.j2",
+            "bench_grade.j2",
+            *(f"grading/{preference}.j2" for preference in PREFERENCES),
+            "bench_repair.j2",
+        )
+        return self._recipe_sha256(names, answer_format)
+
     def check(self) -> None:
         """Fail early on a missing or broken template, naming it."""
         for preference in PREFERENCES:

@@ -184,7 +184,7 @@ def import_grades(
     carry an `instruction` (then each is matched by it). A file with more or fewer lines than
     the bench is refused unless ``partial``. Every line is read and matched before anything
     is written; grades already there are kept."""
-    from cuf_tui.store.bench import bench_items, reference_models
+    from cuf_tui.store.bench import bench_items, generated_answers, reference_models
 
     loaded = load_source(source)
     if "rating" not in loaded.columns:
@@ -200,6 +200,12 @@ def import_grades(
         raise LayoutError(
             f"--reference {reference!r}: the bench has no reference answers by it "
             f"(it has: {', '.join(known) or 'none'})"
+        )
+    if generated_answers(store, model):
+        raise LayoutError(
+            f"--model {model!r} has bench answers made in this workspace; grades made "
+            "elsewhere are of other answers: import them under another name "
+            f"(e.g. --model {model}-published)"
         )
     text_column = next((c for c in GRADE_TEXT_COLUMNS if c in loaded.columns), None)
     if "instruction" in loaded.columns:

@@ -24,7 +24,12 @@ from cuf_tui.interchange.export_rows import (
     split_by_preference,
 )
 from cuf_tui.store.db import Store
-from cuf_tui.store.queries import cut_off_responses, instruction_count, judge_names
+from cuf_tui.store.queries import (
+    cut_off_responses,
+    instruction_count,
+    judge_names,
+    responded_instructions,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class ExportReport:
     cut_off_left_out: int = 0  # pairs: responses cut off at max_tokens, not paired
     splits: dict[str, int] | None = None  # rows per split, when split
     paths: tuple[Path, ...] = ()  # every file or folder written
+    without_rows: int = 0  # instructions with responses that gave no row (pairs: no pair)
 
 
 def split_paths(out: Path) -> dict[str, Path]:
@@ -86,13 +92,22 @@ def export_dataset(
         raise ExportError(_nothing_to_export(store, layout, judge, cut_off))
     key = "prompt" if layout == "dpo" else "instruction"
     distinct = len({json.dumps(r[key]) for r in rows})
+    unpaired = responded_instructions(store) - distinct if layout in PAIRED else 0
     if test_size is None:
         if as_folder:
             _write_folder(rows, out)
         else:
             (_write_jsonl if container == "jsonl" else _write_parquet)(rows, out)
-        return ExportReport(out, container, len(rows), distinct, cut_off, paths=(out,))
+        return ExportReport(
+            out, container, len(rows), distinct, cut_off, paths=(out,), without_rows=unpaired
+        )
     splits = split_by_preference(rows, test_size, seed)
+    for split, members in splits.items():
+        if not members:
+            raise ExportError(
+                f"--test-size {test_size:g} leaves the {split} split empty ({len(rows)} rows; "
+                "each preference's share is rounded): nothing was written"
+            )
     if as_folder:
         _write_folder(splits, out)
     else:
@@ -100,7 +115,9 @@ def export_dataset(
         for split, path in split_paths(out).items():
             write(splits[split], path)
     counts = {split: len(members) for split, members in splits.items()}
-    return ExportReport(out, container, len(rows), distinct, cut_off, counts, tuple(targets))
+    return ExportReport(
+        out, container, len(rows), distinct, cut_off, counts, tuple(targets), unpaired
+    )
 
 
 def _container(out: Path) -> str:

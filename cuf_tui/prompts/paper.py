@@ -20,6 +20,13 @@ JUDGE_TEMPLATES = ("src/templates/base_judge_templates.py", "judge_templates")
 GRADING_TEMPLATES = ("src/templates/single_grading_templates.py", "single_grading_templates")
 # A judging or grading template's own definition ends where its output format begins.
 FORMAT_HEADING = "## Format"
+# The system prompts, one string each: (their file, their name) -> our template.
+SYSTEM_PROMPTS = {
+    ("src/templates/base_judge_templates.py", "judge_system_prompt"): "judge_system.j2",
+    ("src/templates/single_grading_templates.py", "single_grading_system_prompt"): (
+        "bench_system.j2"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -30,9 +37,11 @@ class PaperPrompt:
 
 
 def read_paper_prompts(repository: Path) -> list[PaperPrompt]:
-    """Every principle list, rubric and grading criterion the repository defines, as our
-    templates: `principles/<preference>.j2` (one paragraph each), `rubrics/<preference>.j2`
-    and `grading/<preference>.j2` (the part of each template before its output format)."""
+    """Every principle list, rubric, grading criterion and system prompt the repository
+    defines, as our templates: `principles/<preference>.j2` (one paragraph each),
+    `rubrics/<preference>.j2` and `grading/<preference>.j2` (the part of each template before
+    its output format: the format a judge answers in stays ours, as the readers expect it),
+    `judge_system.j2` and `bench_system.j2`."""
     if not repository.is_dir():
         raise PromptError(f"{repository}: not a folder (give a checkout of the paper's repository)")
     prompts: list[PaperPrompt] = []
@@ -53,6 +62,11 @@ def read_paper_prompts(repository: Path) -> list[PaperPrompt]:
                 )
             definition = template.split(FORMAT_HEADING, 1)[0].strip()
             prompts.append(PaperPrompt(f"{folder}/{preference}.j2", definition, where[0]))
+    for (relative, name), ours in SYSTEM_PROMPTS.items():
+        system = _bindings_of(repository, relative).get(name)
+        if not isinstance(system, str):
+            raise PromptError(f"{repository / relative}: defines no {name} string")
+        prompts.append(PaperPrompt(ours, system.strip(), relative))
     return prompts
 
 
@@ -77,7 +91,19 @@ def write_paper_prompts(
 
 
 def _definition(repository: Path, relative: str, name: str) -> Mapping[str, Any]:
-    """The value bound to ``name`` at the top of the repository's file ``relative``."""
+    """The dict bound to ``name`` at the top of the repository's file ``relative``."""
+    path = repository / relative
+    bound = _bindings_of(repository, relative)
+    if name not in bound:
+        raise PromptError(f"{path}: defines no {name}")
+    value = bound[name]
+    if not isinstance(value, dict):
+        raise PromptError(f"{path}: {name} is not a dict of the preferences")
+    return value
+
+
+def _bindings_of(repository: Path, relative: str) -> dict[str, Any]:
+    """The literal bindings at the top of the repository's file ``relative``."""
     path = repository / relative
     try:
         source = path.read_text(encoding="utf-8")
@@ -91,13 +117,7 @@ def _definition(repository: Path, relative: str, name: str) -> Mapping[str, Any]
         module = ast.parse(source, filename=str(path))
     except (SyntaxError, ValueError) as err:
         raise PromptError(f"{path}: not Python that can be read ({err})") from None
-    bound = _bindings(module)
-    if name not in bound:
-        raise PromptError(f"{path}: defines no {name}")
-    value = bound[name]
-    if not isinstance(value, dict):
-        raise PromptError(f"{path}: {name} is not a dict of the preferences")
-    return value
+    return _bindings(module)
 
 
 def _bindings(module: ast.Module) -> dict[str, Any]:

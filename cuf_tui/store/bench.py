@@ -58,6 +58,16 @@ def references(store: Store, model: str) -> dict[int, str]:
     }
 
 
+def generated_answers(store: Store, model: str) -> int:
+    """How many of ``model``'s bench answers were made by a bench run here."""
+    return int(
+        store.scalar(
+            "SELECT count(*) FROM bench_answers WHERE model = ? AND source = 'generated'",
+            (model,),
+        )
+    )
+
+
 def answer_protocols(store: Store, model: str) -> dict[str, int]:
     """How many of ``model``'s done answers were made under each protocol."""
     return {

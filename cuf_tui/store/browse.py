@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cuf_tui.store.db import Store
-from cuf_tui.store.grades import ANSWER_PROTOCOL
+from cuf_tui.store.grades import ANSWER_PROTOCOL, GRADING
 
 STATUSES: Final = ("all", "needs review", "unjudged", "unparsed", "pending", "failed", "flagged")
 HEAD_CHARS = 160
@@ -233,6 +233,7 @@ def bench_grades(
     store: Store,
     model: str,
     protocol: str,
+    grading: str,
     judge: str,
     reference_model: str,
     preference: str | None,
@@ -244,7 +245,8 @@ def bench_grades(
         "JOIN bench_answers a ON a.id = g.bench_answer_id "
         "JOIN bench_items b ON b.id = a.bench_item_id "
         "LEFT JOIN bench_references r ON r.bench_item_id = b.id AND r.model = g.reference_model "
-        f"WHERE a.model = ? AND {ANSWER_PROTOCOL} = ? AND g.judge = ? AND g.reference_model = ? "
-        "AND g.state IN ('done', 'unparsed') AND (? IS NULL OR b.preference = ?) ORDER BY b.id",
-        (model, protocol, judge, reference_model, preference, preference),
+        f"WHERE a.model = ? AND {ANSWER_PROTOCOL} = ? AND {GRADING} = ? AND g.judge = ? "
+        "AND g.reference_model = ? AND g.state IN ('done', 'unparsed') "
+        "AND (? IS NULL OR b.preference = ?) ORDER BY b.id",
+        (model, protocol, grading, judge, reference_model, preference, preference),
     )

@@ -40,6 +40,7 @@ def save_bench_grade(
     raw_output: str | None,
     repaired: bool,
     claim: UnitClaim | None = None,
+    grading: str | None = None,
 ) -> bool:
     """Store one grade (done, unparsed or failed), count it and release its claim; a failed
     one may be replaced by a later run, a done or unparsed one never (False: it was kept)."""
@@ -59,6 +60,7 @@ def save_bench_grade(
                     "rationale": rationale,
                     "raw_output": raw_output,
                     "repaired": int(repaired),
+                    "grading": grading,
                 },
                 attempt,
             )
@@ -75,6 +77,7 @@ class GradeRow:
 
     model: str
     protocol: str  # how the answer was made (see bench_answers.protocol)
+    grading: str  # the grading recipe's hash, 'imported', or 'unrecorded' (older grades)
     judge: str
     reference_model: str
     item_id: int
@@ -87,6 +90,11 @@ class GradeRow:
 ANSWER_PROTOCOL = (
     "coalesce(a.protocol, CASE WHEN a.source = 'generated' THEN 'unrecorded' ELSE 'imported' END)"
 )
+# A grade made before grading recipes were recorded, or imported.
+GRADING = (
+    "coalesce(g.grading, CASE WHEN g.template_sha256 = 'imported' THEN 'imported' "
+    "ELSE 'unrecorded' END)"
+)
 
 
 def grade_rows(
@@ -97,7 +105,7 @@ def grade_rows(
     return [
         GradeRow(*row)
         for row in store.db.execute(
-            f"SELECT a.model, {ANSWER_PROTOCOL}, g.judge, g.reference_model, b.id, "
+            f"SELECT a.model, {ANSWER_PROTOCOL}, {GRADING}, g.judge, g.reference_model, b.id, "
             "b.preference, g.rating, g.state FROM bench_grades g "
             "JOIN bench_answers a ON a.id = g.bench_answer_id "
             "JOIN bench_items b ON b.id = a.bench_item_id "

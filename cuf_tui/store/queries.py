@@ -100,6 +100,13 @@ def cut_off_responses(store: Store) -> set[tuple[int, str]]:
     )
 
 
+def responded_instructions(store: Store) -> int:
+    """Instructions with at least one done response."""
+    return int(
+        store.scalar("SELECT count(DISTINCT instruction_id) FROM responses WHERE state = 'done'")
+    )
+
+
 def instruction_count(store: Store) -> int:
     return int(store.scalar("SELECT count(*) FROM instructions"))
 

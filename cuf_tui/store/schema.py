@@ -286,8 +286,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
     # 7: a bench answer records the protocol it was made under (the paper's: greedy, 1,024
     # tokens, the preference's first principle before the instruction; or the settings used
-    # instead), so that a leaderboard never mixes protocols silently.
+    # instead), and a grade the grading recipe it was made with (the hash of every grading
+    # template, whatever its preference), so that a leaderboard never mixes either silently.
     """
     ALTER TABLE bench_answers ADD COLUMN protocol TEXT;
+    ALTER TABLE bench_grades ADD COLUMN grading TEXT;
     """,
 )

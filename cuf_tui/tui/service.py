@@ -198,10 +198,17 @@ class Workbench:
             seed = self.workspace.config.workspace.seed
             return leaderboard(grade_rows(store), gradable_items(store), seed)
 
-    def bench_grades(
-        self, model: str, protocol: str, judge: str, reference: str, preference: str | None
-    ) -> list[dict[str, Any]]:
-        return browse.bench_grades(self.store, model, protocol, judge, reference, preference)
+    def bench_grades(self, row: LeaderboardRow, preference: str | None) -> list[dict[str, Any]]:
+        """The grades behind one cell of the leaderboard."""
+        return browse.bench_grades(
+            self.store,
+            row.model,
+            row.protocol,
+            row.grading,
+            row.judge,
+            row.reference_model,
+            preference,
+        )
 
 
 def _has_text(response: ResponseView) -> None:

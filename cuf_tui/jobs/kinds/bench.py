@@ -164,7 +164,9 @@ class BenchPlanned:
         for protocol, count in self.other_protocols.items():
             notes.append(
                 f"{count} of {plan.model_name}'s answers were made under another protocol "
-                f"({protocol}, not {self.protocol}); they are kept, graded, and reported apart"
+                f"({protocol}, not {self.protocol}); they are kept, graded, and reported apart "
+                "(to answer under the new protocol too, add the model to [[models]] again under "
+                "another name)"
             )
         return notes
 
@@ -254,6 +256,8 @@ def _grade_work(batch: Batch, reference_model: str) -> Maker:
         prompt_format = entry.judge_prompt_format
         constrained = response_format(entry, grade_schema(entry.max_tokens))
 
+        grading = batch.prompts.grading_sha256(prompt_format)
+
         def template(unit: GradeUnit) -> str:
             return batch.prompts.grade_template_sha256(unit.preference, prompt_format)
 
@@ -273,6 +277,7 @@ def _grade_work(batch: Batch, reference_model: str) -> Maker:
                 raw_output=verdict.raw,
                 repaired=verdict.repaired,
                 claim=UnitClaim(claim(unit), batch.token),
+                grading=grading,
             )
             batch.account(verdict.attempt, stored)
 

@@ -18,7 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
-from cuf_tui.analysis.leaderboard import COLUMNS, LeaderboardRow, Score, model_label, place
+from cuf_tui.analysis.leaderboard import COLUMNS, LeaderboardRow, Score, place
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.tui.failures import report_worker_failure, survives
 from cuf_tui.tui.service import Workbench
@@ -51,6 +51,7 @@ class BenchPane(Vertical):
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="bench-table", cursor_type="cell")
+        table.fixed_columns = 2  # the rank and the model stay in view when scrolled right
         table.add_column("#", key="rank")
         table.add_column("model", key="model")
         table.add_column("judge · reference", key="group")
@@ -84,10 +85,15 @@ class BenchPane(Vertical):
         column = event.cell_key.column_key.value
         if key is None or column in ("rank", "model", "group"):
             return
-        model, protocol, judge, reference = json.loads(key)
+        row = next((r for r in self.shown_rows or [] if json.dumps(r.key) == key), None)
+        if row is None:
+            return
         preference = column if column in PREFERENCES else None
-        grades = self.workbench.bench_grades(model, protocol, judge, reference, preference)
-        title = f"{model} · {preference or 'all preferences'} · {judge} vs {reference}"
+        grades = self.workbench.bench_grades(row, preference)
+        title = (
+            f"{row.label} · {preference or 'all preferences'} · "
+            f"{row.judge} vs {row.reference_model}"
+        )
         self.show_grades(title, grades)
 
     def show(self, rows: Sequence[LeaderboardRow]) -> None:
@@ -108,7 +114,7 @@ class BenchPane(Vertical):
             readable = overall.mean_readable
             table.add_row(
                 Text(place(row), style="bold" if row.complete else "dim"),
-                model_label(row),
+                _shortened(row.label),
                 f"{row.judge} · {row.reference_model}",
                 *(
                     cell_text(
@@ -124,7 +130,7 @@ class BenchPane(Vertical):
                     style="dim" if row.complete else "yellow",
                 ),
                 Text("-" if readable is None else f"{readable:.2f}", style="dim"),
-                key=json.dumps([row.model, row.protocol, row.judge, row.reference_model]),
+                key=json.dumps(row.key),
             )
         grades = self.query_one("#bench-grades-text", Static)
         if rows and self.grades_shown is None:  # the guide, until a cell is opened
@@ -170,6 +176,11 @@ class BenchPane(Vertical):
                 Text(rating + "\n", style="bold yellow") + Text(_excerpt(why), style="italic"),
             )
         self.query_one("#bench-grades-text", Static).update(shown)
+
+
+def _shortened(label: str, width: int = 36) -> str:
+    """A long label (a protocol's settings) cut to fit; Enter on a score shows it whole."""
+    return label if len(label) <= width else label[: width - 1] + "…"
 
 
 def _excerpt(text: str) -> str:
