@@ -131,11 +131,11 @@ def test_intervals_narrow_with_more_items():
 
     def width(n: int) -> float:
         grades = [Grade("m", "style", 1 + 9 * (i % 2), i) for i in range(n)]
-        overall = leaderboard(grades, {"r": {"style": n}})[0].scores[OVERALL]
+        overall = leaderboard(grades, {"r": {"style": set(range(n))}})[0].scores[OVERALL]
         return overall.ci_high - overall.ci_low
 
     assert width(100) < width(10)
-    same = leaderboard([Grade("m", "style", 7, i) for i in range(3)], {"r": {"style": 3}})
+    same = leaderboard([Grade("m", "style", 7, i) for i in range(3)], {"r": {"style": {0, 1, 2}}})
     assert same[0].overall.ci_low == same[0].overall.ci_high == 7.0  # no spread, no interval
 
 

@@ -138,7 +138,7 @@ class Grade:
 
 
 def test_an_incomplete_run_is_never_ranked_above_a_complete_one():
-    bench = {"r": {"style": 2, "readability": 2}}
+    bench = {"r": {"style": {1, 2}, "readability": {3, 4}}}
     complete = [
         Grade("low", "style", 2, 1),
         Grade("low", "style", 2, 2),
@@ -163,7 +163,7 @@ def test_an_incomplete_run_is_never_ranked_above_a_complete_one():
 
 
 def test_the_overall_is_a_mean_of_preference_means_not_a_pooled_mean():
-    bench = {"r": {"style": 1, "readability": 3}}
+    bench = {"r": {"style": {1}, "readability": {2, 3, 4}}}
     grades = [
         Grade("m", "style", 10, 1),
         Grade("m", "readability", 1, 2),
@@ -176,7 +176,7 @@ def test_the_overall_is_a_mean_of_preference_means_not_a_pooled_mean():
 
 
 def test_protocols_are_never_mixed_in_one_row():
-    bench = {"r": {"style": 2}}
+    bench = {"r": {"style": {1, 2}}}
     grades = [Grade("m", "style", 8, 1), Grade("m", "style", 4, 2, protocol="t=0.7")]
     board = leaderboard(grades, bench)
     assert {(row.protocol, row.overall.coverage) for row in board} == {
@@ -186,13 +186,13 @@ def test_protocols_are_never_mixed_in_one_row():
 
 
 def test_the_newest_grade_of_an_item_counts_once():
-    bench = {"r": {"style": 1}}
+    bench = {"r": {"style": {1}}}
     board = leaderboard([Grade("m", "style", 3, 1), Grade("m", "style", 7, 1)], bench)
     assert board[0].overall.score == 7.0 and board[0].overall.graded == 1
 
 
 def test_grades_of_two_grading_recipes_are_two_rows_told_apart():
-    bench = {"r": {"style": 1}}
+    bench = {"r": {"style": {1}}}
     grades = [Grade("m", "style", 3, 1, grading="a" * 64), Grade("m", "style", 7, 1)]
     board = leaderboard(grades + [Grade("n", "style", 5, 1)], bench)
     labels = {row.label: row.overall.score for row in board}
@@ -200,7 +200,7 @@ def test_grades_of_two_grading_recipes_are_two_rows_told_apart():
 
 
 def test_equal_scores_share_a_rank():
-    bench = {"r": {"style": 2}}
+    bench = {"r": {"style": {1, 2}}}
     grades = [Grade(m, "style", r, i) for m, r in (("a", 6), ("b", 6), ("c", 4)) for i in (1, 2)]
     assert [(row.model, row.rank) for row in leaderboard(grades, bench)] == [
         ("a", 1),
@@ -312,3 +312,11 @@ def test_a_bench_run_under_a_new_protocol_says_which_answers_were_made_otherwise
     assert "4 of alpha's answers were made under another protocol (paper, not max_tokens 2048)" in (
         dry.out + dry.err
     )
+
+
+def test_grades_of_items_without_the_reference_are_not_counted():
+    bench = {"r": {"style": {1, 2}}}
+    grades = [Grade("m", "style", 8, 1), Grade("m", "style", 8, 2), Grade("m", "style", 1, 3)]
+    overall = leaderboard(grades, bench)[0].overall
+    assert (overall.score, overall.coverage) == (8.0, "2/2")
+    assert leaderboard(grades, {}) == []  # no item has the reference: no row

@@ -198,3 +198,32 @@ def test_grades_are_read_only_when_they_are_one_grade_on_the_ten_point_scale(
     answer: str, grade: int | None
 ) -> None:
     assert read_grade(answer).rating == grade
+
+
+@pytest.mark.parametrize(
+    ("answer", "grade"),
+    [
+        ("Rating: 8.5", None),
+        ("Rating: 8.5/10", None),
+        ("Rating: -3/10", None),
+        ("Its earlier Rating 5 was wrong; I give 7/10", None),  # two grades: ambiguous
+    ],
+)
+def test_decimal_and_negative_grades_are_no_grade(answer: str, grade: int | None) -> None:
+    assert read_grade(answer).rating == grade
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Response 1:\n" * 100_000,
+        "1.\n" * 300_000,
+        "Response 1:\nRating: 4\n" * 50_000,
+        "```\n" * 250_000,
+    ],
+)
+def test_many_headings_are_read_in_linear_time(answer: str) -> None:
+    started = time.perf_counter()
+    read_judge_output(answer, 4)
+    read_grade(answer)
+    assert time.perf_counter() - started < 3.0, "the reader is not linear in the headings"

@@ -196,3 +196,65 @@ def test_plain_instructions_get_a_preference_per_row(cli, tmp_path):
     run = cli("import", wrong, "--preference", "kind", "-w", other)
     assert run.code != 0 and "'kind'" in run.err and "speed" in run.err
     assert store_dump(other) == before
+
+
+def test_grades_of_items_the_reference_never_answered_are_refused(cli, tmp_path):
+    # gpt-3.5-turbo answered only the odd items of this bench.
+    ws = make_workspace(tmp_path / "ws", instructions=[], bench_items=10)
+    before = store_dump(ws)
+    run = cli(
+        "import",
+        write_jsonl(tmp_path / "g.jsonl", paper_grades(10)),
+        "--format",
+        "grades",
+        "--model",
+        "pub",
+        "--judge",
+        "j",
+        "--reference",
+        "gpt-3.5-turbo",
+        "-w",
+        ws,
+    )
+    assert (
+        run.code != 0 and "line 1" in run.err and "no reference answer by gpt-3.5-turbo" in run.err
+    )
+    items = rows(ws, "SELECT text FROM bench_items ORDER BY id")
+    twice = [{"instruction": items[0][0], "rating": 5}, {"instruction": items[0][0], "rating": 9}]
+    run = cli(
+        "import",
+        write_jsonl(tmp_path / "twice.jsonl", twice),
+        "--format",
+        "grades",
+        "--model",
+        "pub",
+        "--judge",
+        "j",
+        "--reference",
+        "gpt-4-turbo",
+        "--partial",
+        "-w",
+        ws,
+    )
+    assert run.code != 0 and "line 2: grades the same bench item as line 1" in run.err
+    assert store_dump(ws) == before
+
+    # A spreadsheet's ratings are text: "7" reads as 7.
+    csv = tmp_path / "grades.csv"
+    csv.write_text("rating,judgement\n" + "".join(f"{i % 10 + 1},ok\n" for i in range(10)))
+    run = cli(
+        "import",
+        csv,
+        "--format",
+        "grades",
+        "--model",
+        "pub",
+        "--judge",
+        "j",
+        "--reference",
+        "gpt-4-turbo",
+        "-w",
+        ws,
+    )
+    assert run.code == 0, run.err
+    assert rows(ws, "SELECT min(rating), max(rating) FROM bench_grades") == [(1, 10)]

@@ -93,3 +93,54 @@ def test_a_folder_that_is_not_the_repository_is_refused_in_one_line(cli, workspa
     run = cli("prompts", "import-paper", broken, "-w", workspace)
     assert run.code != 0 and "defines no judge_templates" in run.err
     assert not (workspace / "prompts").exists()
+
+
+def test_text_that_looks_like_template_code_is_kept_as_text_and_never_run(cli, workspace, tmp_path):
+    from cuf_tui.prompts import load_prompts
+
+    marker = tmp_path / "ran"
+    sneaky = (
+        "Explain {% endraw %}{{ cycler.__init__.__globals__.os.system('touch "
+        + str(marker)
+        + "') }}{% raw %} it, {{ 7 * 7 }} {# a note #}."
+    )
+    repository = fake_repository(tmp_path / "repo")
+    principles = repository / "src/templates/principles.py"
+    principles.write_text(principles.read_text().replace("Second style principle.", sneaky))
+    run = cli("prompts", "import-paper", repository, "-w", workspace)
+    assert run.code == 0, run.err
+    assert not marker.exists()
+    assert load_prompts(workspace).principles("style")[1] == sneaky
+    assert not marker.exists()
+
+
+def test_definitions_that_cannot_be_used_leave_the_workspace_as_it_was(cli, workspace, tmp_path):
+    repository = fake_repository(tmp_path / "repo")
+    principles = repository / "src/templates/principles.py"
+    text = principles.read_text()
+    principles.write_text(
+        text.replace(
+            '"style": ["First style principle, {kept} as written.", "Second style principle."]',
+            '"style": []',
+        )
+    )
+    run = cli("prompts", "import-paper", repository, "-w", workspace)
+    assert run.code != 0 and "style holds no principle" in run.err
+    assert not (workspace / "prompts").exists()
+
+    principles.unlink()
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(text)
+    principles.symlink_to(outside)
+    run = cli("prompts", "import-paper", repository, "-w", workspace)
+    assert run.code != 0 and "leads out of" in run.err
+
+    principles.unlink()
+    principles.write_text("x = " + "+".join(["1"] * 200_000))
+    run = cli("prompts", "import-paper", repository, "-w", workspace)
+    assert run.code != 0 and "Traceback" not in run.err
+    principles.write_text("principles = {'style': '" + "x" * 5_000_000 + "'}")
+    run = cli("prompts", "import-paper", repository, "-w", workspace)
+    assert run.code != 0 and "bytes" in run.err
+    assert not (workspace / "prompts").exists()
+    assert cli("prompts", "-w", workspace).code == 0

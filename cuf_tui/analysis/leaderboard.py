@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -91,13 +91,14 @@ class LeaderboardRow:
 
 
 def leaderboard(
-    grades: Iterable[_Grade], bench: Mapping[str, Mapping[str, int]], seed: int = 0
+    grades: Iterable[_Grade], bench: Mapping[str, Mapping[str, Collection[int]]], seed: int = 0
 ) -> list[LeaderboardRow]:
     """One row per (model, answer protocol, grading recipe, judge, reference), ranked within
     each (judge, reference): complete runs by overall score (equal scores share a rank), then
-    the incomplete ones. ``bench`` gives, per reference model, how many bench items of each
-    preference can be graded against it. Where an item has several grades of one recipe
-    (a retry after a failure), the newest counts."""
+    the incomplete ones. ``bench`` gives, per reference model, the bench items of each
+    preference that can be graded against it (those with its reference answer); a grade of
+    any other item is not counted, and a run with no such item is no row. Where an item has
+    several grades of one recipe (a retry after a failure), the newest counts."""
     groups: dict[tuple[str, str, str, str, str], dict[str, dict[int, int | None]]] = defaultdict(
         lambda: defaultdict(dict)
     )
@@ -112,6 +113,8 @@ def leaderboard(
         items = bench.get(reference, {})
         seeded = f"{seed}:{model}:{protocol}:{grading}:{judge}:{reference}"
         scores = _scores(by_preference, items, seeded)
+        if not scores:
+            continue
         several = len(gradings[(model, protocol, judge, reference)]) > 1
         label = _label(model, protocol, grading if several else None)
         rows.append(LeaderboardRow(model, protocol, grading, judge, reference, scores, label=label))
@@ -128,13 +131,17 @@ def _label(model: str, protocol: str, grading: str | None) -> str:
 
 
 def _scores(
-    by_preference: Mapping[str, Mapping[int, int | None]], items: Mapping[str, int], label: str
+    by_preference: Mapping[str, Mapping[int, int | None]],
+    items: Mapping[str, Collection[int]],
+    label: str,
 ) -> dict[str, Score]:
     scores: dict[str, Score] = {}
     samples: list[list[float]] = []
     for preference in PREFERENCES:
-        ratings = list(by_preference.get(preference, {}).values())
-        count = max(items.get(preference, 0), len(ratings))
+        gradable = items.get(preference, ())
+        graded = by_preference.get(preference, {})
+        ratings = [rating for item, rating in graded.items() if item in gradable]
+        count = len(gradable)
         if not count:
             continue
         read = [r for r in ratings if r is not None]

@@ -173,7 +173,7 @@ _RATING = re.compile(
     r"(?:[ \t]*+(?:/|out[ \t]+of)[ \t]*+(?P<out_of>\d+))?",
     re.IGNORECASE,
 )
-_BARE_FRACTION = re.compile(r"(?<![\d/])(?P<value>\d+)[ \t]*+/[ \t]*+(?P<out_of>\d+)\b")
+_BARE_FRACTION = re.compile(r"(?<![\d/.\-])(?P<value>\d+)[ \t]*+/[ \t]*+(?P<out_of>\d+)\b")
 _RATIONALE = re.compile(
     r"(?:[*_]{1,2})?[ \t]*+(?:rationale|explanation|reason(?:ing)?|justification)"
     r"[ \t]*+(?:[*_]{1,2})?[ \t]*+[:\-\u2013][ \t]*+(?:[*_]{1,2})?",
@@ -194,26 +194,61 @@ def _from_sections(text: str, count: int, scale_max: int) -> dict[int, ReadRatin
     chosen = named if named else [m for m in headers if m.group("listed")]
     # A heading whose section holds no rating is a line of the section before it (a
     # rationale line that starts "Response 2: ..."), once some section holds one.
-    rated = [m for m in chosen if _has_rating(_section(text, chosen, m))]
+    rated = [
+        m for m, body in zip(chosen, _sections(text, chosen), strict=True) if _has_rating(body)
+    ]
     if rated:
         chosen = rated
-    found: dict[int, ReadRating] = {}
+    # Two headings of one response: one that is only a heading (perhaps with its rating)
+    # wins over a rationale line that starts like one ("Response 3: its Rating: 2 is ...");
+    # two of a kind make that response's rating ambiguous.
+    by_position: dict[int, list[re.Match[str]]] = {}
     for match in chosen:
-        position = int(match.group("number") or match.group("listed"))
-        body = _section(text, chosen, match)
-        if match is chosen[-1]:
+        by_position.setdefault(_position_of(match), []).append(match)
+    ambiguous: set[int] = set()
+    for position, matches in by_position.items():
+        if len(matches) > 1:
+            plain = [m for m in matches if _plain_heading(m)]
+            if len(plain) == 1:
+                chosen = [m for m in chosen if m not in matches or m is plain[0]]
+            else:
+                ambiguous.add(position)
+    found: dict[int, ReadRating] = {}
+    bodies = _sections(text, chosen)
+    for i, (match, body) in enumerate(zip(chosen, bodies, strict=True)):
+        position = _position_of(match)
+        if i + 1 == len(chosen):
             body = _without_closing(body)
         if not 1 <= position <= count or position in found:
+            continue
+        if position in ambiguous:
+            found[position] = ReadRating(None, _clean(body))
             continue
         found[position] = _read_section(body, scale_max)
     return found
 
 
-def _section(text: str, headers: list[re.Match[str]], header: re.Match[str]) -> str:
-    """What follows ``header`` up to the next of ``headers``, its own line's rest first."""
-    i = headers.index(header)
-    end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
-    return header.group("rest") + "\n" + text[header.end() : end]
+def _position_of(header: re.Match[str]) -> int:
+    return int(header.group("number") or header.group("listed"))
+
+
+def _plain_heading(header: re.Match[str]) -> bool:
+    """The heading line holds nothing but the heading (and perhaps its rating)."""
+    rest = header.group("rest").lstrip(":-\u2013\u2014|)( \t*_")
+    if not rest:
+        return True
+    rating = _RATING.match(rest)
+    return rating is not None and not rest[rating.end() :].strip(" \t*_)")
+
+
+def _sections(text: str, headers: list[re.Match[str]]) -> list[str]:
+    """What follows each header up to the next, its own line's rest first."""
+    if not headers:
+        return []
+    ends = [h.start() for h in headers[1:]] + [len(text)]
+    return [
+        h.group("rest") + "\n" + text[h.end() : end] for h, end in zip(headers, ends, strict=True)
+    ]
 
 
 def _has_rating(body: str) -> bool:
@@ -221,13 +256,34 @@ def _has_rating(body: str) -> bool:
 
 
 def _without_closing(body: str) -> str:
-    """The last section without the judge's closing remarks ("Overall, ...")."""
-    closing = _CLOSING.search(body)
-    return body[: closing.start()] if closing else body
+    """The last section without the judge's closing remarks: a paragraph that begins
+    "Overall, ..." (or "In summary", ...) after a blank line, or a horizontal rule."""
+    for closing in _CLOSING.finditer(body):
+        start = closing.start()
+        if closing.group(0).strip().startswith(("-", "*")) or _after_blank_line(body, start):
+            return body[:start]
+    return body
+
+
+def _after_blank_line(text: str, start: int) -> bool:
+    before = text[:start]
+    return before.endswith("\n") and before[:-1].rstrip(" \t").endswith("\n")
+
+
+def _rating_in(body: str) -> re.Match[str] | None:
+    """The section's rating: a `Rating:` label that begins a line first (a rationale may
+    mention "the score: 2 of an earlier attempt"), else the first label, else `N/5`."""
+    first = None
+    for match in _RATING.finditer(body):
+        line_start = body.rfind("\n", 0, match.start()) + 1
+        if not body[line_start : match.start()].strip(" \t*_-+>#|"):
+            return match
+        first = first or match
+    return first or _BARE_FRACTION.search(body)
 
 
 def _read_section(body: str, scale_max: int) -> ReadRating:
-    rating_match = _RATING.search(body) or _BARE_FRACTION.search(body)
+    rating_match = _rating_in(body)
     rating = (
         _rating_from_match(rating_match.group("value"), rating_match.group("out_of"), scale_max)
         if rating_match
@@ -311,7 +367,7 @@ def judgment_schema(count: int, max_tokens: int, scale_max: int = SCALE_MAX) -> 
 
 GRADE_MAX = 10
 _GRADE_LINE = re.compile(
-    r"(?:rating|grade|score)\s*+[:=]?\s*+\**+\s*+\[*+\s*+(?P<value>\d{1,3})(?:\s*+\]*+)\s*+"
+    r"(?:rating|grade|score)\s*+[:=]?\s*+\**+\s*+\[*+\s*+(?P<value>\d{1,3})(?![.,]\d)(?:\s*+\]*+)\s*+"
     r"(?:(?:/|out of)\s*+(?P<out_of>\d+))?",
     re.IGNORECASE,
 )
@@ -336,10 +392,14 @@ def read_grade(text: str, scale_max: int = GRADE_MAX) -> ReadGrade:
             if rating is not None:
                 why = next((candidate[k] for k in _RATIONALE_KEYS if k in candidate), "")
                 return ReadGrade(rating, str(why or "").strip())
-    matches = (
-        list(_GRADE_LINE.finditer(text))
-        or list(_BRACKETED.finditer(text))
-        or list(_BARE_FRACTION.finditer(text))
+    # Every way a grade is written counts: two different ones make the answer ambiguous.
+    matches = sorted(
+        [
+            *_GRADE_LINE.finditer(text),
+            *_BRACKETED.finditer(text),
+            *_BARE_FRACTION.finditer(text),
+        ],
+        key=lambda m: m.start(),
     )
     if matches:
         readable = {

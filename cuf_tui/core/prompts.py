@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from cuf_tui.core.preferences import PREFERENCES, Preference
 
@@ -24,7 +25,9 @@ class PromptSet:
 
     def __init__(self, texts: Mapping[str, str]) -> None:
         self.texts = dict(texts)
-        self.env = jinja2.Environment(
+        # Sandboxed: a template (a workspace's own, or text brought in from elsewhere) can
+        # print values and loop, but never reach Python objects beyond them.
+        self.env = SandboxedEnvironment(
             loader=jinja2.DictLoader(self.texts),
             autoescape=False,
             undefined=jinja2.StrictUndefined,

@@ -221,11 +221,33 @@ def import_grades(
             )
         targets = [item.id for item in items[: len(loaded.rows)]]
         matched_by = "order"
+    _check_targets(store, loaded.name, loaded.rows, targets, reference)
     grades = [
         (item_id, read_one(loaded.name, row, lambda v: _read_paper_grade(v, text_column)))
         for item_id, row in zip(targets, loaded.rows, strict=True)
     ]
     return _store_grades(store, loaded.name, label, model, judge, reference, grades, matched_by)
+
+
+def _check_targets(
+    store: Store, name: str, rows: list[Row], targets: list[int], reference: str
+) -> None:
+    """Every line grades an item that has the reference's answer, and no item twice."""
+    from cuf_tui.store.bench import references
+
+    answered = references(store, reference)
+    first_line: dict[int, Row] = {}
+    for row, item_id in zip(rows, targets, strict=True):
+        if item_id not in answered:
+            raise SourceError(
+                f"{name}, {row.where}: grades bench item {item_id}, which has no reference "
+                f"answer by {reference}; a grade against {reference} cannot be of it"
+            )
+        if item_id in first_line:
+            raise SourceError(
+                f"{name}, {row.where}: grades the same bench item as {first_line[item_id].where}"
+            )
+        first_line[item_id] = row
 
 
 def _one_item(find: _BenchItems, row: Row, name: str) -> int:
@@ -241,10 +263,16 @@ def _one_item(find: _BenchItems, row: Row, name: str) -> int:
 def _read_paper_grade(
     values: dict[str, object], text_column: str | None
 ) -> tuple[int | None, str | None]:
-    rating = values.get("rating")
+    if "rating" not in values or values["rating"] is None:
+        raise FieldError("rating", 'missing (a whole number from 1 to 10, or "N/A")')
+    rating = values["rating"]
     if isinstance(rating, str) and rating.strip().upper() in ("N/A", "NA"):
         rating = None
-    elif isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 10:
+    elif isinstance(rating, str) and rating.strip().isdigit():  # CSV holds text only
+        rating = int(rating.strip())
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 10
+    ):
         raise FieldError("rating", f'expected a whole number from 1 to 10 or "N/A", got {rating!r}')
     text = read_optional_text_field(values, text_column) if text_column else None
     return rating, text

@@ -16,8 +16,11 @@ class PromptError(CufError):
     """A prompt template is missing or broken."""
 
 
-def load_prompts(workspace_root: Path | None = None) -> PromptSet:
-    """Every shipped template, each replaced by the workspace's file of the same path."""
+def load_prompts(
+    workspace_root: Path | None = None, extra: dict[str, str] | None = None
+) -> PromptSet:
+    """Every shipped template, each replaced by the workspace's file of the same path (and
+    then by ``extra``'s text of that name: templates about to be written, checked first)."""
     texts: dict[str, str] = {}
     roots = [SHIPPED] + ([workspace_root / "prompts"] if workspace_root else [])
     for root in roots:
@@ -29,6 +32,7 @@ def load_prompts(workspace_root: Path | None = None) -> PromptSet:
                 texts[name] = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as err:
                 raise PromptError(f"{path}: cannot read this template ({err})") from None
+    texts.update(extra or {})
     prompts = PromptSet(texts)
     try:
         prompts.check()

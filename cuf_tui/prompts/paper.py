@@ -6,6 +6,7 @@ parsed as data (string constants, and dicts or lists of them) and never run."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from cuf_tui.prompts import PromptError
 PRINCIPLES = ("src/templates/principles.py", "principles")
 JUDGE_TEMPLATES = ("src/templates/base_judge_templates.py", "judge_templates")
 GRADING_TEMPLATES = ("src/templates/single_grading_templates.py", "single_grading_templates")
+MAX_FILE_BYTES = 4_000_000
 # A judging or grading template's own definition ends where its output format begins.
 FORMAT_HEADING = "## Format"
 # The system prompts, one string each: (their file, their name) -> our template.
@@ -50,6 +52,8 @@ def read_paper_prompts(repository: Path) -> list[PaperPrompt]:
         listed = _entry(principles, preference, PRINCIPLES)
         if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
             raise PromptError(f"{PRINCIPLES[0]}: {preference} holds no list of principles")
+        if not any(p.strip() for p in listed):
+            raise PromptError(f"{PRINCIPLES[0]}: {preference} holds no principle")
         text = "\n\n".join(" ".join(p.split()) for p in listed)
         prompts.append(PaperPrompt(f"principles/{preference}.j2", text, PRINCIPLES[0]))
     for folder, where in (("rubrics", JUDGE_TEMPLATES), ("grading", GRADING_TEMPLATES)):
@@ -73,8 +77,11 @@ def read_paper_prompts(repository: Path) -> list[PaperPrompt]:
 def write_paper_prompts(
     prompts: list[PaperPrompt], workspace_root: Path, *, force: bool = False
 ) -> list[Path]:
-    """Write ``prompts`` as the workspace's overrides (all of them, or none when one exists
-    and ``force`` is not given). Their text is kept verbatim: Jinja2 is told not to read it."""
+    """Write ``prompts`` as the workspace's overrides: all of them, or none (when one is
+    there already and ``force`` is not given, or when the templates would not load). Their
+    text is kept verbatim: every Jinja2 delimiter in it is written as text to print."""
+    from cuf_tui.prompts import load_prompts
+
     folder = workspace_root / "prompts"
     paths = [folder / prompt.name for prompt in prompts]
     there = [p for p in paths if p.exists()]
@@ -82,12 +89,24 @@ def write_paper_prompts(
         shown = ", ".join(str(p.relative_to(workspace_root)) for p in there[:3])
         more = f" and {len(there) - 3} more" if len(there) > 3 else ""
         raise PromptError(f"{shown}{more}: already overridden; --force replaces them")
+    texts = {prompt.name: verbatim(prompt.text) + "\n" for prompt in prompts}
+    load_prompts(workspace_root, extra=texts)  # they load and render, before any is written
     for prompt, path in zip(prompts, paths, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text("{% raw %}" + prompt.text + "{% endraw %}\n", encoding="utf-8")
+        tmp.write_text(texts[prompt.name], encoding="utf-8")
         tmp.replace(path)
     return paths
+
+
+def verbatim(text: str) -> str:
+    """``text`` as a Jinja2 template that renders to exactly ``text``: each opening
+    delimiter (`{{`, `{%`, `{#`) becomes an expression that prints it, so nothing in the
+    text is ever read as a tag (not even `{% endraw %}`)."""
+    return _OPENING.sub(lambda found: "{{ '" + found.group(0) + "' }}", text)
+
+
+_OPENING = re.compile(r"\{[{%#]")
 
 
 def _definition(repository: Path, relative: str, name: str) -> Mapping[str, Any]:
@@ -95,7 +114,10 @@ def _definition(repository: Path, relative: str, name: str) -> Mapping[str, Any]
     path = repository / relative
     bound = _bindings_of(repository, relative)
     if name not in bound:
-        raise PromptError(f"{path}: defines no {name}")
+        raise PromptError(
+            f"{path}: defines no {name} that can be read as data (a dict of strings, or of "
+            "lists of strings)"
+        )
     value = bound[name]
     if not isinstance(value, dict):
         raise PromptError(f"{path}: {name} is not a dict of the preferences")
@@ -103,8 +125,22 @@ def _definition(repository: Path, relative: str, name: str) -> Mapping[str, Any]
 
 
 def _bindings_of(repository: Path, relative: str) -> dict[str, Any]:
-    """The literal bindings at the top of the repository's file ``relative``."""
+    """The literal bindings at the top of the repository's file ``relative``: a regular
+    file inside the repository (a link may not lead out of it), of at most MAX_FILE_BYTES."""
     path = repository / relative
+    try:
+        inside = path.resolve().is_relative_to(repository.resolve())
+    except (OSError, RuntimeError) as err:
+        raise PromptError(f"{path}: cannot follow this path ({err})") from None
+    if path.exists() and not inside:
+        raise PromptError(f"{path}: a link that leads out of {repository}; refusing to read it")
+    if path.exists() and not path.is_file():
+        raise PromptError(f"{path}: not a regular file")
+    if path.exists() and path.stat().st_size > MAX_FILE_BYTES:
+        raise PromptError(
+            f"{path}: {path.stat().st_size:,} bytes; the paper's definitions are far smaller "
+            f"(at most {MAX_FILE_BYTES:,} are read)"
+        )
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -117,7 +153,12 @@ def _bindings_of(repository: Path, relative: str) -> dict[str, Any]:
         module = ast.parse(source, filename=str(path))
     except (SyntaxError, ValueError) as err:
         raise PromptError(f"{path}: not Python that can be read ({err})") from None
-    return _bindings(module)
+    except (RecursionError, MemoryError):
+        raise PromptError(f"{path}: nested too deeply to read as data") from None
+    try:
+        return _bindings(module)
+    except RecursionError:
+        raise PromptError(f"{path}: nested too deeply to read as data") from None
 
 
 def _bindings(module: ast.Module) -> dict[str, Any]:

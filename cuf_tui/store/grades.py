@@ -116,13 +116,13 @@ def grade_rows(
     ]
 
 
-def gradable_items(store: Store) -> dict[str, dict[str, int]]:
-    """Per reference model, how many bench items of each preference have its reference
+def gradable_items(store: Store) -> dict[str, dict[str, set[int]]]:
+    """Per reference model, the bench items of each preference that have its reference
     answer (what a complete run is graded on)."""
-    counts: dict[str, dict[str, int]] = {}
-    for model, preference, count in store.db.execute(
-        "SELECT r.model, b.preference, count(*) FROM bench_references r "
-        "JOIN bench_items b ON b.id = r.bench_item_id GROUP BY r.model, b.preference"
+    items: dict[str, dict[str, set[int]]] = {}
+    for model, preference, item_id in store.db.execute(
+        "SELECT r.model, b.preference, b.id FROM bench_references r "
+        "JOIN bench_items b ON b.id = r.bench_item_id"
     ):
-        counts.setdefault(model, {})[preference] = count
-    return counts
+        items.setdefault(model, {}).setdefault(preference, set()).add(item_id)
+    return items
