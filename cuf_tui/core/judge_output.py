@@ -142,10 +142,17 @@ def _rating(raw: Any, scale_max: int) -> int | None:
     if isinstance(raw, int):
         return raw if 1 <= raw <= scale_max else None
     if isinstance(raw, str):
-        match = _RATING_VALUE.match(raw.strip().strip("*_ "))
+        text = raw.strip().strip("*_ ")
+        match = _RATING_VALUE.match(text)
         if match:
             return _rating_from_match(match.group("value"), match.group("out_of"), scale_max)
+        labelled = _LABELLED_VALUE.fullmatch(text)  # "Highly Compliant (4)"
+        if labelled:
+            return _rating_from_match(labelled.group("value"), None, scale_max)
     return None
+
+
+_LABELLED_VALUE = re.compile(r"[A-Za-z][A-Za-z \-]{0,40}\([ \t]*+(?P<value>\d+)[ \t]*+\)")
 
 
 # ------------------------------------------------------------------------------- sections
@@ -167,9 +174,10 @@ _RATING_VALUE = re.compile(
 _RATING = re.compile(
     r"(?:rating|score|grade)[ \t]*+(?:[*_]{1,2})?[ \t]*+(?:[:=\-\u2013][ \t]*+)?"
     r"(?:[*_]{1,2})?[ \t]*+"
-    # A label before the number in brackets: "Highly Compliant (4)", "Four (4)".
-    r"(?:[A-Za-z][A-Za-z \-]{0,40}?\((?=[ \t]*+\d+[ \t]*+\)))?[ \t]*+"
-    r"\[?(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)\]?"
+    # A label before the number in brackets: "Highly Compliant (4)", "Four (4)"; or the
+    # number in brackets first: "(4) Highly Compliant".
+    r"(?:[A-Za-z][A-Za-z \-]{0,40}?\((?=[ \t]*+\d+[ \t]*+\))|\((?=[ \t]*+\d+[ \t]*+\)))?"
+    r"[ \t]*+\[?(?P<value>N/?A|none|null|-?\d+(?:\.\d+)?)\]?"
     r"(?:[ \t]*+(?:/|out[ \t]+of)[ \t]*+(?P<out_of>\d+))?",
     re.IGNORECASE,
 )
