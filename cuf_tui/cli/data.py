@@ -207,7 +207,8 @@ def summary(args: argparse.Namespace) -> int:
 
 def bench_report(args: argparse.Namespace) -> int:
     from cuf_tui.analysis.leaderboard import leaderboard, render
-    from cuf_tui.store.grades import gradable_items, grade_rows
+    from cuf_tui.errors import CufError
+    from cuf_tui.store.grades import gradable_items, grade_rows, graded_by
 
     if args.out is not None:  # before any work: a refused path costs nothing
         from cuf_tui.interchange.exporter import check_destination
@@ -219,6 +220,16 @@ def bench_report(args: argparse.Namespace) -> int:
         rows = leaderboard(
             grade_rows(store, args.judge, args.reference), gradable_items(store), seed
         )
+        judges, references = graded_by(store)
+    for flag, asked, known in (
+        ("--judge", args.judge, judges),
+        ("--reference", args.reference, references),
+    ):
+        if asked is not None and judges and asked not in known:
+            raise CufError(
+                f"{flag} {asked!r}: no grades by that name in {workspace.root} "
+                f"(there are: {', '.join(known)})"
+            )
     if not rows:
         which = [f"by {args.judge}"] if args.judge else []
         which += [f"against {args.reference}"] if args.reference else []

@@ -39,11 +39,30 @@ def _handler(command: str | None) -> Handler:
     }[command]
 
 
+def _mistyped_command(word: str) -> str | None:
+    """What to say when ``word``, given where a workspace folder may go, is no folder but
+    reads as a command (a typo of one, or `help`); None when it may well be a folder."""
+    if Path(word).exists() or "/" in word or word.startswith("."):
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.75)
+    if close:
+        return f"unknown command {word!r} (did you mean {close[0]}?); `cuf-tui --help` lists them"
+    if word in ("help", "h", "usage"):
+        return f"unknown command {word!r}; `cuf-tui --help` lists the commands"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `cuf-tui DIR` opens a workspace; anything else first is a command or an option.
     opened: Path | None = None
     if args_list and args_list[0] not in COMMANDS and not args_list[0].startswith("-"):
+        mistyped = _mistyped_command(args_list[0])
+        if mistyped is not None:
+            print(f"cuf-tui: error: {mistyped}", file=sys.stderr)
+            return 2
         opened = Path(args_list.pop(0))
     args = build_parser().parse_args(args_list)
     args.workspace = getattr(args, "workspace", None)

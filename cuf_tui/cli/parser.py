@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="cuf-tui",
+        usage="cuf-tui [-h] [-w DIR] [--version] [DIR | COMMAND ...]",
         description="A terminal workbench for building, reviewing and benchmarking "
         "LLM-as-a-Judge preference data for code (CodeUltraFeedback, CODAL-Bench).",
         epilog="Run `cuf-tui [DIR]` to open a workspace; `cuf-tui COMMAND --help` for a command.",
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="make a new workspace (cuf.toml + cuf.db)",
         description="Make a new workspace: a cuf.toml with commented examples and an empty store.",
     )
-    init.add_argument("dir", type=Path, metavar="DIR")
+    init.add_argument("dir", type=Path, metavar="DIR", help="the folder to make it in")
 
     imp = commands.add_parser(
         "import",
@@ -62,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Import a local .jsonl/.json/.csv/.parquet file, a datasets.save_to_disk "
         "folder or a Hugging Face dataset id. Every row is checked before anything is stored.",
     )
-    imp.add_argument("source", metavar="SOURCE")
+    imp.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="a .jsonl, .json, .csv or .parquet file, a datasets folder, or a Hugging Face id",
+    )
     imp.add_argument(
         "--format",
         choices=("auto", "cuf", "codal", "instructions", "answers", "grades"),
@@ -117,7 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="hf: the binarized layout as a datasets folder (save_to_disk), whatever the path",
     )
-    exp.add_argument("--out", required=True, metavar="PATH")
+    exp.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="a .jsonl or .parquet file, or a datasets folder (no suffix, or ending in /)",
+    )
     exp.add_argument(
         "--ties",
         choices=("keep", "drop"),
@@ -149,15 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
     stats = commands.add_parser(
-        "stats", parents=[workspace], help="counts by preference, model, judge and state"
+        "stats",
+        parents=[workspace],
+        help="counts by preference, model, judge and state",
+        description="Instructions by preference; responses by model and state (done, cut off "
+        "at max_tokens, failed); judgments by judge and state; bench answers and grades.",
     )
     stats.add_argument("--json", action="store_true", help="print JSON instead of tables")
     commands.add_parser(
-        "summary", parents=[workspace], help="what the workspace holds, in a few lines"
+        "summary",
+        parents=[workspace],
+        help="what the workspace holds, in a few lines",
+        description="The workspace's pool, judges and counts (instructions, responses, "
+        "judgments, bench items and grades, jobs), in a few lines.",
     )
 
     batch = argparse.ArgumentParser(add_help=False, parents=[workspace])
-    batch.add_argument("--limit", type=positive, metavar="N", help="at most N instructions")
     batch.add_argument(
         "--detach", action="store_true", help="run in a background worker and return at once"
     )
@@ -180,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--model", action="append", metavar="NAME", help="only this model (repeatable)"
     )
+    gen.add_argument("--limit", type=positive, metavar="N", help="at most N instructions")
     judge = commands.add_parser(
         "judge",
         parents=[batch],
@@ -188,14 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
         "with this template.",
     )
     judge.add_argument("--judge", metavar="NAME", help="the judge (default: the first in cuf.toml)")
+    judge.add_argument("--limit", type=positive, metavar="N", help="at most N instructions")
 
     bench = commands.add_parser(
         "bench",
         parents=[batch],
         help="CODAL-Bench: a model answers the bench items, a judge grades each answer",
-        description="The model under test answers every bench item it has not answered (with "
-        "the item's preference principle in the prompt); the judge grades each answer alone "
-        "against a reference answer, 1 to 10. Resumable like every batch.",
+        description="The model under test answers every bench item it has not answered (by "
+        "default under the paper's protocol: greedy, 1,024 tokens, the preference's first "
+        "principle before the item; [bench] in cuf.toml changes it); the judge grades each "
+        "answer alone against a reference answer, 1 to 10. Resumable like every batch.",
+    )
+    bench.add_argument(
+        "--limit", type=positive, metavar="N", help="at most N bench items (of those needing work)"
     )
     bench.add_argument("--model", required=True, metavar="NAME", help="the model under test")
     bench.add_argument("--judge", metavar="NAME", help="the grader (default: the first judge)")
@@ -208,10 +231,18 @@ def build_parser() -> argparse.ArgumentParser:
         "bench-report",
         parents=[workspace],
         help="the CODAL-Bench leaderboard: models x preferences, with 95%% intervals",
+        description="The paper's score of every graded run: each preference's mean grade "
+        "(unreadable or missing grades as 0) and their mean, with 95%% bootstrap intervals, "
+        "ranked per judge and reference; an incomplete run shows its coverage, unranked.",
     )
     report.add_argument("--judge", metavar="NAME", help="only this judge's grades")
     report.add_argument("--reference", metavar="MODEL", help="only grades against this reference")
-    report.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table")
+    report.add_argument(
+        "--format",
+        choices=("table", "markdown", "csv", "json"),
+        default="table",
+        help="table (default), a Markdown table, or one CSV or JSON record per run and preference",
+    )
     report.add_argument("--out", type=Path, metavar="PATH", help="write it to a file")
     report.add_argument("--force", action="store_true", help="replace PATH if it exists")
     report.add_argument(
@@ -238,15 +269,31 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("dir", type=Path, metavar="DIR")
     paper.add_argument("--force", action="store_true", help="replace overrides already there")
 
-    jobs = commands.add_parser("jobs", parents=[workspace], help="list batches and their progress")
+    jobs = commands.add_parser(
+        "jobs",
+        parents=[workspace],
+        help="list batches and their progress",
+        description="Every batch: its kind, state (a dead worker's shows interrupted), progress, "
+        "what needs attention, tokens, cost and last error.",
+    )
     jobs.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    cancel = commands.add_parser("cancel", parents=[workspace], help="stop a running batch")
-    cancel.add_argument("job", type=job_id_value, metavar="ID")
+    cancel = commands.add_parser(
+        "cancel",
+        parents=[workspace],
+        help="stop a running batch",
+        description="Stop a batch: its worker stops sending, keeps what finished and stops the "
+        "servers it started; the same command as the batch's resumes it later.",
+    )
+    cancel.add_argument(
+        "job", type=job_id_value, metavar="ID", help="the job's id, as `cuf-tui jobs` lists it"
+    )
     demo = commands.add_parser(
         "demo-model",
         parents=[workspace],
-        help="add a small real model that runs on the CPU (SmolLM2-135M on vLLM) to the pool",
-        description="Build, once per machine, a CPU build of vLLM and SmolLM2-135M-Instruct in "
+        help="add a small real model that runs on the CPU (SmolLM2-135M on vLLM or "
+        "llama.cpp) to the pool",
+        description="Build, once per machine, a CPU engine (vLLM's CPU build, or llama.cpp with "
+        "--engine llamacpp) and SmolLM2-135M-Instruct in "
         "the cache folder ($CUF_TUI_CACHE, else ~/.cache/cuf-tui), then add the model to the "
         "workspace's pool, and make it the judge when no configured judge can run. The "
         "workbench starts and stops its server for each batch.",
@@ -263,8 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build the engine and the model in the cache folder; change no workspace",
     )
-    worker = commands.add_parser("worker", parents=[workspace])  # started by --detach
-    worker.add_argument("job", type=job_id_value, metavar="ID")
+    worker = commands.add_parser(  # started by --detach and the workbench; not listed
+        "worker",
+        parents=[workspace],
+        description="Run job ID to its end in this process (what a detached batch runs).",
+    )
+    worker.add_argument("job", type=job_id_value, metavar="ID", help="the job to run")
     return parser
 
 

@@ -116,6 +116,16 @@ def grade_rows(
     ]
 
 
+def graded_by(store: Store) -> tuple[list[str], list[str]]:
+    """The judges and the reference models of the stored grades."""
+    judges = [r[0] for r in store.db.execute("SELECT DISTINCT judge FROM bench_grades ORDER BY 1")]
+    references = [
+        r[0]
+        for r in store.db.execute("SELECT DISTINCT reference_model FROM bench_grades ORDER BY 1")
+    ]
+    return judges, references
+
+
 def gradable_items(store: Store) -> dict[str, dict[str, set[int]]]:
     """Per reference model, the bench items of each preference that have its reference
     answer (what a complete run is graded on)."""

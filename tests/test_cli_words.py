@@ -1,0 +1,62 @@
+"""The command line answers a slip with what was meant: a mistyped command is named as one,
+and a report filtered by a name the store does not hold names the ones it does."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("word", "meant"),
+    [("generat", "generate"), ("jbos", "jobs"), ("benchreport", "bench-report")],
+)
+def test_a_mistyped_command_is_named_with_the_one_meant(cli, tmp_path, monkeypatch, word, meant):
+    monkeypatch.chdir(tmp_path)
+    run = cli(word)
+    assert run.code == 2
+    assert f"unknown command '{word}' (did you mean {meant}?)" in run.err
+    assert not (tmp_path / word).exists()
+
+
+def test_help_as_a_word_points_to_the_help(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = cli("help")
+    assert run.code == 2 and "cuf-tui --help" in run.err
+
+
+def test_a_folder_named_like_a_command_still_opens_as_a_workspace(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jbos").mkdir()
+    run = cli("jbos")  # an existing folder: not a typo (it is no workspace, and says so)
+    assert "unknown command" not in run.err
+
+
+def test_bench_report_names_the_judges_and_references_it_holds(cli, tmp_path):
+    from cuf_tui.workspace import ensure_sample_workspace
+
+    ws = ensure_sample_workspace(tmp_path / "sample")  # ships graded bench answers
+    run = cli("bench-report", "--judge", "nobody", "-w", ws.root)
+    assert run.code != 0 and "there are: gpt-3.5-turbo" in run.err
+    run = cli("bench-report", "--reference", "nobody", "-w", ws.root)
+    assert run.code != 0 and "there are: gpt-4-turbo" in run.err
+
+
+def test_every_command_argument_and_option_says_what_it_is() -> None:
+    import argparse
+
+    from cuf_tui.cli.parser import build_parser
+
+    parser = build_parser()
+    assert "[DIR | COMMAND ...]" in parser.format_usage()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: choice.help for choice in commands._choices_actions}
+    missing = []
+    for name, command in commands.choices.items():
+        if name != "worker" and not helps.get(name) or not command.description:
+            missing.append(f"{name}: help or description")
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            if not action.help:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, missing
