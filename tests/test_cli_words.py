@@ -60,3 +60,16 @@ def test_every_command_argument_and_option_says_what_it_is() -> None:
             if not action.help:
                 missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
     assert not missing, missing
+
+
+def test_a_dataset_id_offline_fails_at_once_in_one_line(cli, workspace, monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    started = time.perf_counter()
+    run = cli("import", "someone/some-dataset", "-w", workspace)
+    assert time.perf_counter() - started < 2.0
+    assert run.code != 0 and len(run.err.strip().splitlines()) == 1
+    assert "cannot be reached" in run.err and "HF_HUB_OFFLINE=1" in run.err

@@ -256,6 +256,7 @@ def _load_dataset_folder(path: Path, name: str, split: str | None) -> LoadedSour
 
 
 def _load_hub_dataset(dataset_id: str, split: str | None) -> LoadedSource:
+    _check_hub_reachable(dataset_id)
     import datasets
 
     try:
@@ -266,6 +267,32 @@ def _load_hub_dataset(dataset_id: str, split: str | None) -> LoadedSource:
             f"dataset failed: {err}"
         ) from None
     return _from_dataset(loaded, dataset_id, split)
+
+
+HUB_PROBE_TIMEOUT_S = 1.5
+
+
+def _check_hub_reachable(dataset_id: str) -> None:
+    """One quick connection to the Hub before `datasets` tries (and retries, for tens of
+    seconds): offline, a source that is no local path fails at once, in one line. With
+    HF_HUB_OFFLINE or HF_DATASETS_OFFLINE set, `datasets` reads its cache instead."""
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE"):
+        return
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+    except OSError as err:
+        raise SourceError(
+            f"{dataset_id}: no such file or folder, and the Hugging Face Hub ({host}) cannot "
+            f"be reached to fetch it as a dataset ({err.strerror or err}); give a local file "
+            "or folder, or set HF_HUB_OFFLINE=1 to read a cached copy"
+        ) from None
 
 
 def _from_dataset(loaded: Any, name: str, split: str | None) -> LoadedSource:
