@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
+from textual.selection import Selection
 from textual.strip import Strip
 
 from cuf_tui.core.preferences import Preference, rating_level
@@ -303,6 +304,10 @@ class InstructionDetail(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.view is not None:
             self._rebuild()
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The text under a mouse selection, for Ctrl+C: the lines as shown."""
+        return selection.extract(self.text()), "\n"
 
     def render_line(self, y: int) -> Strip:
         index = y + self.scroll_offset.y
