@@ -192,3 +192,55 @@ def test_a_split_that_would_overwrite_is_refused_before_any_work(cli, graded, tm
         workspace,
     )
     assert bad.code != 0 and "between 0 and 1" in bad.err
+
+
+def test_reviews_travel_with_the_rows_and_flags_can_keep_a_response_out(
+    cli, graded, tmp_path, monkeypatch
+) -> None:
+    from cuf_tui.store.db import open_store
+    from cuf_tui.store.reviews import write_review
+
+    workspace, rows = graded
+    first = tmp_path / "before.jsonl"
+    assert cli("export", "--format", "binarized", "--out", first, "-w", workspace).code == 0
+    pair = read_jsonl(first)[1]  # a pair with a clear best and worst
+    instruction_id = 2
+    assert pair["instruction"] == rows[1]["instruction"]
+    monkeypatch.setenv("CUF_TUI_REVIEWER", "ada")
+    with open_store(workspace / "cuf.db") as store:
+        write_review(store, instruction_id, pair["model_chosen"], flagged=1, note="copies a blog")
+        write_review(store, instruction_id, pair["model_rejected"], rating=1)
+
+    kept = tmp_path / "kept.jsonl"
+    assert cli("export", "--format", "binarized", "--out", kept, "-w", workspace).code == 0
+    row = read_jsonl(kept)[1]
+    assert row["model_chosen"] == pair["model_chosen"]  # flags change nothing unless asked
+    assert row["review_chosen"] == {
+        "rating": None,
+        "reviewer": "ada",
+        "flagged": True,
+        "note": "copies a blog",
+    }
+    assert row["review_rejected"]["rating"] == 1 and row["review_rejected"]["reviewer"] == "ada"
+    assert {r["model"] for r in row["reviews"]} == {pair["model_chosen"], pair["model_rejected"]}
+
+    out = tmp_path / "unflagged.jsonl"
+    run = cli("export", "--format", "binarized", "--exclude-flagged", "--out", out, "-w", workspace)
+    assert run.code == 0, run.err
+    row = next(r for r in read_jsonl(out) if r["instruction"] == pair["instruction"])
+    assert pair["model_chosen"] not in (row["model_chosen"], row["model_rejected"])
+    assert pair["model_chosen"] not in {r["model"] for r in row["responses"]}
+    dpo = tmp_path / "dpo.jsonl"
+    args = ["export", "--format", "dpo", "--exclude-flagged", "--out", dpo, "-w", workspace]
+    assert cli(*args).code == 0
+    assert all(
+        pair["model_chosen"] not in (r["model_chosen"], r["model_rejected"])
+        for r in read_jsonl(dpo)
+        if r["prompt"][0]["content"] == pair["instruction"]
+    )
+
+    reviewed = tmp_path / "reviewed.jsonl"
+    run = cli("export", "--format", "cuf", "--reviewed-only", "--out", reviewed, "-w", workspace)
+    assert run.code == 0, run.err
+    (only,) = read_jsonl(reviewed)
+    assert [r["model"] for r in only["responses"]] == [pair["model_rejected"]]

@@ -143,6 +143,8 @@ def export(args: argparse.Namespace) -> int:
             judge=args.judge,
             include_truncated=args.include_truncated,
             ties=args.ties,
+            exclude_flagged=args.exclude_flagged,
+            reviewed_only=args.reviewed_only,
             test_size=args.test_size,
             folder=args.format == "hf" or args.out.endswith(("/", os.sep)),
             force=args.force,

@@ -135,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(keep) or none (drop); default: keep for binarized (as the paper), drop for dpo",
     )
     exp.add_argument(
+        "--exclude-flagged",
+        action="store_true",
+        help="leave out every response a reviewer flagged (never chosen, rejected or listed)",
+    )
+    exp.add_argument(
+        "--reviewed-only",
+        action="store_true",
+        help="keep only responses a reviewer rated or agreed with the judge on",
+    )
+    exp.add_argument(
         "--test-size",
         type=float,
         metavar="FRACTION",

@@ -31,10 +31,11 @@ from cuf_tui.store.db import Store
 from cuf_tui.store.queries import (
     StoredInstruction,
     StoredJudgment,
+    StoredReview,
     cut_off_responses,
-    human_ratings,
     instructions_with_responses,
     latest_judgments,
+    stored_reviews,
 )
 
 ExportFormat = Literal["cuf", "binarized", "dpo", "instructions"]
@@ -58,12 +59,31 @@ def export_rows(
     judge: str | None = None,
     include_truncated: bool = False,
     ties: Ties | None = None,
+    exclude_flagged: bool = False,
+    reviewed_only: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """The rows of an export, in instruction order. Pairs leave out responses cut off at
     max_tokens unless ``include_truncated``: a cut-off answer is not the model's answer, and
     paired as 'rejected' it would teach that stopping mid-code is the flaw. The cuf layout is
-    the raw dataset and keeps them."""
+    the raw dataset and keeps them. ``exclude_flagged`` leaves out every response a reviewer
+    flagged; ``reviewed_only`` keeps only responses a reviewer rated (or agreed with the
+    judge on). Rows carry the reviews of their responses."""
     instructions = instructions_with_responses(store)
+    reviews = stored_reviews(store)
+
+    def kept(instruction: StoredInstruction, model: str) -> bool:
+        review = reviews.get((instruction.id, model))
+        if exclude_flagged and review is not None and review.flagged:
+            return False
+        return not reviewed_only or (review is not None and review.rating is not None)
+
+    if exclude_flagged or reviewed_only:
+        for instruction in instructions:
+            instruction.responses = {
+                model: text
+                for model, text in instruction.responses.items()
+                if kept(instruction, model)
+            }
     if layout == "instructions":
         for instruction in instructions:
             yield {
@@ -80,9 +100,9 @@ def export_rows(
     if layout == "cuf":
         for instruction in instructions:
             if instruction.responses:
-                yield _cuf_row(instruction, judgments.get(instruction.id))
+                yield _cuf_row(instruction, judgments.get(instruction.id), reviews)
         return
-    reviewed = human_ratings(store)
+    reviewed = {key: r.rating for key, r in reviews.items() if r.rating is not None}
     cut_off = set() if include_truncated else cut_off_responses(store)
     tied = ties or DEFAULT_TIES[layout]
     for instruction in instructions:
@@ -92,11 +112,11 @@ def export_rows(
             # The paper's pair: a highest- against a lowest-rated response.
             rng = pair_rng(seed, instruction.key)
             for pair in binarize(rated, "best-worst", rng, tied):
-                yield _binarized_row(instruction, judgment, pair)
+                yield _binarized_row(instruction, judgment, pair, reviews)
         else:
             rng = pair_rng(seed, instruction.key)
             for pair in binarize(rated, strategy, rng, tied):
-                yield _dpo_row(instruction, judgment, pair)
+                yield _dpo_row(instruction, judgment, pair, reviews)
 
 
 def _rated(
@@ -118,7 +138,13 @@ def _rated(
     return rated
 
 
-def _cuf_row(instruction: StoredInstruction, judgment: StoredJudgment | None) -> dict[str, Any]:
+Reviews = dict[tuple[int, str], StoredReview]
+
+
+def _cuf_row(
+    instruction: StoredInstruction, judgment: StoredJudgment | None, reviews: Reviews
+) -> dict[str, Any]:
+    shown = set(instruction.responses)
     return {
         "instruction": instruction.text,
         "preference": instruction.preference,
@@ -129,17 +155,33 @@ def _cuf_row(instruction: StoredInstruction, judgment: StoredJudgment | None) ->
         "annotations": [
             {"model": r.model, "rating": rating_to_dataset(r.rating), "rationale": r.rationale}
             for r in (judgment.ratings if judgment else [])
+            if r.model in shown
         ],
         "judge": judgment.judge if judgment else None,
         "judge_output": judgment.raw_output if judgment else None,
+        "reviews": [
+            {"model": model, **review.as_record()}
+            for model in instruction.responses
+            if (review := reviews.get((instruction.id, model))) is not None
+        ],
     }
 
 
+def _review_of(
+    instruction: StoredInstruction, model: str, reviews: Reviews
+) -> dict[str, object] | None:
+    review = reviews.get((instruction.id, model))
+    return None if review is None else review.as_record()
+
+
 def _binarized_row(
-    instruction: StoredInstruction, judgment: StoredJudgment | None, pair: PreferencePair
+    instruction: StoredInstruction,
+    judgment: StoredJudgment | None,
+    pair: PreferencePair,
+    reviews: Reviews,
 ) -> dict[str, Any]:
     return {
-        **_cuf_row(instruction, judgment),
+        **_cuf_row(instruction, judgment, reviews),
         "chosen": pair.chosen.text,
         "rejected": pair.rejected.text,
         "rating_chosen": pair.chosen.rating,
@@ -147,11 +189,16 @@ def _binarized_row(
         "model_chosen": pair.chosen.model,
         "model_rejected": pair.rejected.model,
         "human_reviewed": pair.chosen.human or pair.rejected.human,
+        "review_chosen": _review_of(instruction, pair.chosen.model, reviews),
+        "review_rejected": _review_of(instruction, pair.rejected.model, reviews),
     }
 
 
 def _dpo_row(
-    instruction: StoredInstruction, judgment: StoredJudgment | None, pair: PreferencePair
+    instruction: StoredInstruction,
+    judgment: StoredJudgment | None,
+    pair: PreferencePair,
+    reviews: Reviews,
 ) -> dict[str, Any]:
     return {
         "prompt": [{"role": "user", "content": instruction.text}],
@@ -165,6 +212,8 @@ def _dpo_row(
         "human_reviewed": pair.chosen.human or pair.rejected.human,
         "judge": judgment.judge if judgment else None,
         "judge_template_sha256": judgment.template_sha256 if judgment else None,
+        "review_chosen": _review_of(instruction, pair.chosen.model, reviews),
+        "review_rejected": _review_of(instruction, pair.rejected.model, reviews),
     }
 
 

@@ -60,6 +60,8 @@ def export_dataset(
     judge: str | None = None,
     include_truncated: bool = False,
     ties: Ties | None = None,
+    exclude_flagged: bool = False,
+    reviewed_only: bool = False,
     test_size: float | None = None,
     folder: bool = False,
     force: bool = False,
@@ -85,6 +87,8 @@ def export_dataset(
             judge=judge,
             include_truncated=include_truncated,
             ties=ties,
+            exclude_flagged=exclude_flagged,
+            reviewed_only=reviewed_only,
         )
     )
     cut_off = 0 if layout not in PAIRED or include_truncated else len(cut_off_responses(store))

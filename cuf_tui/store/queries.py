@@ -80,6 +80,32 @@ def latest_judgments(store: Store, judge: str | None = None) -> dict[int, Stored
     return chosen
 
 
+@dataclass(frozen=True)
+class StoredReview:
+    rating: int | None  # the reviewer's rating; None: none given
+    reviewer: str | None
+    flagged: bool
+    note: str | None
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "rating": self.rating,
+            "reviewer": self.reviewer,
+            "flagged": self.flagged,
+            "note": self.note,
+        }
+
+
+def stored_reviews(store: Store) -> dict[tuple[int, str], StoredReview]:
+    """(instruction id, model) -> the review of that response, where there is one."""
+    return {
+        (instruction_id, model): StoredReview(rating, reviewer, bool(flagged), note)
+        for instruction_id, model, rating, reviewer, flagged, note in store.db.execute(
+            "SELECT instruction_id, model, rating, reviewer, flagged, note FROM reviews"
+        )
+    }
+
+
 def human_ratings(store: Store) -> dict[tuple[int, str], int]:
     """(instruction id, model) -> the rating a reviewer gave, where one did."""
     return {

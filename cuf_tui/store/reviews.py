@@ -8,6 +8,21 @@ from typing import Any
 from cuf_tui.store.db import Store
 
 REVIEW_FIELDS = ("rating", "agrees_with_judge", "flagged", "note", "judgment_id")
+REVIEWER_ENV = "CUF_TUI_REVIEWER"
+
+
+def current_reviewer() -> str | None:
+    """Who is reviewing: $CUF_TUI_REVIEWER, else the login name (None when there is none)."""
+    import getpass
+    import os
+
+    named = os.environ.get(REVIEWER_ENV, "").strip()
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a uid with no name in the password database
+        return None
 
 
 def review_of(store: Store, instruction_id: int, model: str) -> dict[str, Any] | None:
@@ -40,11 +55,11 @@ def write_review(
         )
         store.db.execute(
             "INSERT INTO reviews (instruction_id, model, rating, agrees_with_judge, flagged, "
-            "note, judgment_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "note, judgment_id, reviewer) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (instruction_id, model) DO UPDATE SET rating = excluded.rating, "
             "agrees_with_judge = excluded.agrees_with_judge, flagged = excluded.flagged, "
             "note = excluded.note, judgment_id = excluded.judgment_id, "
-            "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            "reviewer = excluded.reviewer, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
             (
                 instruction_id,
                 model,
@@ -53,6 +68,7 @@ def write_review(
                 int(merged["flagged"]),
                 merged["note"],
                 merged["judgment_id"],
+                current_reviewer(),
             ),
         )
     return before

@@ -288,8 +288,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # tokens, the preference's first principle before the instruction; or the settings used
     # instead), and a grade the grading recipe it was made with (the hash of every grading
     # template, whatever its preference), so that a leaderboard never mixes either silently.
+    # A review records its reviewer, which exports carry.
     """
     ALTER TABLE bench_answers ADD COLUMN protocol TEXT;
     ALTER TABLE bench_grades ADD COLUMN grading TEXT;
+    ALTER TABLE reviews ADD COLUMN reviewer TEXT;   -- who wrote it (the login, or CUF_TUI_REVIEWER)
     """,
 )
