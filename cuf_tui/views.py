@@ -210,38 +210,82 @@ def render_estimates(
         console.print(f"* no past output to measure: assumed {guess}")
 
 
+PLAIN_PROGRESS_EVERY_S = 10.0
+
+
 @contextmanager
 def job_progress(console: Console, title: str) -> Iterator[Callable[[JobProgress], None]]:
-    """A progress bar: done, failed, in flight, requests per second, ETA, tokens, cost."""
+    """A batch's progress: on a terminal, a bar whose done/total and bar come first and whose
+    rates are cut, with an ellipsis, before them; elsewhere (a file, a pipe) a plain line
+    every 10 seconds and at the end, never a line cut to a width."""
+    if not console.is_terminal:
+        with _plain_progress(console, title) as plain:
+            yield plain
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
     bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(bar_width=20),
-        TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[detail]}"),
+        TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+        BarColumn(bar_width=16),
+        TextColumn("{task.completed}/{task.total}", table_column=Column(no_wrap=True)),
         TimeElapsedColumn(),
+        TextColumn(
+            "{task.fields[detail]}",
+            table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1, min_width=1),
+        ),
         console=console,
         transient=False,
+        expand=True,
     )
     task = bar.add_task(title, total=None, detail="")
 
     def update(progress: JobProgress) -> None:
-        remaining = progress.total - progress.finished
-        rate = progress.rate
-        eta = f"{remaining / rate:.0f}s" if rate > 0 and remaining else "-"
-        detail = (
-            f"failed {progress.failed} · in flight {progress.in_flight} · "
-            f"{rate:.1f} req/s · ETA {eta} · "
-            f"{progress.prompt_tokens + progress.completion_tokens:,} tok · "
-            f"${progress.cost_usd:.4f}"
+        bar.update(
+            task, total=progress.total, completed=progress.finished, detail=_rates(progress)
         )
-        if progress.phase:
-            detail = f"{progress.phase}… · failed {progress.failed}"
-        bar.update(task, total=progress.total, completed=progress.finished, detail=detail)
 
     with bar:
         yield update
+
+
+@contextmanager
+def _plain_progress(console: Console, title: str) -> Iterator[Callable[[JobProgress], None]]:
+    import time
+
+    last: list[float] = []
+    latest: list[JobProgress] = []
+
+    def line(progress: JobProgress) -> None:
+        console.print(
+            f"{title}: {progress.finished}/{progress.total} · {_rates(progress)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+    def update(progress: JobProgress) -> None:
+        latest[:] = [progress]
+        now = time.monotonic()
+        if not last or now - last[0] >= PLAIN_PROGRESS_EVERY_S:
+            last[:] = [now]
+            line(progress)
+
+    yield update
+    if latest:
+        line(latest[0])
+
+
+def _rates(progress: JobProgress) -> str:
+    if progress.phase:
+        return f"{progress.phase}… · failed {progress.failed}"
+    remaining = progress.total - progress.finished
+    rate = progress.rate
+    eta = f"{remaining / rate:.0f}s" if rate > 0 and remaining else "-"
+    return (
+        f"failed {progress.failed} · in flight {progress.in_flight} · {rate:.1f} req/s · "
+        f"ETA {eta} · {progress.prompt_tokens + progress.completion_tokens:,} tok · "
+        f"${progress.cost_usd:.4f}"
+    )
 
 
 def job_summary_lines(kind: str, progress: JobProgress) -> list[str]:
