@@ -241,9 +241,7 @@ def job_progress(console: Console, title: str) -> Iterator[Callable[[JobProgress
     task = bar.add_task(title, total=None, detail="")
 
     def update(progress: JobProgress) -> None:
-        bar.update(
-            task, total=progress.total, completed=progress.finished, detail=_rates(progress)
-        )
+        bar.update(task, total=progress.total, completed=progress.finished, detail=_rates(progress))
 
     with bar:
         yield update

@@ -86,3 +86,20 @@ def test_a_review_is_kept_beside_the_judge_and_undone_exactly(sample: Workspace)
 def test_review_fields_are_checked(sample: Workspace) -> None:
     with sample.open_store() as store, pytest.raises(ValueError, match="not review fields"):
         write_review(store, 1, "gpt-4", stars=5)
+
+
+def test_search_finds_words_in_responses_and_rationales_whatever_their_case(
+    sample: Workspace,
+) -> None:
+    with sample.open_store() as store:
+        view = instruction_view(store, 3)
+        assert view is not None
+        words = {w for r in view.responses for w in r.text.split() if w.isalpha() and len(w) > 6}
+        word = sorted(w for w in words if w.lower() not in view.text.lower())[0]  # a response's
+        assert 3 in queue_ids(store, QueueFilter(search=word.upper()))
+        rationale = next(r.rationale for r in view.responses if r.rationale)
+        said = max(rationale.split(), key=len)
+        assert 3 in queue_ids(store, QueueFilter(search=said))
+        store.write("UPDATE responses SET text = text || ' ünïcode-wörd' WHERE instruction_id = 5")
+        assert queue_ids(store, QueueFilter(search="ÜNÏCODE-WÖRD")) == [5]
+        assert queue_ids(store, QueueFilter(search="ünïcode")) == [5]

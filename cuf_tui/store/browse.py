@@ -82,9 +82,22 @@ def queue_ids(store: Store, chosen: QueueFilter) -> list[int]:
         where.append("EXISTS (SELECT 1 FROM json_each(i.models) m WHERE m.value = ?)")
         params.append(chosen.model)
     if chosen.search:
-        where.append("i.text LIKE ? ESCAPE '\\'")
-        escaped = chosen.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params.append(f"%{escaped}%")
+        # The instruction, its responses and the judge's rationales: LIKE (fast, folding
+        # ASCII case) for a plain word, a folding function beyond ASCII.
+        if chosen.search.isascii():
+            match = "{} LIKE ? ESCAPE '\\'"
+            escaped = chosen.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            needle = f"%{escaped}%"
+        else:
+            match = "contains_folded({}, ?)"
+            needle = chosen.search.casefold()
+        where.append(
+            f"({match.format('i.text')} OR EXISTS (SELECT 1 FROM responses r "
+            f"WHERE r.instruction_id = i.id AND {match.format('r.text')}) OR EXISTS (SELECT 1 "
+            "FROM judgments j JOIN judgment_ratings jr ON jr.judgment_id = j.id "
+            f"WHERE j.instruction_id = i.id AND {match.format('jr.rationale')}))"
+        )
+        params += [needle, needle, needle]
     sql = f"SELECT i.id FROM instructions i WHERE {' AND '.join(where)} ORDER BY i.id"
     return [row[0] for row in store.db.execute(sql, params)]
 

@@ -189,6 +189,10 @@ def _sqlite_utils() -> Any:
     return sqlite_utils
 
 
+def _contains_folded(text: str | None, needle: str) -> bool:
+    return text is not None and needle in text.casefold()
+
+
 def open_store(
     path: Path | str | None, *, create: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
 ) -> Store:
@@ -208,6 +212,9 @@ def open_store(
             raise StoreError(f"{path}: cannot open the store: {err}") from None
     else:
         conn = sqlite3.connect(":memory:")
+    # Text search that folds case beyond ASCII ("ÜNÏ" finds "ünï"; SQLite's LIKE folds ASCII
+    # only): contains_folded(text, needle) with ``needle`` already folded.
+    conn.create_function("contains_folded", 2, _contains_folded, deterministic=True)
     db = sqlite_utils.Database(conn)
     store = Store(db, path)
     try:
