@@ -96,13 +96,15 @@ class Workbench:
         self, base: QueueFilter, current: int | None, direction: int
     ) -> tuple[int | None, QueueFilter]:
         """The next instruction after ``current`` (``direction`` 1) or before it (-1) that
-        needs review under ``base``'s other filters, and the filter that lists it."""
+        needs review under ``base``'s other filters, wrapping around at either end, and the
+        filter that lists it."""
         needing = QueueFilter(base.preference, "needs review", base.model, base.search)
-        ids = self.queue_ids(needing)
-        if current is not None:
-            ids = [i for i in ids if (i > current if direction > 0 else i < current)]
+        ids = [i for i in self.queue_ids(needing) if i != current]
         if not ids:
             return None, needing
+        if current is not None:
+            beyond = [i for i in ids if (i > current if direction > 0 else i < current)]
+            ids = beyond or ids  # past the last one: around to the first (and back)
         return (ids[0] if direction > 0 else ids[-1]), needing
 
     # --------------------------------------------------------------------------- reviews
