@@ -80,3 +80,53 @@ async def test_ctrl_c_with_text_selected_in_the_detail_pane_copies_it(private_ho
         await pilot.pause()
         assert app.is_running  # it used to die of a TypeError here
         assert app.clipboard  # the selection was copied
+
+
+async def test_a_workspace_of_bench_items_only_says_so(tmp_path) -> None:
+    from cuf_tui.workspace import Workspace
+    from tests.batch_helpers import make_workspace
+    from tests.test_tui import build_app, detail
+
+    root = make_workspace(tmp_path / "bench-only", instructions=[], bench_items=5)
+    # make_workspace imports ten instructions when given none: keep the bench alone.
+    import sqlite3
+
+    with sqlite3.connect(root / "cuf.db") as db:
+        db.execute("DELETE FROM instructions")
+    app = build_app(Workspace(root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        shown = detail(app).text()
+        assert "holds no instructions yet" in shown and "5 CODAL-Bench items" in shown
+        assert "No instruction matches the filter" not in shown
+
+
+async def test_responses_not_generated_or_rated_na_say_so(private_home) -> None:
+    import sqlite3
+
+    from cuf_tui.workspace import ensure_sample_workspace
+    from tests.test_tui import build_app, detail
+
+    ws = ensure_sample_workspace(private_home / "sample-workspace")
+    with sqlite3.connect(ws.db_path) as db:
+        judged = db.execute(
+            "SELECT j.instruction_id, jr.model FROM judgment_ratings jr "
+            "JOIN judgments j ON j.id = jr.judgment_id WHERE j.state = 'done' LIMIT 1"
+        ).fetchone()
+        db.execute(
+            "UPDATE judgment_ratings SET rating = NULL WHERE model = ? AND judgment_id IN "
+            "(SELECT id FROM judgments WHERE instruction_id = ?)",
+            (judged[1], judged[0]),
+        )
+        db.execute("DELETE FROM responses WHERE instruction_id = 2")
+    app = build_app(ws)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        await pilot.press("home", *["j"] * (judged[0] - 1))
+        await pilot.pause(0.2)
+        shown = detail(app).text()
+        assert "★ N/A" in shown and "Judge: N/A" in shown
+        await pilot.press("home", "j")
+        await pilot.pause(0.2)
+        shown = detail(app).text()
+        assert "Judge: not generated" in shown and "Judge: N/A" not in shown

@@ -67,6 +67,22 @@ class Workbench:
     def instruction_count(self) -> int:
         return queries.instruction_count(self.store)
 
+    def nothing_in_the_queue(self, total: int) -> str:
+        """Why the queue is empty: nothing matches the filter, or the workspace holds no
+        instruction at all (perhaps only a bench)."""
+        if total:
+            return "No instruction matches the filter (p, s, m and / change it)."
+        bench = queries.table_counts(self.store)["bench_items"]
+        there = (
+            f" It holds {bench:,} CODAL-Bench items: F3 shows their scores, B runs the bench."
+            if bench
+            else ""
+        )
+        return (
+            f"This workspace holds no instructions yet.{there} "
+            "Import some with `cuf-tui import FILE`."
+        )
+
     def changes_seen(self) -> int:
         """A number that changes whenever another connection commits."""
         return browse.changes_seen(self.store)

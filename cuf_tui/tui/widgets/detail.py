@@ -62,10 +62,12 @@ def long_plain(text: str, style: str, limit: int) -> Text:
     return Text("\n").join([above, Text(head, style=style), below])
 
 
-def response_head(response: ResponseView, number: int, count: int) -> Text:
+def response_head(response: ResponseView, number: int, count: int, judged: str = "") -> Text:
     head = Text(f"{number}/{count} {response.model}", style="bold")
     if response.state == "done" and response.rating is not None:
         head.append(f"  ★ {response.rating}", style="bold yellow")
+    elif response.state == "done" and judged == "done":
+        head.append("  ★ N/A", style="yellow")  # the judge said it cannot rate it
     # The review at a glance, without scrolling to the judge box at the column's foot.
     if response.human_rating is not None:
         differs = response.rating is not None and response.human_rating != response.rating
@@ -87,11 +89,25 @@ def response_body(response: ResponseView) -> RenderableType:
     return long_markdown(response.model, response.text)
 
 
-def judge_box(preference: str, response: ResponseView) -> RenderableType:
+def judge_verdict(preference: str, response: ResponseView, judged: str) -> str:
+    """What the judge said of a response, or why it said nothing (``judged``: the state of
+    the judgment on show, "" for none)."""
+    if response.state == "pending":
+        return "not generated"
+    if response.state == "failed":
+        return "nothing to judge (the request failed)"
+    if not judged:
+        return "not judged yet"
+    if judged == "unparsed" and response.rating is None:
+        return "unreadable (r shows its answer)"
+    return rating_label(preference, response.rating)  # N/A: the judge said it cannot rate it
+
+
+def judge_box(preference: str, response: ResponseView, judged: str = "") -> RenderableType:
     lines: list[RenderableType] = []
     judge = Text("Judge: ", style="bold")
     judge.append(
-        rating_label(preference, response.rating),
+        judge_verdict(preference, response, judged),
         style="yellow" if response.rating is not None else "dim",
     )
     if response.position_shown:
@@ -177,6 +193,7 @@ class InstructionDetail(ScrollView, can_focus=True):
         self.selected = 0
         self.columns_shown = 1
         self._lines: list[Strip] = []
+        self.empty_message = "No instruction matches the filter."  # what shows without one
 
     @property
     def selected_response(self) -> ResponseView | None:
@@ -230,9 +247,7 @@ class InstructionDetail(ScrollView, can_focus=True):
         width = self._width
         view = self.view
         if view is None:
-            self._lines = self._strips(
-                Text("No instruction matches the filter.", style="dim"), width
-            )
+            self._lines = self._strips(Text(self.empty_message, style="dim"), width)
         else:
             head = Text(f"#{view.id} · {view.preference} · from {view.source}", style="grey62")
             lines = self._strips(head, width)
@@ -262,10 +277,12 @@ class InstructionDetail(ScrollView, can_focus=True):
                     column_width,
                 )
             ]
-            lines += self._strips(response_head(response, first + offset + 1, count), column_width)
+            judged = view.judgment.state if view.judgment is not None else ""
+            number = first + offset + 1
+            lines += self._strips(response_head(response, number, count, judged), column_width)
             lines += self._strips(response_body(response), column_width)
             lines.append(Strip([Segment("╌" * column_width, RULE)], column_width))
-            lines += self._strips(judge_box(view.preference, response), column_width)
+            lines += self._strips(judge_box(view.preference, response, judged), column_width)
             columns.append(lines)
         height = max(len(c) for c in columns)
         blank = Strip.blank(column_width, self.rich_style)

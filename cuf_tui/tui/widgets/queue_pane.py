@@ -96,6 +96,8 @@ class QueuePane(Container):
         chosen = chosen or self.filter
         ids = self.workbench.queue_ids(chosen)
         total = self.workbench.instruction_count()
+        if not ids:
+            self.detail.empty_message = self.workbench.nothing_in_the_queue(total)
         self.filter = chosen
         line = Text(f" {len(ids)} of {total} · ", style="bold")
         line.append(chosen.describe())
