@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from cuf_tui.tui.app import build_app
 from cuf_tui.workspace import Workspace
 from tests.batch_helpers import make_workspace
+from tests.test_tui import _until
 
 
 def cell(table: DataTable, job: int, column: int) -> str:
@@ -46,9 +47,69 @@ async def test_the_jobs_pane_shows_failed_and_attention_as_they_are(cli, server,
         # Job 1: nothing succeeded.
         assert cell(table, 1, state) == "failed"
         assert cell(table, 1, failed) != "0"
-        assert f"always500 at {server.base_url}" in cell(table, 1, error)
+        assert cell(table, 1, error).startswith("all 1 units failed")  # its start; whole below
+        table.move_cursor(row=[str(k.value) for k in table.rows].index("1"))
+        await pilot.pause()
+        log = str(app.query_one("#job-log").render())
+        assert f"always500 at {server.base_url}: HTTP 500" in " ".join(log.split())
         # Job 2: done, but its answers were cut off at max_tokens.
         assert cell(table, 2, state) == "done"
         assert cell(table, 2, attention).endswith("cut off")
         stored, planned = cell(table, 2, progress).split()[-1].split("/")
         assert stored == planned != "0"
+
+
+def add_jobs(ws: Path, count: int, log: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(ws / "cuf.db") as db:
+        for i in range(count):
+            db.execute(
+                "INSERT INTO jobs (kind, params, state, total, done, failed, error, log_path, "
+                "started_at, finished_at, cost_usd) VALUES ('generate', '{}', 'failed', 40, 0, "
+                "40, ?, ?, '2026-11-01T10:00:00.000Z', '2026-11-01T10:01:00.000Z', 0.004)",
+                (f"all 40 units failed; last error: a long reason number {i} " * 3, str(log)),
+            )
+
+
+async def test_a_long_log_never_squeezes_the_jobs_table_at_80x24(tmp_path: Path, cli) -> None:
+    root = tmp_path / "ws"
+    cli("init", root)
+    log = tmp_path / "job.log"
+    log.write_text(
+        "".join(f"line {i}: " + "a failing request said why " * 6 + "\n" for i in range(500))
+    )
+    add_jobs(root, 6, log)
+    app = build_app(Workspace(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause(0.3)
+        table = app.query_one("#jobs-table", DataTable)
+        assert table.row_count == 6
+        assert table.size.height >= 6  # the header and at least five rows in view
+        costs = [cell(table, key, 6) for key in range(1, 7)]
+        assert set(costs) == {"<$0.01"}
+
+
+async def test_a_launched_job_is_selected_and_cancel_says_what_it_does(
+    tmp_path: Path, cli, server
+) -> None:
+    from cuf_tui.tui.screens.dialogs import ConfirmBatch
+
+    root = make_workspace(tmp_path / "ws", server.base_url, ["alpha-slow"], [])
+    add_jobs(root, 3, tmp_path / "none.log")  # old, finished jobs
+    app = build_app(Workspace(root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+        await pilot.press("G")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        await pilot.press("y")
+        await pilot.pause(0.5)
+        jobs = app.query_one("#jobs-pane")
+        assert jobs.selected_job_id == 4  # the new job, not an old one
+        await pilot.press("c")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
+        assert "y/Enter cancel job 4 · n/Esc keep it running" in app.screen.hint
+        await pilot.press("y")
+        await pilot.pause(0.5)

@@ -95,6 +95,30 @@ def test_jobs_view(snap_compare, sample: Workspace) -> None:
     assert snap_compare(build_app(sample), terminal_size=(120, 30), run_before=keys("f4"))
 
 
+def test_jobs_view_80x24_with_a_long_log(snap_compare, sample: Workspace, tmp_path) -> None:
+    log = tmp_path / "job-1.log"
+    log.write_text(
+        "".join(
+            f"2026-11-01 10:00:{i % 60:02d} unit {i} failed: gpt-4 at "
+            "https://api.openai.com/v1: HTTP 500: overloaded, retried 5 times\n"
+            for i in range(500)
+        )
+    )
+    with sqlite3.connect(sample.db_path) as conn:
+        for i in range(6):
+            conn.execute(
+                "INSERT INTO jobs (kind, params, state, total, done, failed, prompt_tokens, "
+                "completion_tokens, cost_usd, error, log_path, started_at, finished_at) VALUES "
+                "('generate', '{}', 'done with failures', 120, 100, 20, 61000, 98000, 12.5, ?, "
+                "?, '2026-11-01T10:00:00.000Z', '2026-11-01T10:04:00.000Z')",
+                (
+                    f"20 of 120 units failed; last error: gpt-4 at https://api.openai.com/v1 ({i})",
+                    str(log),
+                ),
+            )
+    assert snap_compare(build_app(sample), terminal_size=(80, 24), run_before=keys("f4"))
+
+
 def test_bench_view(snap_compare, sample: Workspace) -> None:
     """The sample workspace's CODAL-Bench table, and codellama's readability grades (one of
     them unreadable) with answer, reference and rationale side by side."""

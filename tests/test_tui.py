@@ -290,7 +290,7 @@ async def test_a_batch_that_cannot_start_says_why(tmp_path: Path, cli) -> None:
     app = build_app(Workspace(root))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert "No instruction matches the filter." in detail(app).text()
+        assert "holds no instructions yet" in detail(app).text()
         await pilot.press("J")
         await _until(pilot, lambda: isinstance(app.screen, ConfirmBatch))
         assert "no judge configured" in app.screen.summary and not app.screen.can_start

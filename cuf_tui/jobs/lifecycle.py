@@ -89,7 +89,9 @@ async def run_job(
                     f"{failed_before} units failed before in a way a retry cannot fix "
                     "(their errors are stored with them); --retry-failed asks for them again"
                 )
-            await writes(start_counting, store, job_id, token, progress.total, failed_before)
+            batch.stored_before = await writes(
+                start_counting, store, job_id, token, progress.total, failed_before
+            )
             on_progress(progress)
             log(f"job {job_id} ({row.kind}): {progress.total} units to request")
             await batch.run_with_heartbeat(plan.work(batch, planning))

@@ -87,6 +87,7 @@ class Batch:
         self.server_rows: dict[int, int] = {}  # id(ManagedServer) -> servers row
         # Units stored by another batch after this moment are not sent again (claims).
         self.planned_at = store.now()
+        self.stored_before = 0  # units earlier runs of the job stored (its counts keep them)
 
     # ------------------------------------------------------------------------- the run
 
@@ -146,7 +147,7 @@ class Batch:
     async def set_total(self, total: int) -> None:
         """The run's units, once known better (a bench's grades after its answers)."""
         self.progress.total = total
-        await self.writes(set_total, self.store, self.job_id, self.token, total)
+        await self.writes(set_total, self.store, self.job_id, self.token, total, self.stored_before)
         self.on_progress(self.progress)
 
     # ---------------------------------------------------------------------- sending

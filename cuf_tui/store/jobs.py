@@ -149,21 +149,31 @@ def lease_job(store: Store, job_id: int, worker: WorkerIdentity, token: str) -> 
 
 def start_counting(
     store: Store, job_id: int, token: str, total: int, failed_before: int = 0
-) -> None:
-    """Counts describe the latest run of a job (with the units that failed for good in an
-    earlier run of it, which this run leaves out); tokens and cost add up over all runs."""
-    store.write(
-        "UPDATE jobs SET total = ?, done = 0, failed = ?, unparsed = 0, truncated = 0, "
-        "retries = 0, rate_limited = 0 WHERE id = ? AND lease_token = ?",
-        (total, failed_before, job_id, token),
-    )
+) -> int:
+    """A run of a job begins: what earlier runs stored stays counted (a resumed job shows
+    36/80, the 19 it had and this run's 17 of 61), failures are this run's (with the units
+    an earlier run had fail for good, which this run leaves out), retries are this run's;
+    tokens and cost add up over all runs. Returns the units stored before this run."""
+    with store.transaction():
+        before = int(
+            store.scalar("SELECT done FROM jobs WHERE id = ? AND lease_token = ?", (job_id, token))
+            or 0
+        )
+        store.db.execute(
+            "UPDATE jobs SET total = done + ?, failed = ?, retries = 0, rate_limited = 0 "
+            "WHERE id = ? AND lease_token = ?",
+            (total, failed_before, job_id, token),
+        )
+    return before
 
 
-def set_total(store: Store, job_id: int, token: str, total: int) -> None:
+def set_total(store: Store, job_id: int, token: str, total: int, before: int = 0) -> None:
     """A job whose units are known better once it runs: a bench run's grades, once the
-    answers are in; units another batch was already doing."""
+    answers are in; units another batch was already doing. ``before``: the units earlier
+    runs stored."""
     store.write(
-        "UPDATE jobs SET total = ? WHERE id = ? AND lease_token = ?", (total, job_id, token)
+        "UPDATE jobs SET total = ? WHERE id = ? AND lease_token = ?",
+        (before + total, job_id, token),
     )
 
 

@@ -22,20 +22,26 @@ class ConfirmBatch(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "Cancel"),
     ]
 
-    def __init__(self, title: str, summary: str, can_start: bool = True) -> None:
+    def __init__(
+        self,
+        title: str,
+        summary: str,
+        can_start: bool = True,
+        *,
+        yes: str = "start in the background",
+        no: str = "cancel",
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.summary = summary
         self.can_start = can_start
+        self.hint = f"y/Enter {yes} · n/Esc {no}" if can_start else "Esc close"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
             yield Static(self.summary, id="batch-summary")
-            hint = (
-                "y/Enter start in the background · n/Esc cancel" if self.can_start else "Esc close"
-            )
-            yield Static(Text(hint, style="dim"))
+            yield Static(Text(self.hint, style="dim"))
 
     def action_answer(self, start: bool) -> None:
         self.dismiss(start and self.can_start)

@@ -175,7 +175,9 @@ class WorkbenchScreen(Screen[None]):
     def start_batch(self, kind: str, params: dict[str, Any]) -> None:
         job_id, pid = self.workbench.start(kind, params)
         self.notify(f"Job {job_id} ({kind}) started in the background (pid {pid}).", timeout=5)
-        self.query_one(JobsPane).refresh_jobs()
+        jobs = self.query_one(JobsPane)
+        jobs.follow(job_id)  # its row is the one selected: `c` cancels it, not an old one
+        jobs.refresh_jobs()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from cuf_tui.store.jobs import JobRow
@@ -23,16 +23,24 @@ SERVER_LOG_LINES = 6
 
 
 def progress_text(row: JobRow, width: int = 12) -> str:
+    """A bar ``width`` wide (none at 0) and finished/total."""
     total = row.total or 0
     finished = row.finished
     filled = min(width, int(width * finished / total)) if total else 0
-    return "█" * filled + "░" * (width - filled) + f" {finished}/{total}"
+    bar = "█" * filled + "░" * (width - filled)
+    return f"{bar} {finished}/{total}".strip()
+
+
+# Below this width the bar gives way, so that cost stays in view at 80 columns.
+BAR_FROM_WIDTH = 110
 
 
 def rate_and_eta(row: JobRow, now: dt.datetime | None = None) -> tuple[str, str]:
+    """Requests a second, and the time left while a live worker runs the job; an interrupted
+    job has neither (no pace, and no end in sight until it is resumed)."""
     started = row.started_at
     finished = row.finished
-    if not started or not finished:
+    if not started or not finished or row.shown_state == "interrupted":
         return "-", "-"
     end = row.finished_at if row.state != "running" else None
     stop = _parse(end) if end else (now or dt.datetime.now(dt.UTC))
@@ -43,8 +51,36 @@ def rate_and_eta(row: JobRow, now: dt.datetime | None = None) -> tuple[str, str]
     return f"{rate:.1f}/s", eta
 
 
+def short_count(count: int) -> str:
+    """Tokens in a narrow column: 950, 12.3k, 4.56M."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.2f}M"
+
+
+def short_cost(usd: float) -> str:
+    """Dollars in a narrow column, never cut to `$0.0`: $0, <$0.01, $1.23, $1,234."""
+    if usd == 0:
+        return "$0"
+    if usd < 0.01:
+        return "<$0.01"
+    if usd < 1000:
+        return f"${usd:.2f}"
+    return f"${usd:,.0f}"
+
+
+ERROR_CHARS = 40
+
+
 def _parse(stamp: str) -> dt.datetime:
     return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+def _shortened(text: str, limit: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
@@ -64,15 +100,22 @@ def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
 class JobsPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "cancel_job", "Cancel job")]
 
+    # The table keeps its rows (up to most of the pane); the log scrolls in what is left,
+    # however long and wrapped its lines.
     DEFAULT_CSS = """
-    JobsPane > DataTable { height: 1fr; }
-    JobsPane > #job-log { height: auto; max-height: 24; border-top: solid $panel; }
+    JobsPane > DataTable { height: auto; max-height: 60%; min-height: 3; }
+    JobsPane > #job-log-scroll { height: 1fr; min-height: 3; border-top: solid $panel; }
     """
 
     def __init__(self, workbench: Workbench, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.workbench = workbench
         self.rows: dict[int, JobRow] = {}
+        self.followed: int | None = None  # a job just launched: selected when it shows
+
+    def follow(self, job_id: int) -> None:
+        """Select ``job_id`` when the jobs are next shown."""
+        self.followed = job_id
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="jobs-table", cursor_type="row", zebra_stripes=True)
@@ -83,14 +126,15 @@ class JobsPane(Vertical):
             "progress",
             "failed",
             "attention",
+            "cost",
+            "tokens",
             "rate",
             "ETA",
-            "tokens",
-            "cost",
             "error",
         )
         yield table
-        yield Static(id="job-log")
+        with VerticalScroll(id="job-log-scroll"):
+            yield Static(id="job-log")
 
     @survives("The jobs were not read")
     def refresh_jobs(self) -> None:
@@ -108,7 +152,11 @@ class JobsPane(Vertical):
 
         self.app.push_screen(
             ConfirmBatch(
-                f"Cancel job {job_id}?", "The worker stops; what is done stays in the store."
+                f"Cancel job {job_id}?",
+                "Its worker stops sending; what is done stays in the store, and the same "
+                "command resumes it later.",
+                yes=f"cancel job {job_id}",
+                no="keep it running",
             ),
             cancel,
         )
@@ -145,17 +193,19 @@ class JobsPane(Vertical):
                 str(row.id),
                 row.kind,
                 Text(state, style=style),
-                progress_text(row),
+                progress_text(row, 12 if self.size.width >= BAR_FROM_WIDTH else 0),
                 Text(str(row.failed), style="bold red" if row.failed else ""),
                 Text(attention or "-", style="yellow" if attention else "dim"),
+                short_cost(row.cost_usd),
+                short_count(row.prompt_tokens + row.completion_tokens),
                 rate,
                 eta,
-                f"{row.prompt_tokens + row.completion_tokens:,}",
-                f"${row.cost_usd:.4f}",
-                Text(row.error or "", style="red"),
+                Text(_shortened(row.error or "", ERROR_CHARS), style="red"),
                 key=str(row.id),
             )
         self.rows = {row.id: row for row in rows}
+        if self.followed in self.rows:
+            selected, self.followed = self.followed, None
         if selected in self.rows:
             table.move_cursor(row=list(self.rows).index(selected))
         self.show_log()
@@ -177,7 +227,10 @@ class JobsPane(Vertical):
         if job_id is None or job_id not in self.rows:
             return
         row = self.rows[job_id]
-        shown = Text(f"job {job_id} log (last lines):\n", style="bold") + Text(
+        shown = Text()
+        if row.error:  # whole here; the table's column shows its start
+            shown += Text(f"job {job_id}: {row.error}\n\n", style="red")
+        shown += Text(f"job {job_id} log (last lines):\n", style="bold") + Text(
             log_tail(row.log_path)
         )
         if row.servers:
@@ -190,6 +243,10 @@ class JobsPane(Vertical):
                 log_tail(latest.log_path, SERVER_LOG_LINES)
             )
         self.query_one("#job-log", Static).update(shown)
+
+    def on_resize(self) -> None:
+        if self.rows:  # the bar comes or goes with the width
+            self.show(list(self.rows.values()))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_log()
