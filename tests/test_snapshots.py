@@ -144,3 +144,11 @@ def test_bench_view(snap_compare, sample: Workspace) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(160, 48), run_before=open_a_score)
+
+
+def test_help_80x24(snap_compare, sample: Workspace) -> None:
+    assert snap_compare(build_app(sample), terminal_size=(80, 24), run_before=keys("question_mark"))
+
+
+def test_bench_80x24(snap_compare, sample: Workspace) -> None:
+    assert snap_compare(build_app(sample), terminal_size=(80, 24), run_before=keys("f3"))

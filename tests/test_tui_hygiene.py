@@ -130,3 +130,59 @@ async def test_responses_not_generated_or_rated_na_say_so(private_home) -> None:
         await pilot.pause(0.2)
         shown = detail(app).text()
         assert "Judge: not generated" in shown and "Judge: N/A" not in shown
+
+
+RAW_WORDS = (
+    "question_mark",
+    "slash",
+    "escape",
+    "right_square_bracket",
+    "left_square_bracket",
+    "ContentTabs",
+    "DataTable",
+    "VerticalScroll",
+    "ScrollableContainer",
+)
+
+
+async def test_help_speaks_of_keys_as_printed_and_panes_by_name(private_home) -> None:
+    from cuf_tui.tui.screens.dialogs import HelpDialog
+    from cuf_tui.workspace import ensure_sample_workspace
+    from tests.test_tui import build_app
+
+    app = build_app(ensure_sample_workspace(private_home / "sample-workspace"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for tab in ("f2", "f3", "f4"):
+            await pilot.press(tab)
+            await pilot.pause(0.2)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpDialog)
+            shown = " ".join(
+                f"{title} {k} {d}" for title, keys in app.screen.sections for k, d in keys
+            )
+            assert not [word for word in RAW_WORDS if word in shown], shown
+            if tab == "f2":
+                assert "?/F1" in shown and "]" in shown and "/ " in shown
+            if tab == "f3":
+                assert "on a score: the grades behind it" in shown
+            await pilot.press("escape")
+            await pilot.pause()
+
+
+async def test_the_palette_lists_sentences_with_their_keys_once(private_home) -> None:
+    from cuf_tui.tui.commands import WorkbenchCommands
+    from cuf_tui.workspace import ensure_sample_workspace
+    from tests.test_tui import build_app
+
+    app = build_app(ensure_sample_workspace(private_home / "sample-workspace"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        provider = WorkbenchCommands(app.screen)
+        hits = [hit async for hit in provider.discover()]
+        texts = [str(hit.display) + " " + str(hit.help) for hit in hits]
+        assert all("(" not in hit.help and "'" not in hit.help for hit in hits), texts
+        names = [str(hit.display) for hit in hits]
+        assert len(names) == len(set(names))
+        system = [command.title for command in app.get_system_commands(app.screen)]
+        assert (names + system).count("Quit") + sum("Quit (" in n for n in names) == 1

@@ -21,7 +21,7 @@ ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Filter by preference (next)", QUEUE, "cycle_filter('preference')", "p"),
     ("Filter by status (next)", QUEUE, "cycle_filter('status')", "s"),
     ("Filter by model (next)", QUEUE, "cycle_filter('model')", "m"),
-    ("Clear filters", QUEUE, "clear_filters", "esc"),
+    ("Clear filters", QUEUE, "clear_filters", "Esc"),
     ("Next instruction that needs review", QUEUE, "next_review(1)", "]"),
     ("Previous instruction that needs review", QUEUE, "next_review(-1)", "["),
     ("Agree with the judge", QUEUE, "agree", "a"),
@@ -32,7 +32,6 @@ ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Show the full text: instruction, response and rationale", QUEUE, "full_text", "f"),
     ("Cancel the selected job", JOBS, "cancel_job", "c"),
     ("Keys of the focused pane", SCREEN, "help", "?"),
-    ("Quit", SCREEN, "app.quit", "q"),
 )
 
 
@@ -44,7 +43,9 @@ def action_owner(screen: DOMNode, where: str) -> DOMNode:
 class WorkbenchCommands(Provider):
     async def discover(self) -> Hits:
         for name, where, action, key in ACTIONS:
-            yield DiscoveryHit(f"{name} ({key})", partial(self.run, where, action), help=action)
+            yield DiscoveryHit(
+                f"{name} ({key})", partial(self.run, where, action), help=f"the key: {key}"
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

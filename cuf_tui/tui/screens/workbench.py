@@ -27,11 +27,23 @@ from cuf_tui.tui.widgets.jobs import JobsPane
 from cuf_tui.tui.widgets.queue_pane import QueuePane
 
 NARROW_BELOW = 120  # columns: below this the queue sits above the detail
+# Help sections by what the reviewer sees, never a widget's class name.
 PANE_NAMES = {
     "QueueView": "Queue list",
     "QueuePane": "Queue and review",
     "InstructionDetail": "Detail",
+    "JobsPane": "Jobs",
+    "BenchPane": "Bench",
+    "DataTable": "Table",
+    "ContentTabs": "Tabs",
+    "Tabs": "Tabs",
+    "TabbedContent": "Tabs",
+    "VerticalScroll": "Scrolling",
+    "ScrollableContainer": "Scrolling",
+    "Input": "Text entry",
 }
+# Keys Textual's own widgets bind that a reviewer would not look for in a help screen.
+UNLISTED_WIDGETS = {"ContentTabs", "Tabs", "TabbedContent", "VerticalScroll", "ScrollableContainer"}
 STATUS_KEYS = [
     ("3/4", "responses done / models assigned"),
     ("J  ?", "judged / the judge's answer could not be read"),
@@ -51,9 +63,10 @@ class WorkbenchScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "app.quit", "Quit"),
         Binding("question_mark,f1", "help", "Keys"),
-        Binding("f2", "show_tab('queue')", "Queue"),
-        Binding("f3", "show_tab('bench')", "Bench"),
-        Binding("f4", "show_tab('jobs')", "Jobs"),
+        # The tabs show these; the footer keeps its room for the pane's own keys.
+        Binding("f2", "show_tab('queue')", "Queue", show=False),
+        Binding("f3", "show_tab('bench')", "Bench", show=False),
+        Binding("f4", "show_tab('jobs')", "Jobs", show=False),
         Binding("G", "launch('generate')", "Generate"),
         Binding("J", "launch('judge')", "Judge"),
         Binding("B", "launch_bench", "Bench run"),
@@ -71,11 +84,11 @@ class WorkbenchScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(initial="queue", id="tabs"):
-            with TabPane("Queue", id="queue"):
+            with TabPane("Queue F2", id="queue"):
                 yield QueuePane(self.workbench)
-            with TabPane("Bench", id="bench"):
+            with TabPane("Bench F3", id="bench"):
                 yield BenchPane(self.workbench, id="bench-pane")
-            with TabPane("Jobs", id="jobs"):
+            with TabPane("Jobs F4", id="jobs"):
                 yield JobsPane(self.workbench, id="jobs-pane")
         yield Footer()
 
@@ -189,17 +202,40 @@ class WorkbenchScreen(Screen[None]):
         everywhere."""
         sections: list[tuple[str, list[tuple[str, str]]]] = []
         seen: set[str] = set()
+        around: set[str] = set()
         node: DOMNode | None = self.focused
         while node is not None and node is not self:
-            keys = [(b.key, b.description) for b in _bindings(node) if b.description]
             name = type(node).__name__
-            if keys and name not in seen:
+            around.add(name)
+            # One line per key shown: the five rating keys share "1-5 Rate".
+            keys = list(
+                dict.fromkeys(
+                    (key_label(b), b.description) for b in _bindings(node) if b.description
+                )
+            )
+            if keys and name not in seen and name not in UNLISTED_WIDGETS:
                 seen.add(name)
-                sections.append((PANE_NAMES.get(name, name), keys))
+                sections.append((PANE_NAMES.get(name, "This pane"), keys))
             node = node.parent
-        sections.append(("Everywhere", [(b.key, b.description) for b in _bindings(self)]))
+        if "BenchPane" in around:
+            sections.append(("Bench", [("Enter", "on a score: the grades behind it")]))
+        everywhere = [(key_label(b), b.description) for b in _bindings(self) if b.description]
+        sections.append(("Everywhere", everywhere))
         sections.append(("Queue status column", STATUS_KEYS))
         self.app.push_screen(HelpDialog(sections))
+
+
+def key_label(binding: Binding) -> str:
+    """A binding's keys as the keyboard prints them: `?/F1`, `]`, `Esc`."""
+    if binding.key_display:
+        return binding.key_display
+    from textual.keys import format_key
+
+    shown = []
+    for key in binding.key.split(","):
+        label = format_key(key.strip())
+        shown.append(label.upper() if len(label) == 2 and label[0] == "f" else label)
+    return "/".join(dict.fromkeys(label.replace("esc", "Esc") for label in shown))
 
 
 def _bindings(node: DOMNode) -> list[Binding]:

@@ -54,11 +54,11 @@ class BenchPane(Vertical):
         table.fixed_columns = 2  # the rank and the model stay in view when scrolled right
         table.add_column("#", key="rank")
         table.add_column("model", key="model")
-        table.add_column("judge · reference", key="group")
         for column in COLUMNS:
             table.add_column(HEADERS.get(column, column), key=column)
         table.add_column(COVERAGE, key=COVERAGE)
         table.add_column(READABLE, key=READABLE)
+        table.add_column("judge · reference", key="group")  # last: the scores come first
         yield table
         with VerticalScroll(id="bench-grades"):
             yield Static(id="bench-grades-text")
@@ -115,7 +115,6 @@ class BenchPane(Vertical):
             table.add_row(
                 Text(place(row), style="bold" if row.complete else "dim"),
                 _shortened(row.label),
-                f"{row.judge} · {row.reference_model}",
                 *(
                     cell_text(
                         row.scores.get(c),
@@ -130,6 +129,7 @@ class BenchPane(Vertical):
                     style="dim" if row.complete else "yellow",
                 ),
                 Text("-" if readable is None else f"{readable:.2f}", style="dim"),
+                f"{row.judge} · {row.reference_model}",
                 key=json.dumps(row.key),
             )
         grades = self.query_one("#bench-grades-text", Static)
