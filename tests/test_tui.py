@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from cuf_tui.tui.app import WorkbenchApp, build_app
-from cuf_tui.tui.screens.dialogs import ConfirmBatch, HelpDialog, NoteDialog, TextDialog
+from cuf_tui.tui.screens.dialogs import (
+    ChooseDialog,
+    ConfirmBatch,
+    HelpDialog,
+    NoteDialog,
+    TextDialog,
+)
 from cuf_tui.tui.widgets.detail import InstructionDetail
 from cuf_tui.tui.widgets.queue import QueueView
 from cuf_tui.tui.widgets.queue_pane import QueuePane
@@ -81,7 +87,9 @@ async def test_filters_and_search(sample: Workspace) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert len(queue(app).ids) == 30
-        await pilot.press("s", "s", "s")  # needs review -> unjudged -> unparsed
+        await pilot.press("s")  # a list of the statuses: the fourth is unparsed
+        await _until(pilot, lambda: isinstance(app.screen, ChooseDialog))
+        await pilot.press("down", "down", "down", "enter")
         await pilot.pause()
         assert pane(app).filter.status == "unparsed" and queue(app).ids == [27]
         assert "UNPARSED" in detail(app).text()
@@ -92,7 +100,9 @@ async def test_filters_and_search(sample: Workspace) -> None:
         assert "All four answers are reasonable" in app.screen.text
         await pilot.press("escape", "escape")
         await pilot.pause()
-        await pilot.press("m")
+        await pilot.press("m")  # a list of the models: the first after "all models"
+        await _until(pilot, lambda: isinstance(app.screen, ChooseDialog))
+        await pilot.press("down", "enter")
         await pilot.pause()
         model = pane(app).filter.model
         assert model is not None
@@ -511,7 +521,7 @@ def add_instruction(ws: Workspace, text: str = "Another instruction.") -> None:
 async def test_a_reload_between_keys_keeps_the_review_on_the_instruction_shown(sample) -> None:
     app = WorkbenchApp(sample, sample.open_store(), poll_interval=0.05)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("s")  # needs review
+        await pilot.press("s", "down", "enter")  # the status list: needs review
         await pilot.pause()
         assert pane(app).filter.status == "needs review" and queue(app).current_id == 1
         first, second = (r.model for r in detail(app).view.responses[:2])
@@ -528,7 +538,8 @@ async def test_a_reload_between_keys_keeps_the_review_on_the_instruction_shown(s
 async def test_a_reload_never_moves_the_cursor_off_the_instruction_shown(sample) -> None:
     app = WorkbenchApp(sample, sample.open_store(), poll_interval=0.05)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("s")  # needs review
+        await pilot.press("s", "down", "enter")  # the status list: needs review
+        await pilot.pause()
         await pilot.press("a", "l", "a", "l", "a", "l", "a")  # every response of #1: agreed
         await pilot.pause()
         filter_line = app.query_one("#filter-line")
@@ -555,7 +566,7 @@ async def test_an_instruction_needs_review_until_every_response_is_reviewed(samp
         await pilot.press("home", "right_square_bracket")
         await pilot.pause()
         assert queue(app).current_id == 2
-        await pilot.press("s")
+        await pilot.press("s", "down", "enter")
         await pilot.pause()
         assert pane(app).filter.status == "needs review" and 2 in queue(app).ids
 
@@ -656,7 +667,7 @@ async def test_a_store_that_goes_bad_under_the_workbench_is_a_notice(sample) -> 
         with sample.db_path.open("r+b") as db:  # the disk garbles every page but the first
             db.seek(4096)
             db.write(b"\xa5" * (size - 4096))
-        await pilot.press("s", "p", "j", "4", "f4", "f2")
+        await pilot.press("s", "down", "enter", "p", "j", "4", "f4", "f2")
         await pilot.pause(0.3)
         assert app.is_running and app.return_code is None
         shown = notices(app)

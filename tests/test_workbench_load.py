@@ -94,7 +94,7 @@ async def test_a_hundred_review_keys_land_while_a_detached_judge_writes(judging)
     meant: dict[tuple[int, str], int] = {}  # (instruction, model) -> the rating key pressed
     versions: set[int] = set()  # the store versions the workbench saw while keys came in
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await pilot.press("s")  # needs review: judged and not yet reviewed
+        await pilot.press("s", "down", "enter")  # needs review: judged, not yet reviewed
         await pilot.pause()
         assert pane(app).filter.status == "needs review"
         judged_before = rows(root, JUDGED)[0][0]

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from cuf_tui.store.jobs import JobRow
 from cuf_tui.store.db import Store
 
+ALL_MODELS = "\x00all"  # the model picker's "all models" (no model is named so)
+
 
 class Refused(Exception):
     """A review the rules do not allow; nothing is written and the message says why."""
@@ -106,6 +108,21 @@ class Workbench:
         models: list[str | None] = [None, *browse.pool_models(self.store)]
         index = models.index(current.model) if current.model in models else 0
         model = models[(index + 1) % len(models)]
+        return QueueFilter(current.preference, current.status, model, current.search)
+
+    def filter_choices(self, which: str) -> list[tuple[str, str]]:
+        """What a filter can be set to ("status" or "model"), as (value, label); the value
+        ALL_MODELS is no model filter."""
+        if which == "status":
+            return [(status, status) for status in browse.STATUSES]
+        return [(ALL_MODELS, "all models"), *((m, m) for m in browse.pool_models(self.store))]
+
+    @staticmethod
+    def with_filter(current: QueueFilter, which: str, value: str) -> QueueFilter:
+        """``current`` with its ``which`` set to ``value`` (from ``filter_choices``)."""
+        if which == "status":
+            return QueueFilter(current.preference, value, current.model, current.search)
+        model = None if value == ALL_MODELS else value
         return QueueFilter(current.preference, current.status, model, current.search)
 
     def next_needing_review(

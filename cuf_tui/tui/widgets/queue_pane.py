@@ -17,7 +17,7 @@ from textual.widgets import Input, Static, TabbedContent
 
 from cuf_tui.store.browse import QueueFilter, ResponseView
 from cuf_tui.tui.failures import report_failure, survives
-from cuf_tui.tui.screens.dialogs import NoteDialog, TextDialog
+from cuf_tui.tui.screens.dialogs import ChooseDialog, NoteDialog, TextDialog
 from cuf_tui.tui.service import Refused, Review, Workbench
 from cuf_tui.tui.widgets.detail import InstructionDetail, full_text
 from cuf_tui.tui.widgets.queue import QueueView
@@ -49,8 +49,8 @@ class QueuePane(Container):
         Binding("f", "full_text", "Full text", show=False),  # long texts say so
         Binding("slash", "search", "Search"),
         Binding("p", "cycle_filter('preference')", "Preference"),
-        Binding("s", "cycle_filter('status')", "Status"),
-        Binding("m", "cycle_filter('model')", "Model"),
+        Binding("s", "choose_filter('status')", "Status"),
+        Binding("m", "choose_filter('model')", "Model"),
         Binding("escape", "back_out", "Back/clear", show=False),
         Binding("enter", "open", "Open", show=False),
     ]
@@ -139,6 +139,18 @@ class QueuePane(Container):
     @survives("The filter was not changed")
     def action_cycle_filter(self, which: str) -> None:
         self.reload_queue(self.workbench.next_filter(self.filter, which))
+
+    @survives("The filter was not changed")
+    def action_choose_filter(self, which: str) -> None:
+        """A list to choose the status or the model from (Enter), rather than a key pressed
+        once per value."""
+        choices = self.workbench.filter_choices(which)
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.reload_queue(self.workbench.with_filter(self.filter, which, value))
+
+        self.app.push_screen(ChooseDialog(f"Show instructions by {which}:", choices), chosen)
 
     def action_clear_filters(self) -> None:
         self.search_box.value = ""
