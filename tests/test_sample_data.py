@@ -88,3 +88,21 @@ def test_every_sample_row_passes_the_import(cli, workspace: Path, tmp_path: Path
     assert (counts["instructions"], counts["responses"], counts["judgments"]) == (30, 120, 30)
     assert (counts["bench_items"], counts["bench_references"]) == (10, 20)
     assert counts["bench_answers"] == len(graded) == 20
+
+
+def test_every_sample_judgment_keeps_the_answer_its_ratings_are_read_from() -> None:
+    import json
+
+    from cuf_tui.core.judge_output import read_judge_output
+    from cuf_tui.resources import sample_data_dir
+
+    rows = [
+        json.loads(line)
+        for line in (sample_data_dir() / "codeultrafeedback.jsonl").read_text().splitlines()
+    ]
+    for row in rows:
+        assert row["judge_output"], row["instruction"][:40]
+        read = read_judge_output(row["judge_output"], len(row["annotations"]))
+        got = [read.at(i + 1).rating for i in range(len(row["annotations"]))]
+        expected = [None if a["rating"] == "N/A" else int(a["rating"]) for a in row["annotations"]]
+        assert got == expected

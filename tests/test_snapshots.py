@@ -47,7 +47,11 @@ def test_review_view(snap_compare, sample: Workspace) -> None:
 
 
 def test_unparsed_judgment_view(snap_compare, sample: Workspace) -> None:
-    assert snap_compare(build_app(sample), terminal_size=(120, 40), run_before=keys("s", "s", "s"))
+    assert snap_compare(
+        build_app(sample),
+        terminal_size=(120, 40),
+        run_before=keys("s", "down", "down", "down", "enter"),
+    )
 
 
 def test_jobs_view(snap_compare, sample: Workspace) -> None:

@@ -186,3 +186,17 @@ async def test_the_palette_lists_sentences_with_their_keys_once(private_home) ->
         assert len(names) == len(set(names))
         system = [command.title for command in app.get_system_commands(app.screen)]
         assert (names + system).count("Quit") + sum("Quit (" in n for n in names) == 1
+
+
+async def test_r_shows_the_judges_answer_on_a_sample_judgment(private_home) -> None:
+    from cuf_tui.tui.screens.dialogs import TextDialog
+    from cuf_tui.workspace import ensure_sample_workspace
+    from tests.test_tui import build_app
+
+    app = build_app(ensure_sample_workspace(private_home / "sample-workspace"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, TextDialog)
+        assert "#### Output for Text 1\nRating: 5" in app.screen.text

@@ -57,10 +57,19 @@ def codeultrafeedback(source: dict[str, Any]) -> str:
                 for a in answers
             ],
             "judge": source["judge"],
-            "judge_output": row.get("judge_output"),
+            "judge_output": row.get("judge_output") or _judge_answer(answers),
         }
         lines.append(_line(row_out))
     return "".join(lines)
+
+
+def _judge_answer(answers: list[dict[str, Any]]) -> str:
+    """The judge's answer as it came, one section per response in the order shown (the
+    row's), so that `r` in the workbench shows what the ratings were read from."""
+    return "\n\n".join(
+        f"#### Output for Text {i}\nRating: {a['rating']}\nRationale: {a['rationale'] or 'N/A'}"
+        for i, a in enumerate(answers, 1)
+    )
 
 
 def codal_bench(source: dict[str, Any]) -> tuple[str, str]:
