@@ -156,3 +156,7 @@ def test_help_80x24(snap_compare, sample: Workspace) -> None:
 
 def test_bench_80x24(snap_compare, sample: Workspace) -> None:
     assert snap_compare(build_app(sample), terminal_size=(80, 24), run_before=keys("f3"))
+
+
+def test_transcript_80x24(snap_compare, sample: Workspace) -> None:
+    assert snap_compare(build_app(sample), terminal_size=(80, 24), run_before=keys("t"))

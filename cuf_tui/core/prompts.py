@@ -168,6 +168,10 @@ class PromptSet:
         names = ("bench_system.j2", "bench_grade.j2", f"grading/{preference}.j2", "bench_repair.j2")
         return self._recipe_sha256(names, answer_format)
 
+    def generation_sha256(self) -> str:
+        """The identity of a generation request's template."""
+        return self._recipe_sha256(("generate_system.j2",), "sections")
+
     def grading_sha256(self, answer_format: AnswerFormat = "sections") -> str:
         """The identity of a whole grading recipe (every preference's criteria and the
         request around them): grades made with one recipe are one run of a leaderboard."""

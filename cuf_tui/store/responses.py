@@ -44,6 +44,7 @@ def save_response(
     sampling: dict[str, Any],
     text: str | None,
     claim: UnitClaim | None = None,
+    prompt_sha256: str | None = None,
 ) -> bool:
     """Store one generated response (or its failure), count it in its job and release its
     claim, in one transaction. False: a done response was there already, and is kept."""
@@ -58,6 +59,7 @@ def save_response(
                     "text": text,
                     "source": "generated",
                     "sampling": json.dumps(sampling, sort_keys=True),
+                    "prompt_sha256": prompt_sha256,
                 },
                 attempt,
             )

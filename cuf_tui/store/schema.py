@@ -288,10 +288,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # tokens, the preference's first principle before the instruction; or the settings used
     # instead), and a grade the grading recipe it was made with (the hash of every grading
     # template, whatever its preference), so that a leaderboard never mixes either silently.
-    # A review records its reviewer, which exports carry.
+    # A review records its reviewer, which exports carry; a response, the hash of the
+    # template it was asked with (its transcript is rebuilt from it when it is unchanged).
     """
     ALTER TABLE bench_answers ADD COLUMN protocol TEXT;
     ALTER TABLE bench_grades ADD COLUMN grading TEXT;
     ALTER TABLE reviews ADD COLUMN reviewer TEXT;   -- who wrote it (the login, or CUF_TUI_REVIEWER)
+    ALTER TABLE responses ADD COLUMN prompt_sha256 TEXT;  -- its generation template
     """,
 )

@@ -29,6 +29,7 @@ ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Add a note to this response", QUEUE, "note", "n"),
     ("Undo the last review", QUEUE, "undo", "u"),
     ("Show the judge's raw answer", QUEUE, "raw", "r"),
+    ("Show every request behind this response and its judgment", QUEUE, "transcript", "t"),
     ("Show the full text: instruction, response and rationale", QUEUE, "full_text", "f"),
     ("Cancel the selected job", JOBS, "cancel_job", "c"),
     ("Keys of the focused pane", SCREEN, "help", "?"),

@@ -69,6 +69,23 @@ class Workbench:
     def instruction_count(self) -> int:
         return queries.instruction_count(self.store)
 
+    def transcript(self, view: InstructionView, response: ResponseView) -> str:
+        """Every request behind what is on show: the selected response's, then the
+        judgment's (messages, parameters, reply, and what the store recorded of each)."""
+        from cuf_tui.prompts import load_prompts
+        from cuf_tui.prompts.transcript import judgment_transcript, response_transcript
+
+        prompts = load_prompts(self.workspace.root)
+        parts = [
+            response_transcript(self.store, prompts, view.id, response.model)
+            or f"{response.model} has not answered instruction #{view.id}: no request yet."
+        ]
+        if view.judgment is not None:
+            judged = judgment_transcript(self.store, prompts, view.judgment.id)
+            if judged:
+                parts.append(judged)
+        return "\n\n\n".join(parts)
+
     def nothing_in_the_queue(self, total: int) -> str:
         """Why the queue is empty: nothing matches the filter, or the workspace holds no
         instruction at all (perhaps only a bench)."""

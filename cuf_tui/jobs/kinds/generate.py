@@ -148,6 +148,7 @@ def _generation_work(batch: Batch) -> Maker:
                 sampling=sampling,
                 text=answered.text,
                 claim=UnitClaim(claim(unit), batch.token),
+                prompt_sha256=batch.prompts.generation_sha256(),
             )
             batch.account(answered.attempt, stored)
 

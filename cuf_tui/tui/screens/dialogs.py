@@ -70,7 +70,7 @@ class NoteDialog(ModalScreen[str | None]):
 class TextDialog(ModalScreen[None]):
     """Read-only plain text of any length: a judge's raw answer, an instruction in full."""
 
-    BINDINGS = [Binding("escape,q,r", "close", "Close")]
+    BINDINGS = [Binding("escape,q,r,t", "close", "Close")]
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()

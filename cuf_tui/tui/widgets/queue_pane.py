@@ -46,6 +46,7 @@ class QueuePane(Container):
         Binding("l,right", "select_response(1)", "Next response", key_display="h/l"),
         Binding("h,left", "select_response(-1)", "Prev response", show=False),
         Binding("r", "raw", "Raw"),
+        Binding("t", "transcript", "Transcript", show=False),
         Binding("f", "full_text", "Full text", show=False),  # long texts say so
         Binding("slash", "search", "Search"),
         Binding("p", "cycle_filter('preference')", "Preference"),
@@ -276,6 +277,19 @@ class QueuePane(Container):
         whose = f", {response.model}'s response and its rationale" if response else ""
         self.app.push_screen(
             TextDialog(f"#{view.id} in full: the instruction{whose}", full_text(view, response))
+        )
+
+    @survives("The transcript was not read")
+    def action_transcript(self) -> None:
+        view = self.detail.view
+        response = self.detail.selected_response
+        if view is None or response is None:
+            return
+        self.app.push_screen(
+            TextDialog(
+                f"Transcript: {response.model} on #{view.id}, and its judgment",
+                self.workbench.transcript(view, response),
+            )
         )
 
     def action_raw(self) -> None:

@@ -1,0 +1,137 @@
+"""Every request, as it went: for a response or a judgment, the messages that were sent (rebuilt
+from the stored template and inputs when the template is unchanged, or said plainly when it
+is not), the parameters, the raw reply, and what the store recorded of the attempt (finish
+reason, tokens, cost, latency, errors)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from cuf_tui.core.preferences import Preference
+from cuf_tui.core.prompts import AnswerFormat, PromptSet
+from cuf_tui.store.db import Store
+
+
+def response_transcript(
+    store: Store, prompts: PromptSet, instruction_id: int, model: str
+) -> str | None:
+    """The transcript of ``model``'s response to an instruction (None: there is none)."""
+    rows = store.query(
+        "SELECT r.*, i.text AS instruction, i.preference FROM responses r "
+        "JOIN instructions i ON i.id = r.instruction_id "
+        "WHERE r.instruction_id = ? AND r.model = ?",
+        (instruction_id, model),
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    out = [f"Response of {model} to instruction #{instruction_id} ({row['source']})", ""]
+    if row["source"] != "generated":
+        out.append("Imported: made elsewhere, so no request of ours is on record.")
+    else:
+        out += _request_of_response(prompts, row)
+    out += ["", "== Reply", row["text"] if row["text"] is not None else "(none)"]
+    out += ["", *_attempt(row)]
+    return "\n".join(out)
+
+
+def _request_of_response(prompts: PromptSet, row: dict[str, Any]) -> list[str]:
+    lines = ["== Parameters", _parameters(row.get("sampling"))]
+    principle = row["principle"]
+    if principle is None:
+        return [*lines, "", "(no principle was recorded, so the request cannot be rebuilt)"]
+    preference = cast(Preference, row["preference"])
+    messages = prompts.generation_messages(row["instruction"], preference, principle)
+    stored = row.get("prompt_sha256")
+    if stored is None:
+        note = "rebuilt with today's templates (the template used then was not recorded)"
+    elif stored == prompts.generation_sha256():
+        note = "rebuilt exactly: the template is the one it was sent with"
+    else:
+        note = (
+            f"the template has changed since (it was {stored[:12]}); shown with today's, "
+            "so it may differ from what was sent"
+        )
+    return [*lines, "", f"== Request ({note})", *_messages(messages)]
+
+
+def judgment_transcript(store: Store, prompts: PromptSet, judgment_id: int) -> str | None:
+    """The transcript of a judgment: the responses in the order the judge saw them."""
+    rows = store.query(
+        "SELECT j.*, i.text AS instruction, i.preference FROM judgments j "
+        "JOIN instructions i ON i.id = j.instruction_id WHERE j.id = ?",
+        (judgment_id,),
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    order = json.loads(row["order_shown"])
+    out = [
+        f"Judgment of instruction #{row['instruction_id']} by {row['judge']} ({row['state']})",
+        "",
+        "Order shown: " + ", ".join(f"{i}. {m}" for i, m in enumerate(order, 1)),
+    ]
+    responses = dict(
+        store.db.execute(
+            "SELECT model, text FROM responses WHERE instruction_id = ? AND state = 'done'",
+            (row["instruction_id"],),
+        ).fetchall()
+    )
+    preference = cast(Preference, row["preference"])
+    template = row["template_sha256"]
+    formats: list[AnswerFormat] = [
+        f for f in ("sections", "json") if prompts.judge_template_sha256(preference, f) == template
+    ]
+    if template == "imported":
+        out += ["", "Imported: the judge's request was made elsewhere."]
+    elif not formats or any(m not in responses for m in order):
+        out += [
+            "",
+            f"== Request: its template ({template[:12]}) is not today's, or a response is gone; "
+            "it cannot be rebuilt exactly",
+        ]
+    else:
+        texts = [responses[m] for m in order]
+        messages = prompts.judge_messages(row["instruction"], preference, texts, formats[0])
+        out += ["", "== Request (rebuilt exactly: the templates are the ones it was sent with)"]
+        out += _messages(messages)
+    repaired = " (the first answer, then the repair request's)" if row.get("repaired") else ""
+    out += ["", f"== Reply{repaired}", row["raw_output"] or "(not kept)"]
+    out += ["", *_attempt(row)]
+    return "\n".join(out)
+
+
+def _messages(messages: list[dict[str, str]]) -> list[str]:
+    lines: list[str] = []
+    for message in messages:
+        lines += [f"--- {message['role']}", message["content"]]
+    return lines
+
+
+def _parameters(sampling: str | None) -> str:
+    if not sampling:
+        return "(not recorded)"
+    values = json.loads(sampling)
+    return ", ".join(f"{key} {value}" for key, value in sorted(values.items()))
+
+
+def _attempt(row: dict[str, Any]) -> list[str]:
+    """What the store recorded of the request's last attempt."""
+    lines = ["== Attempt", f"state: {row['state']}"]
+    if row.get("error"):
+        permanent = " (a retry cannot fix it)" if row.get("permanent_failure") else ""
+        lines.append(f"error: {row['error']}{permanent}")
+    if row.get("finish_reason"):
+        cut = " (cut off at max_tokens)" if row["finish_reason"] == "length" else ""
+        lines.append(f"finish reason: {row['finish_reason']}{cut}")
+    tokens = (row.get("prompt_tokens") or 0, row.get("completion_tokens") or 0)
+    lines.append(
+        f"tokens: {tokens[0]:,} in, {tokens[1]:,} out; cost ${row.get('cost_usd') or 0:.4f}"
+    )
+    if row.get("latency_ms") is not None:
+        lines.append(f"latency: {row['latency_ms'] / 1000:.2f} s")
+    if row.get("replaced_chars"):
+        lines.append(f"invalid characters replaced: {row['replaced_chars']}")
+    lines.append(f"finished: {row['finished_at']}")
+    return lines

@@ -1,0 +1,57 @@
+"""`t` in the workbench: every request behind a response and its judgment, as it was sent
+(checked against what the loopback server received), with the reply and what the store
+recorded of the attempt."""
+
+from __future__ import annotations
+
+import asyncio
+
+from cuf_tui.cli import main
+from cuf_tui.tui.screens.dialogs import TextDialog
+from cuf_tui.workspace import Workspace
+from tests.batch_helpers import make_workspace
+from tests.test_tui import build_app, detail
+
+
+async def test_t_shows_the_requests_exactly_as_they_were_sent(server, tmp_path) -> None:
+    ws = make_workspace(tmp_path / "ws", server.base_url, ["alpha", "beta"], ["judge-markdown"])
+    assert await asyncio.to_thread(main, ["generate", "-w", str(ws)]) == 0
+    assert await asyncio.to_thread(main, ["judge", "-w", str(ws)]) == 0
+    app = build_app(Workspace(ws))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        response = detail(app).selected_response
+        assert response is not None
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TextDialog)
+        shown = app.screen.text
+    generation = next(
+        r
+        for r in server.requests
+        if r.model == response.model and "Write function number 0" in r.messages[-1]["content"]
+    )
+    judging = next(
+        r
+        for r in server.requests
+        if r.model == "judge-markdown" and "number 0 in" in r.messages[-1]["content"]
+    )
+    assert "rebuilt exactly" in shown
+    for message in generation.messages + judging.messages:
+        assert message["content"] in shown  # each message, word for word
+    assert "temperature 0.8" in shown and "max_tokens 1024" in shown
+    assert "finish reason: stop" in shown and "tokens:" in shown and "latency:" in shown
+    assert "Order shown: 1." in shown
+
+
+async def test_t_says_when_the_template_changed_since(server, tmp_path) -> None:
+    ws = make_workspace(tmp_path / "ws", server.base_url, ["alpha"], [])
+    assert await asyncio.to_thread(main, ["generate", "-w", str(ws)]) == 0
+    (ws / "prompts").mkdir()
+    (ws / "prompts" / "generate_system.j2").write_text("A new system prompt. {{ principle }}")
+    app = build_app(Workspace(ws))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert "the template has changed since" in app.screen.text
