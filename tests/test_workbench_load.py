@@ -20,9 +20,9 @@ from tests.batch_helpers import KEY_ENV, SECRET, make_workspace, rows, wait_for
 from tests.test_tui import pane, queue
 
 MODELS = ["alpha", "beta", "gamma", "delta"]
-# At latency 0 a worker judges some 400 instructions a second (2,000 rows): enough for it to
-# go on writing until after the last key.
-INSTRUCTIONS = 16_000
+# At latency 0 a worker judges some 400-600 instructions a second (2,000-3,000 rows): enough
+# for it to go on writing until after the last key, with room to spare.
+INSTRUCTIONS = 40_000
 REVIEWED = 25  # instructions, four responses each: 100 review keys
 
 
