@@ -62,6 +62,11 @@ class Workbench:
     def queue_ids(self, chosen: QueueFilter) -> list[int]:
         return browse.queue_ids(self.store, chosen)
 
+    def queue_ids_apart(self, chosen: QueueFilter) -> list[int]:
+        """``queue_ids`` on a connection of its own, for a thread (a search)."""
+        with self.workspace.open_store() as store:
+            return browse.queue_ids(store, chosen)
+
     def queue_rows(self, ids: list[int]) -> dict[int, QueueRow]:
         """The short rows of these instructions, as the queue lists them."""
         return browse.queue_rows(self.store, ids)

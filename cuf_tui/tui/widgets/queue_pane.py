@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
@@ -23,6 +23,9 @@ from cuf_tui.tui.widgets.detail import InstructionDetail, full_text
 from cuf_tui.tui.widgets.queue import QueueView
 
 PRERENDER_AFTER_S = 0.15  # a pause in the keys this long means the reviewer is reading
+
+
+SEARCH_AFTER_S = 0.15  # a pause in typing that starts the search
 
 
 class QueuePane(Container):
@@ -61,6 +64,7 @@ class QueuePane(Container):
         self.workbench = workbench
         self.filter = QueueFilter()
         self._prefetch: Timer | None = None
+        self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="queue-side"):
@@ -93,9 +97,12 @@ class QueuePane(Container):
         """Re-read the ids a filter keeps (cheap: ids only) and the rows on screen. Under the
         same filter the cursor stays on its instruction, even one that no longer matches (the
         reviewer is looking at it); a new filter keeps it only where it matches."""
-        new_filter = chosen is not None and chosen != self.filter
         chosen = chosen or self.filter
-        ids = self.workbench.queue_ids(chosen)
+        self.show_queue(chosen, self.workbench.queue_ids(chosen))
+
+    def show_queue(self, chosen: QueueFilter, ids: list[int]) -> None:
+        """Show the ids ``chosen`` keeps (read here, or by a search in the background)."""
+        new_filter = chosen != self.filter
         total = self.workbench.instruction_count()
         if not ids:
             self.detail.empty_message = self.workbench.nothing_in_the_queue(total)
@@ -166,10 +173,23 @@ class QueuePane(Container):
 
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
+        """Search as the reviewer types: once typing pauses, in a thread (a search reads
+        every response on a large store), the newest text only."""
         current = self.filter
-        self.reload_queue(
-            QueueFilter(current.preference, current.status, current.model, event.value)
-        )
+        chosen = QueueFilter(current.preference, current.status, current.model, event.value)
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_AFTER_S, lambda: self.search(chosen))
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def search(self, chosen: QueueFilter) -> None:
+        ids = self.workbench.queue_ids_apart(chosen)
+        self.app.call_from_thread(self._searched, chosen, ids)
+
+    @survives("The search was not shown")
+    def _searched(self, chosen: QueueFilter, ids: list[int]) -> None:
+        if self.search_box.value == chosen.search:  # not overtaken by more typing
+            self.show_queue(chosen, ids)
 
     @on(Input.Submitted, "#search")
     def search_done(self) -> None:
