@@ -123,7 +123,7 @@ def _import_answers(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from cuf_tui.interchange.export_rows import ExportFormat
+    from cuf_tui.interchange.export_rows import ExportFormat, ExportOptions
     from cuf_tui.interchange.exporter import export_dataset
 
     workspace = workspace_of(args)
@@ -134,10 +134,7 @@ def export(args: argparse.Namespace) -> int:
         console(stderr=True).status(f"Exporting to {out}..."),
         workspace.open_store() as store,
     ):
-        report = export_dataset(
-            store,
-            layout,
-            out,
+        options = ExportOptions(
             strategy=args.strategy,
             seed=seed,
             judge=args.judge,
@@ -145,6 +142,12 @@ def export(args: argparse.Namespace) -> int:
             ties=args.ties,
             exclude_flagged=args.exclude_flagged,
             reviewed_only=args.reviewed_only,
+        )
+        report = export_dataset(
+            store,
+            layout,
+            out,
+            options,
             test_size=args.test_size,
             folder=args.format == "hf" or args.out.endswith(("/", os.sep)),
             force=args.force,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from cuf_tui.analysis.binarize import (
@@ -50,24 +51,33 @@ class ExportError(CufError):
     """An export cannot be written as asked."""
 
 
+@dataclass(frozen=True)
+class ExportOptions:
+    """What an export takes, whatever it is written to."""
+
+    strategy: Strategy = "best-worst"  # dpo: which pairs
+    seed: int = 42  # ties broken, splits drawn
+    judge: str | None = None  # whose ratings (None: each instruction's latest judgment)
+    # Pairs leave out responses cut off at max_tokens unless this: a cut-off answer is not
+    # the model's answer, and paired as 'rejected' it would teach that stopping mid-code is
+    # the flaw. The cuf layout is the raw dataset and keeps them.
+    include_truncated: bool = False
+    ties: Ties | None = None  # None: the layout's default (DEFAULT_TIES)
+    exclude_flagged: bool = False  # leave out every response a reviewer flagged
+    reviewed_only: bool = False  # keep only responses a reviewer rated or agreed on
+
+
+DEFAULT_OPTIONS = ExportOptions()
+
+
 def export_rows(
-    store: Store,
-    layout: ExportFormat,
-    *,
-    strategy: Strategy = "best-worst",
-    seed: int = 42,
-    judge: str | None = None,
-    include_truncated: bool = False,
-    ties: Ties | None = None,
-    exclude_flagged: bool = False,
-    reviewed_only: bool = False,
+    store: Store, layout: ExportFormat, options: ExportOptions = DEFAULT_OPTIONS
 ) -> Iterator[dict[str, Any]]:
-    """The rows of an export, in instruction order. Pairs leave out responses cut off at
-    max_tokens unless ``include_truncated``: a cut-off answer is not the model's answer, and
-    paired as 'rejected' it would teach that stopping mid-code is the flaw. The cuf layout is
-    the raw dataset and keeps them. ``exclude_flagged`` leaves out every response a reviewer
-    flagged; ``reviewed_only`` keeps only responses a reviewer rated (or agreed with the
-    judge on). Rows carry the reviews of their responses."""
+    """The rows of an export, in instruction order (see ExportOptions); rows carry the
+    reviews of their responses."""
+    strategy, seed, judge = options.strategy, options.seed, options.judge
+    include_truncated, ties = options.include_truncated, options.ties
+    exclude_flagged, reviewed_only = options.exclude_flagged, options.reviewed_only
     instructions = instructions_with_responses(store)
     reviews = stored_reviews(store)
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cuf_tui.analysis.binarize import Strategy, Ties
 from cuf_tui.config import WORKSPACE_FILES
 from cuf_tui.interchange.export_rows import (
+    DEFAULT_OPTIONS,
     PAIRED,
     ExportError,
     ExportFormat,
+    ExportOptions,
     export_rows,
     split_by_preference,
 )
@@ -54,14 +55,8 @@ def export_dataset(
     store: Store,
     layout: ExportFormat,
     out: Path,
+    options: ExportOptions = DEFAULT_OPTIONS,
     *,
-    strategy: Strategy = "best-worst",
-    seed: int = 42,
-    judge: str | None = None,
-    include_truncated: bool = False,
-    ties: Ties | None = None,
-    exclude_flagged: bool = False,
-    reviewed_only: bool = False,
     test_size: float | None = None,
     folder: bool = False,
     force: bool = False,
@@ -78,22 +73,11 @@ def export_dataset(
     targets = [out] if as_folder or test_size is None else list(split_paths(out).values())
     for target in targets:
         check_destination(target, force=force, folder=as_folder)
-    rows = list(
-        export_rows(
-            store,
-            layout,
-            strategy=strategy,
-            seed=seed,
-            judge=judge,
-            include_truncated=include_truncated,
-            ties=ties,
-            exclude_flagged=exclude_flagged,
-            reviewed_only=reviewed_only,
-        )
-    )
+    rows = list(export_rows(store, layout, options))
+    include_truncated = options.include_truncated
     cut_off = 0 if layout not in PAIRED or include_truncated else len(cut_off_responses(store))
     if not rows:
-        raise ExportError(_nothing_to_export(store, layout, judge, cut_off))
+        raise ExportError(_nothing_to_export(store, layout, options.judge, cut_off))
     key = "prompt" if layout == "dpo" else "instruction"
     distinct = len({json.dumps(r[key]) for r in rows})
     unpaired = responded_instructions(store) - distinct if layout in PAIRED else 0
@@ -105,7 +89,7 @@ def export_dataset(
         return ExportReport(
             out, container, len(rows), distinct, cut_off, paths=(out,), without_rows=unpaired
         )
-    splits = split_by_preference(rows, test_size, seed)
+    splits = split_by_preference(rows, test_size, options.seed)
     for split, members in splits.items():
         if not members:
             raise ExportError(
