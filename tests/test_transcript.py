@@ -55,3 +55,41 @@ async def test_t_says_when_the_template_changed_since(server, tmp_path) -> None:
         await pilot.press("t")
         await pilot.pause()
         assert "the template has changed since" in app.screen.text
+
+
+async def test_t_on_the_bench_pane_shows_the_requests_behind_a_scores_grades(
+    server, tmp_path
+) -> None:
+    from textual.widgets import DataTable
+
+    ws = make_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        ["alpha"],
+        ["judge-markdown"],
+        instructions=[],
+        bench_items=5,
+    )
+    args = ["bench", "--model", "alpha", "--reference", "gpt-4-turbo", "-w", str(ws)]
+    assert await asyncio.to_thread(main, args) == 0
+    app = build_app(Workspace(ws))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f3")
+        table = app.query_one("#bench-table", DataTable)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if table.row_count:
+                break
+        table.move_cursor(row=0, column=table.get_column_index("style"))
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TextDialog)
+        shown = app.screen.text
+    answered = [r for r in server.requests if r.model == "alpha"]
+    graded = [r for r in server.requests if r.model == "judge-markdown"]
+    style_items = [r for r in answered if any(m["content"] in shown for m in r.messages)]
+    assert style_items  # the style item's answer request, word for word
+    assert any(all(m["content"] in shown for m in r.messages) for r in graded)
+    assert "rebuilt exactly" in shown and "protocol: paper" in shown

@@ -102,6 +102,54 @@ def judgment_transcript(store: Store, prompts: PromptSet, judgment_id: int) -> s
     return "\n".join(out)
 
 
+def grade_transcript(store: Store, prompts: PromptSet, grade_id: int) -> str | None:
+    """The transcript of a CODAL-Bench grade: the answer's request (the model under test),
+    then the grader's, with each reply and what the store recorded of each."""
+    rows = store.query(
+        "SELECT g.*, a.model, a.text AS answer, a.principle, a.sampling, a.protocol, "
+        "a.source AS answer_source, a.state AS answer_state, b.text AS item, b.preference, "
+        "r.text AS reference FROM bench_grades g JOIN bench_answers a ON a.id = g.bench_answer_id "
+        "JOIN bench_items b ON b.id = a.bench_item_id LEFT JOIN bench_references r "
+        "ON r.bench_item_id = b.id AND r.model = g.reference_model WHERE g.id = ?",
+        (grade_id,),
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    preference = cast(Preference, row["preference"])
+    out = [f"{row['model']}'s answer to a {preference} bench item ({row['answer_source']})"]
+    if row["answer_source"] != "generated" or row["principle"] is None:
+        out.append("Made elsewhere (or before principles were recorded): no request on record.")
+    else:
+        protocol = row["protocol"] or "unrecorded"
+        principle_in = "system" if "principle_in system" in protocol else "user"
+        messages = prompts.bench_messages(row["item"], preference, row["principle"], principle_in)
+        out += [f"protocol: {protocol}", "== Parameters", _parameters(row["sampling"])]
+        out += ["", "== Request (rebuilt from the stored principle and the item)"]
+        out += _messages(messages)
+    out += ["", "== Reply", row["answer"] if row["answer"] is not None else "(none)", ""]
+    out.append(f"Grade by {row['judge']} against {row['reference_model']}'s reference")
+    template = row["template_sha256"]
+    formats: list[AnswerFormat] = [
+        f for f in ("sections", "json") if prompts.grade_template_sha256(preference, f) == template
+    ]
+    if template == "imported":
+        out.append("Imported: the grader's request was made elsewhere.")
+    elif not formats or row["reference"] is None or row["answer"] is None:
+        out.append(
+            f"== Request: its template ({template[:12]}) is not today's, or its inputs are "
+            "gone; it cannot be rebuilt exactly"
+        )
+    else:
+        messages = prompts.grade_messages(
+            row["item"], preference, row["reference"], row["answer"], formats[0]
+        )
+        out += ["== Request (rebuilt exactly: the templates are the ones it was sent with)"]
+        out += _messages(messages)
+    out += ["", "== Reply", row["raw_output"] or "(not kept)", "", *_attempt(row)]
+    return "\n".join(out)
+
+
 def _messages(messages: list[dict[str, str]]) -> list[str]:
     lines: list[str] = []
     for message in messages:

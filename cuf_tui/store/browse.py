@@ -253,8 +253,8 @@ def bench_grades(
 ) -> list[dict[str, Any]]:
     """The grades behind one leaderboard cell, with the answer and the reference beside."""
     return store.query(
-        "SELECT b.text AS instruction, b.preference, a.text AS answer, r.text AS reference, "
-        "g.rating, g.rationale, g.state, g.raw_output FROM bench_grades g "
+        "SELECT g.id AS grade_id, b.text AS instruction, b.preference, a.text AS answer, "
+        "r.text AS reference, g.rating, g.rationale, g.state, g.raw_output FROM bench_grades g "
         "JOIN bench_answers a ON a.id = g.bench_answer_id "
         "JOIN bench_items b ON b.id = a.bench_item_id "
         "LEFT JOIN bench_references r ON r.bench_item_id = b.id AND r.model = g.reference_model "

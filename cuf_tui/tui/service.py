@@ -91,6 +91,15 @@ class Workbench:
                 parts.append(judged)
         return "\n\n\n".join(parts)
 
+    def grade_transcripts(self, grade_ids: list[int]) -> str:
+        """Every request behind these CODAL-Bench grades (an answer's, then its grade's)."""
+        from cuf_tui.prompts import load_prompts
+        from cuf_tui.prompts.transcript import grade_transcript
+
+        prompts = load_prompts(self.workspace.root)
+        parts = [grade_transcript(self.store, prompts, grade_id) for grade_id in grade_ids]
+        return "\n\n\n".join(part for part in parts if part)
+
     def nothing_in_the_queue(self, total: int) -> str:
         """Why the queue is empty: nothing matches the filter, or the workspace holds no
         instruction at all (perhaps only a bench)."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
@@ -21,6 +22,7 @@ from textual.worker import Worker
 from cuf_tui.analysis.leaderboard import COLUMNS, LeaderboardRow, Score, place
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.tui.failures import report_worker_failure, survives
+from cuf_tui.tui.screens.dialogs import TextDialog
 from cuf_tui.tui.service import Workbench
 
 READABLE = "readable"
@@ -37,6 +39,10 @@ def cell_text(score: Score | None, best: bool) -> Text:
 
 
 class BenchPane(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "transcript", "Transcript"),
+    ]
+
     DEFAULT_CSS = """
     BenchPane > DataTable { height: auto; max-height: 50%; }
     BenchPane > #bench-grades { height: 1fr; border-top: solid $panel; }
@@ -141,7 +147,8 @@ class BenchPane(Vertical):
                     "average: the mean of the preference scores. Ranked per judge and "
                     "reference; an incomplete run (coverage in yellow) is not ranked. The best "
                     "of each column in green; 'readable' is the mean of readable grades only. "
-                    "Enter on a score lists its grades. `cuf-tui bench-report` prints the same.",
+                    "Enter on a score lists its grades, t then their requests. "
+                    "`cuf-tui bench-report` prints the same.",
                     style="dim",
                 )
             )
@@ -154,6 +161,16 @@ class BenchPane(Vertical):
                     style="dim",
                 )
             )
+
+    @survives("The transcript was not read")
+    def action_transcript(self) -> None:
+        """The requests behind the grades on show (Enter on a score lists them first)."""
+        if self.grades_shown is None:
+            self.notify("Enter on a score lists its grades; t then shows their requests.")
+            return
+        title, grades = self.grades_shown
+        text = self.workbench.grade_transcripts([grade["grade_id"] for grade in grades])
+        self.app.push_screen(TextDialog(f"Transcript: {title}", text))
 
     def show_grades(self, title: str, grades: list[dict[str, Any]]) -> None:
         self.grades_shown = (title, grades)
