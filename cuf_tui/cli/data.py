@@ -153,11 +153,11 @@ def export(args: argparse.Namespace) -> int:
             force=args.force,
         )
     paired = layout in ("binarized", "dpo")
-    unit = "pairs" if paired else "rows"
+    unit = ("pair" if paired else "row") + ("" if report.rows == 1 else "s")
     how = f"{args.strategy}, " if layout == "dpo" else ""
     ties = args.ties or ("keep" if layout == "binarized" else "drop")
     extra = (
-        f" from {report.instructions} instructions ({how}ties {ties}, seed {seed})"
+        f" from {_count(report.instructions, 'instruction')} ({how}ties {ties}, seed {seed})"
         if paired
         else ""
     )
@@ -170,7 +170,7 @@ def export(args: argparse.Namespace) -> int:
     )
     if report.without_rows:
         why = "fewer than two rated responses" + (", or tied" if ties == "drop" else "")
-        note += f"; {report.without_rows} instructions gave no pair ({why})"
+        note += f"; {_count(report.without_rows, 'instruction')} gave no pair ({why})"
     if report.splits is None:
         where = f"{report.path} ({report.container})"
     else:
@@ -179,6 +179,10 @@ def export(args: argparse.Namespace) -> int:
         where = f"{paths} ({report.container}; {split}, stratified by preference)"
     console().print(f"Wrote {report.rows} {unit}{extra} to {where}{note}")
     return 0
+
+
+def _count(count: int, thing: str) -> str:
+    return f"{count:,} {thing}" + ("" if count == 1 else "s")
 
 
 def stats(args: argparse.Namespace) -> int:

@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[workspace],
     )
     parser.add_argument("--version", action="version", version=f"cuf-tui {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog: each command's usage starts "cuf-tui COMMAND", not with the top usage line.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", prog="cuf-tui")
 
     init = commands.add_parser(
         "init",
@@ -242,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[workspace],
         help="the CODAL-Bench leaderboard: models x preferences, with 95%% intervals",
         description="The paper's score of every graded run: each preference's mean grade "
-        "(unreadable or missing grades as 0) and their mean, with 95%% bootstrap intervals, "
+        "(unreadable or missing grades as 0) and their mean, with 95% bootstrap intervals, "
         "ranked per judge and reference; an incomplete run shows its coverage, unranked.",
     )
     report.add_argument("--judge", metavar="NAME", help="only this judge's grades")

@@ -28,9 +28,10 @@ def response_transcript(
     row = rows[0]
     out = [f"Response of {model} to instruction #{instruction_id} ({row['source']})", ""]
     if row["source"] != "generated":
-        out.append("Imported: made elsewhere, so no request of ours is on record.")
-    else:
-        out += _request_of_response(prompts, row)
+        out.append("Imported: made elsewhere, so no request, tokens or timing are on record.")
+        out += ["", "== Reply", row["text"] if row["text"] is not None else "(none)"]
+        return "\n".join(out)
+    out += _request_of_response(prompts, row)
     out += ["", "== Reply", row["text"] if row["text"] is not None else "(none)"]
     out += ["", *_attempt(row)]
     return "\n".join(out)
@@ -85,6 +86,8 @@ def judgment_transcript(store: Store, prompts: PromptSet, judgment_id: int) -> s
     ]
     if template == "imported":
         out += ["", "Imported: the judge's request was made elsewhere."]
+        out += ["", "== Reply", row["raw_output"] or "(not kept)"]
+        return "\n".join(out)
     elif not formats or any(m not in responses for m in order):
         out += [
             "",
@@ -117,7 +120,7 @@ def grade_transcript(store: Store, prompts: PromptSet, grade_id: int) -> str | N
         return None
     row = rows[0]
     preference = cast(Preference, row["preference"])
-    out = [f"{row['model']}'s answer to a {preference} bench item ({row['answer_source']})"]
+    out = [f"{row['model']}'s answer to a bench item of {preference} ({row['answer_source']})"]
     if row["answer_source"] != "generated" or row["principle"] is None:
         out.append("Made elsewhere (or before principles were recorded): no request on record.")
     else:
@@ -135,6 +138,8 @@ def grade_transcript(store: Store, prompts: PromptSet, grade_id: int) -> str | N
     ]
     if template == "imported":
         out.append("Imported: the grader's request was made elsewhere.")
+        out += ["", "== Reply", row["raw_output"] or "(not kept)"]
+        return "\n".join(out)
     elif not formats or row["reference"] is None or row["answer"] is None:
         out.append(
             f"== Request: its template ({template[:12]}) is not today's, or its inputs are "

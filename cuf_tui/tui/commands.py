@@ -13,14 +13,14 @@ SCREEN, QUEUE, JOBS = "screen", "#queue-pane", "#jobs-pane"  # where each action
 ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Generate missing responses", SCREEN, "launch('generate')", "G"),
     ("Judge unjudged instructions", SCREEN, "launch('judge')", "J"),
-    ("Run CODAL-Bench on a model (answer and grade)", SCREEN, "launch_bench", "B"),
+    ("Run CODAL-Bench on a model: its answers, then their grades", SCREEN, "launch_bench", "B"),
     ("Show the queue", SCREEN, "show_tab('queue')", "F2"),
     ("Show CODAL-Bench scores", SCREEN, "show_tab('bench')", "F3"),
     ("Show jobs", SCREEN, "show_tab('jobs')", "F4"),
     ("Search the instructions", QUEUE, "search", "/"),
-    ("Filter by preference (next)", QUEUE, "cycle_filter('preference')", "p"),
-    ("Filter by status (choose from a list)", QUEUE, "choose_filter('status')", "s"),
-    ("Filter by model (choose from a list)", QUEUE, "choose_filter('model')", "m"),
+    ("Filter by the next preference", QUEUE, "cycle_filter('preference')", "p"),
+    ("Choose the status filter from a list", QUEUE, "choose_filter('status')", "s"),
+    ("Choose the model filter from a list", QUEUE, "choose_filter('model')", "m"),
     ("Clear filters", QUEUE, "clear_filters", "Esc"),
     ("Next instruction that needs review", QUEUE, "next_review(1)", "]"),
     ("Previous instruction that needs review", QUEUE, "next_review(-1)", "["),
@@ -44,9 +44,7 @@ def action_owner(screen: DOMNode, where: str) -> DOMNode:
 class WorkbenchCommands(Provider):
     async def discover(self) -> Hits:
         for name, where, action, key in ACTIONS:
-            yield DiscoveryHit(
-                f"{name} ({key})", partial(self.run, where, action), help=f"the key: {key}"
-            )
+            yield DiscoveryHit(f"{name} ({key})", partial(self.run, where, action))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

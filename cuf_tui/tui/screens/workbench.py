@@ -226,8 +226,9 @@ class WorkbenchScreen(Screen[None]):
 
 
 def key_label(binding: Binding) -> str:
-    """A binding's keys as the keyboard prints them: `?/F1`, `]`, `Esc`."""
-    if binding.key_display:
+    """A binding's keys as the keyboard prints them: `?/F1`, `]`, `Esc`. A footer's short
+    form that stands for two keys of two actions (`]/[`) is not used: help lists each."""
+    if binding.key_display and "/" not in binding.key_display:
         return binding.key_display
     from textual.keys import format_key
 

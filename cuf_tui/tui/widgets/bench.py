@@ -90,6 +90,7 @@ class BenchPane(Vertical):
         key = event.cell_key.row_key.value
         column = event.cell_key.column_key.value
         if key is None or column in ("rank", "model", "group"):
+            self.notify("Enter on a score (a preference, or the average) lists its grades.")
             return
         row = next((r for r in self.shown_rows or [] if json.dumps(r.key) == key), None)
         if row is None:
@@ -105,6 +106,7 @@ class BenchPane(Vertical):
     def show(self, rows: Sequence[LeaderboardRow]) -> None:
         if list(rows) == self.shown_rows:
             return  # unchanged: keep the cursor and the grades on show
+        first = self.shown_rows is None
         self.shown_rows = list(rows)
         table = self.query_one("#bench-table", DataTable)
         table.clear()
@@ -138,6 +140,8 @@ class BenchPane(Vertical):
                 f"{row.judge} · {row.reference_model}",
                 key=json.dumps(row.key),
             )
+        if first and rows:  # start on a score, where Enter opens its grades
+            table.move_cursor(row=0, column=table.get_column_index(COLUMNS[0]))
         grades = self.query_one("#bench-grades-text", Static)
         if rows and self.grades_shown is None:  # the guide, until a cell is opened
             grades.update(
