@@ -244,3 +244,4 @@ def test_reviews_travel_with_the_rows_and_flags_can_keep_a_response_out(
     assert run.code == 0, run.err
     (only,) = read_jsonl(reviewed)
     assert [r["model"] for r in only["responses"]] == [pair["model_rejected"]]
+    assert only["models"] == [pair["model_rejected"]]

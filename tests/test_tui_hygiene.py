@@ -201,3 +201,29 @@ async def test_r_shows_the_judges_answer_on_a_sample_judgment(private_home) -> N
         await pilot.pause()
         assert isinstance(app.screen, TextDialog)
         assert "#### Output for Text 1\nRating: 5" in app.screen.text
+
+
+async def test_the_model_picker_fits_80x24_with_fifteen_models(tmp_path) -> None:
+    from textual.widgets import OptionList
+
+    from cuf_tui.tui.screens.dialogs import ChooseDialog
+    from cuf_tui.workspace import Workspace
+    from tests.batch_helpers import make_workspace
+    from tests.test_tui import build_app
+
+    models = [f"model-{i:02d}" for i in range(15)]
+    root = make_workspace(tmp_path / "ws", "http://127.0.0.1:9/v1", models, [])
+    import json
+    import sqlite3
+
+    with sqlite3.connect(root / "cuf.db") as db:
+        db.execute("UPDATE instructions SET models = ?", (json.dumps(models),))
+    app = build_app(Workspace(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ChooseDialog)
+        options = app.screen.query_one(OptionList)
+        hint = app.screen.query("Static").last()
+        assert options.option_count == 16  # all models, and the fifteen
+        assert hint.region.bottom <= 24 and hint.region.height >= 1  # the hint is in view

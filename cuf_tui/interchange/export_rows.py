@@ -94,6 +94,8 @@ def export_rows(
                 for model, text in instruction.responses.items()
                 if kept(instruction, model)
             }
+            # The row names only the models whose responses it keeps.
+            instruction.models = [m for m in instruction.models if m in instruction.responses]
     if layout == "instructions":
         for instruction in instructions:
             yield {

@@ -42,11 +42,12 @@ if TYPE_CHECKING:
 
 def bench_choices(store: Store, config: Config) -> list[tuple[str, str, int]]:
     """(model, reference model, items) a bench run can take: every model of the pool or with
-    imported answers, against every reference model of the bench."""
+    imported answers, against every reference model of the bench but its own (a model graded
+    against its own answers tells nothing)."""
     references = reference_models(store)
     models = [entry.name for entry in config.models]
     models += [m for m in answered_models(store) if m not in models]
-    return [(m, ref, count) for m in models for ref, count in references.items()]
+    return [(m, ref, count) for m in models for ref, count in references.items() if ref != m]
 
 
 @dataclass(frozen=True)

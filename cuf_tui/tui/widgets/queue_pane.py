@@ -215,6 +215,10 @@ class QueuePane(Container):
         if target is None:
             self.notify("No other instruction needs review.", timeout=3)
             return
+        current = self.queue.current_id
+        if current is not None and (target < current if direction > 0 else target > current):
+            where = "first" if direction > 0 else "last"
+            self.notify(f"Around to the {where} instruction that needs review.", timeout=2)
         if target not in self.queue.ids:
             self.reload_queue(needing)
         self.queue.cursor = self.queue.ids.index(target)
