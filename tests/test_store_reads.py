@@ -103,3 +103,9 @@ def test_search_finds_words_in_responses_and_rationales_whatever_their_case(
         store.write("UPDATE responses SET text = text || ' ünïcode-wörd' WHERE instruction_id = 5")
         assert queue_ids(store, QueueFilter(search="ÜNÏCODE-WÖRD")) == [5]
         assert queue_ids(store, QueueFilter(search="ünïcode")) == [5]
+
+
+def test_a_nul_in_the_search_text_matches_no_more_than_without_it(sample: Workspace) -> None:
+    with sample.open_store() as store:
+        with_nul = queue_ids(store, QueueFilter(search="chu\x00nk("))
+        assert with_nul == queue_ids(store, QueueFilter(search="chunk(")) == [1]

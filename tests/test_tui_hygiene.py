@@ -227,3 +227,38 @@ async def test_the_model_picker_fits_80x24_with_fifteen_models(tmp_path) -> None
         hint = app.screen.query("Static").last()
         assert options.option_count == 16  # all models, and the fifteen
         assert hint.region.bottom <= 24 and hint.region.height >= 1  # the hint is in view
+
+
+def test_a_job_log_that_is_no_file_never_blocks_the_pane(tmp_path) -> None:
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cuf_tui.tui.widgets.jobs import log_tail
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with ThreadPoolExecutor(2) as pool:
+        for path in (str(fifo), "/dev/zero", str(tmp_path)):
+            shown = pool.submit(log_tail, path).result(timeout=5)  # a FIFO used to block
+            assert "not a regular file" in shown
+
+
+async def test_a_filter_changed_while_a_search_runs_is_kept(private_home, monkeypatch) -> None:
+    from cuf_tui.tui.widgets import queue_pane
+    from cuf_tui.workspace import ensure_sample_workspace
+    from tests.test_tui import _until, build_app, pane
+
+    monkeypatch.setattr(queue_pane, "SEARCH_AFTER_S", 0.8)  # a pause long enough to act in
+    app = build_app(ensure_sample_workspace(private_home / "sample-workspace"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash", *"the", "enter", "p")  # p before the search has run
+        await _until(
+            pilot,
+            lambda: (
+                pane(app).filter.search == "the"
+                and pane(app).filter.preference == "instruction-following"
+            ),
+        )
+        await pilot.pause(0.5)  # and nothing undoes it later
+        chosen = pane(app).filter
+        assert (chosen.preference, chosen.search) == ("instruction-following", "the")

@@ -141,10 +141,12 @@ def _has_llama_cpp() -> bool:
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
+        if not path.is_file():  # a FIFO would block, a device might never end
+            return "(no log)"
         with path.open("rb") as log:
             log.seek(0, os.SEEK_END)
             log.seek(max(0, log.tell() - 64 * 1024))
-            text = log.read().decode("utf-8", "replace")
+            text = log.read(64 * 1024).decode("utf-8", "replace")
     except OSError:
         return "(no log)"
     kept = [line for line in text.splitlines() if line.strip()][-lines:]

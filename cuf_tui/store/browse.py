@@ -81,16 +81,17 @@ def queue_ids(store: Store, chosen: QueueFilter) -> list[int]:
     if chosen.model:
         where.append("EXISTS (SELECT 1 FROM json_each(i.models) m WHERE m.value = ?)")
         params.append(chosen.model)
-    if chosen.search:
+    search = chosen.search.replace("\x00", "")  # LIKE would stop reading the pattern there
+    if search:
         # The instruction, its responses and the judge's rationales: LIKE (fast, folding
         # ASCII case) for a plain word, a folding function beyond ASCII.
-        if chosen.search.isascii():
+        if search.isascii():
             match = "{} LIKE ? ESCAPE '\\'"
-            escaped = chosen.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             needle = f"%{escaped}%"
         else:
             match = "contains_folded({}, ?)"
-            needle = chosen.search.casefold()
+            needle = search.casefold()
         where.append(
             f"({match.format('i.text')} OR EXISTS (SELECT 1 FROM responses r "
             f"WHERE r.instruction_id = i.id AND {match.format('r.text')}) OR EXISTS (SELECT 1 "

@@ -110,7 +110,7 @@ class WorkbenchScreen(Screen[None]):
             return
         self._data_version = version
         queue = self.query_one(QueuePane)
-        queue.reload_queue()
+        queue.refresh_queue()
         # The other tabs are read again when they are shown.
         shown = self.query_one(TabbedContent).active
         if shown == "jobs":

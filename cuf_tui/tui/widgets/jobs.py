@@ -87,11 +87,13 @@ def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
     if not path:
         return "No log file was recorded for this job."
     try:
+        if not Path(path).is_file():  # a FIFO would block, /dev/zero would never end
+            return f"cannot read {path}: not a regular file"
         with Path(path).open("rb") as handle:
             handle.seek(0, 2)
             size = handle.tell()
             handle.seek(max(0, size - 16_384))
-            tail = handle.read().decode("utf-8", "replace").splitlines()[-lines:]
+            tail = handle.read(16_384).decode("utf-8", "replace").splitlines()[-lines:]
     except OSError as err:
         return f"cannot read {path}: {err.strerror}"
     return "\n".join(tail)

@@ -188,8 +188,22 @@ class QueuePane(Container):
 
     @survives("The search was not shown")
     def _searched(self, chosen: QueueFilter, ids: list[int]) -> None:
-        if self.search_box.value == chosen.search:  # not overtaken by more typing
+        current = self.filter
+        wanted = QueueFilter(
+            current.preference, current.status, current.model, self.search_box.value
+        )
+        if wanted == chosen:
             self.show_queue(chosen, ids)
+        elif wanted.search == chosen.search:  # another filter changed meanwhile: again
+            self.search(wanted)
+
+    def refresh_queue(self) -> None:
+        """The queue again after others wrote: in the background while a search is on (it
+        reads every response), at once otherwise."""
+        if self.filter.search:
+            self.search(self.filter)
+        else:
+            self.reload_queue()
 
     @on(Input.Submitted, "#search")
     def search_done(self) -> None:
