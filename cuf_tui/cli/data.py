@@ -123,7 +123,7 @@ def _import_answers(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    from cuf_tui.interchange.export_rows import ExportFormat, ExportOptions
+    from cuf_tui.interchange.export_rows import DEFAULT_TIES, ExportFormat, ExportOptions
     from cuf_tui.interchange.exporter import export_dataset
 
     workspace = workspace_of(args)
@@ -155,7 +155,7 @@ def export(args: argparse.Namespace) -> int:
     paired = layout in ("binarized", "dpo")
     unit = ("pair" if paired else "row") + ("" if report.rows == 1 else "s")
     how = f"{args.strategy}, " if layout == "dpo" else ""
-    ties = args.ties or ("keep" if layout == "binarized" else "drop")
+    ties = args.ties or DEFAULT_TIES.get(layout, "drop")
     extra = (
         f" from {_count(report.instructions, 'instruction')} ({how}ties {ties}, seed {seed})"
         if paired

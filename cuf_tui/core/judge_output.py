@@ -411,7 +411,8 @@ def read_grade(text: str, scale_max: int = GRADE_MAX) -> ReadGrade:
     )
     if matches:
         readable = {
-            _grade_of(m.group("value"), m.group("out_of") or None, scale_max): m for m in matches
+            _rating_from_match(m.group("value"), m.group("out_of") or None, scale_max): m
+            for m in matches
         }
         readable.pop(None, None)
         if len(readable) != 1:  # none readable, or two different grades
@@ -420,13 +421,6 @@ def read_grade(text: str, scale_max: int = GRADE_MAX) -> ReadGrade:
         return ReadGrade(rating, text[: last.start()].strip().strip("*# \n").strip())
     read = read_judge_output(text, 1, scale_max).at(1)
     return ReadGrade(read.rating, read.rationale or text.strip())
-
-
-def _grade_of(value: str, out_of: str | None, scale_max: int) -> int | None:
-    if out_of is not None and int(out_of) != scale_max:
-        return None
-    number = int(value)
-    return number if 1 <= number <= scale_max else None
 
 
 def grade_schema(max_tokens: int, scale_max: int = GRADE_MAX) -> dict[str, Any]:

@@ -6,6 +6,7 @@ reason, tokens, cost, latency, errors)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 from cuf_tui.core.preferences import Preference
@@ -81,9 +82,7 @@ def judgment_transcript(store: Store, prompts: PromptSet, judgment_id: int) -> s
     )
     preference = cast(Preference, row["preference"])
     template = row["template_sha256"]
-    formats: list[AnswerFormat] = [
-        f for f in ("sections", "json") if prompts.judge_template_sha256(preference, f) == template
-    ]
+    formats = _formats_of(template, lambda f: prompts.judge_template_sha256(preference, f))
     if template == "imported":
         out += ["", "Imported: the judge's request was made elsewhere."]
         out += ["", "== Reply", row["raw_output"] or "(not kept)"]
@@ -133,9 +132,7 @@ def grade_transcript(store: Store, prompts: PromptSet, grade_id: int) -> str | N
     out += ["", "== Reply", row["answer"] if row["answer"] is not None else "(none)", ""]
     out.append(f"Grade by {row['judge']} against {row['reference_model']}'s reference")
     template = row["template_sha256"]
-    formats: list[AnswerFormat] = [
-        f for f in ("sections", "json") if prompts.grade_template_sha256(preference, f) == template
-    ]
+    formats = _formats_of(template, lambda f: prompts.grade_template_sha256(preference, f))
     if template == "imported":
         out.append("Imported: the grader's request was made elsewhere.")
         out += ["", "== Reply", row["raw_output"] or "(not kept)"]
@@ -153,6 +150,13 @@ def grade_transcript(store: Store, prompts: PromptSet, grade_id: int) -> str | N
         out += _messages(messages)
     out += ["", "== Reply", row["raw_output"] or "(not kept)", "", *_attempt(row)]
     return "\n".join(out)
+
+
+def _formats_of(template: str, sha256_of: Callable[[AnswerFormat], str]) -> list[AnswerFormat]:
+    """The answer formats whose recipe, with today's templates, has the stored hash: the
+    request can be rebuilt exactly in those."""
+    formats: tuple[AnswerFormat, ...] = ("sections", "json")
+    return [f for f in formats if sha256_of(f) == template]
 
 
 def _messages(messages: list[dict[str, str]]) -> list[str]:

@@ -68,14 +68,22 @@ def generated_answers(store: Store, model: str) -> int:
     )
 
 
+def answer_protocol(alias: str = "a") -> str:
+    """SQL for an answer's protocol: the one recorded, else 'unrecorded' (made before
+    protocols were recorded) or 'imported'."""
+    return (
+        f"coalesce({alias}.protocol, CASE WHEN {alias}.source = 'generated' THEN 'unrecorded' "
+        "ELSE 'imported' END)"
+    )
+
+
 def answer_protocols(store: Store, model: str) -> dict[str, int]:
     """How many of ``model``'s done answers were made under each protocol."""
     return {
         row[0]: row[1]
         for row in store.db.execute(
-            "SELECT coalesce(protocol, CASE WHEN source = 'generated' THEN 'unrecorded' "
-            "ELSE 'imported' END), count(*) FROM bench_answers "
-            "WHERE model = ? AND state = 'done' GROUP BY 1",
+            f"SELECT {answer_protocol()}, count(*) FROM bench_answers a "
+            "WHERE a.model = ? AND a.state = 'done' GROUP BY 1",
             (model,),
         )
     }

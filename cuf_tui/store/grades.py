@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cuf_tui.store.attempts import Attempt, upsert_attempt
+from cuf_tui.store.bench import answer_protocol
 from cuf_tui.store.claims import UnitClaim, release_claim
 from cuf_tui.store.db import Store
 from cuf_tui.store.jobs import count_unit
@@ -86,10 +87,7 @@ class GradeRow:
     state: str  # done or unparsed
 
 
-# An answer made before protocols were recorded, or imported without one.
-ANSWER_PROTOCOL = (
-    "coalesce(a.protocol, CASE WHEN a.source = 'generated' THEN 'unrecorded' ELSE 'imported' END)"
-)
+ANSWER_PROTOCOL = answer_protocol("a")
 # A grade made before grading recipes were recorded, or imported.
 GRADING = (
     "coalesce(g.grading, CASE WHEN g.template_sha256 = 'imported' THEN 'imported' "

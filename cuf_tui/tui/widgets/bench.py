@@ -24,11 +24,13 @@ from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.tui.failures import report_worker_failure, survives
 from cuf_tui.tui.screens.dialogs import TextDialog
 from cuf_tui.tui.service import Workbench
+from cuf_tui.tui.widgets.rendered import one_line
 
 READABLE = "readable"
 HEADERS = {"instruction-following": "instr-following"}  # the rest fit as they are
 COVERAGE = "coverage"
 EXCERPT = 600
+LABEL_CHARS = 36
 
 
 def cell_text(score: Score | None, best: bool) -> Text:
@@ -122,7 +124,7 @@ class BenchPane(Vertical):
             readable = overall.mean_readable
             table.add_row(
                 Text(place(row), style="bold" if row.complete else "dim"),
-                _shortened(row.label),
+                one_line(row.label, LABEL_CHARS),  # whole on Enter
                 *(
                     cell_text(
                         row.scores.get(c),
@@ -197,11 +199,6 @@ class BenchPane(Vertical):
                 Text(rating + "\n", style="bold yellow") + Text(_excerpt(why), style="italic"),
             )
         self.query_one("#bench-grades-text", Static).update(shown)
-
-
-def _shortened(label: str, width: int = 36) -> str:
-    """A long label (a protocol's settings) cut to fit; Enter on a score shows it whole."""
-    return label if len(label) <= width else label[: width - 1] + "…"
 
 
 def _excerpt(text: str) -> str:

@@ -17,6 +17,7 @@ from cuf_tui.store.jobs import JobRow
 from cuf_tui.tui.failures import survives
 from cuf_tui.tui.screens.dialogs import ConfirmBatch
 from cuf_tui.tui.service import Workbench
+from cuf_tui.tui.widgets.rendered import one_line
 
 LOG_TAIL_LINES = 12
 SERVER_LOG_LINES = 6
@@ -76,11 +77,6 @@ ERROR_CHARS = 40
 
 def _parse(stamp: str) -> dt.datetime:
     return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
-
-
-def _shortened(text: str, limit: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
@@ -202,7 +198,7 @@ class JobsPane(Vertical):
                 short_count(row.prompt_tokens + row.completion_tokens),
                 rate,
                 eta,
-                Text(_shortened(row.error or "", ERROR_CHARS), style="red"),
+                Text(one_line(row.error or "", ERROR_CHARS), style="red"),
                 key=str(row.id),
             )
         self.rows = {row.id: row for row in rows}

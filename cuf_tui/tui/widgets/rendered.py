@@ -95,3 +95,10 @@ def _wrap_ascii(line: str, width: int) -> list[str]:
         start = end + 1 if space > start else end
     pieces.append(line[start:])
     return pieces
+
+
+def one_line(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` characters, cut with an ellipsis (a long
+    error in a table column, a protocol's settings in a model label)."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
