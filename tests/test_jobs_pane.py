@@ -113,3 +113,9 @@ async def test_a_launched_job_is_selected_and_cancel_says_what_it_does(
         assert "y/Enter cancel job 4 · n/Esc keep it running" in app.screen.hint
         await pilot.press("y")
         await pilot.pause(0.5)
+        # A finished job is not offered for cancelling.
+        jobs.table.move_cursor(row=[str(k.value) for k in jobs.table.rows].index("1"))
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmBatch)

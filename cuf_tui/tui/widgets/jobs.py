@@ -143,6 +143,10 @@ class JobsPane(Vertical):
         job_id = self.selected_job_id
         if job_id is None:
             return
+        state = self.rows[job_id].shown_state if job_id in self.rows else "running"
+        if state not in ("running", "queued", "interrupted"):
+            self.notify(f"Job {job_id} is {state}: no worker runs it, nothing to cancel.")
+            return
 
         def cancel(confirmed: bool | None) -> None:
             if confirmed:
