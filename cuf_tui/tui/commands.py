@@ -17,7 +17,7 @@ ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("Show the queue", SCREEN, "show_tab('queue')", "F2"),
     ("Show CODAL-Bench scores", SCREEN, "show_tab('bench')", "F3"),
     ("Show jobs", SCREEN, "show_tab('jobs')", "F4"),
-    ("Search the instructions", QUEUE, "search", "/"),
+    ("Search instructions, responses and rationales", QUEUE, "search", "/"),
     ("Filter by the next preference", QUEUE, "cycle_filter('preference')", "p"),
     ("Choose the status filter from a list", QUEUE, "choose_filter('status')", "s"),
     ("Choose the model filter from a list", QUEUE, "choose_filter('model')", "m"),
