@@ -3,8 +3,9 @@
 Runs the real `cuf-tui` in a pseudo-terminal and reads its output as a terminal would:
 the time to first paint (process start until the first instruction is on screen), the time
 from a key press until the screen shows its effect (moving to another instruction, rating,
-flagging; median and p95, at a reading pace and back to back), and the peak memory of the
-workbench. Targets: first paint under 1 s, p95 under 50 ms.
+flagging; median and p95, at a reading pace and back to back), the time from Enter in the
+search box until the first matches are listed and until all of them are counted, and the peak
+memory of the workbench. Targets: first paint under 1 s, p95 under 50 ms.
 
     python -m benchmarks.bench_tui [--instructions 10000] [--presses 200]
 """
@@ -35,6 +36,12 @@ ANSWER = (
     "        seen.add(v * 2)\n    return sorted(seen)\n```\n\nIt runs in O(n log n) time. " * 3
 )
 
+RARE_WORD = " Ünïcode-Wörd"  # in one response of one instruction in a thousand
+
+# What a reviewer looks for: one instruction, a word in a few responses (in another case),
+# words in every response or every rationale, and nothing at all.
+SEARCHES = ["Task 7777:", "ÜNÏCODE-wörd", "seen.add", "explanation is short", "no such text"]
+
 
 def build(root: Path, count: int) -> Path:
     subprocess.run(
@@ -58,7 +65,11 @@ def build(root: Path, count: int) -> Path:
         conn.executemany(
             "INSERT INTO responses (instruction_id, model, text, state, source) "
             "VALUES (?, ?, ?, 'done', 'bench')",
-            [(i, m, ANSWER) for i in range(1, count + 1) for m in MODELS],
+            [
+                (i, m, ANSWER + (RARE_WORD if i % 1000 == 7 and m == MODELS[2] else ""))
+                for i in range(1, count + 1)
+                for m in MODELS
+            ],
         )
         conn.executemany(
             "INSERT INTO judgments (id, instruction_id, judge, template_sha256, order_shown, "
@@ -75,6 +86,11 @@ def build(root: Path, count: int) -> Path:
                 for p, m in enumerate(MODELS)
             ],
         )
+    from cuf_tui.store.browse import bring_index_up_to_date
+    from cuf_tui.workspace import Workspace
+
+    with Workspace(root).open_store() as store:  # as an import leaves it: searchable
+        bring_index_up_to_date(store)
     return root
 
 
@@ -160,6 +176,45 @@ def run_keys(
         terminal.close()
 
 
+def run_searches(root: Path, rounds: int) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Enter in the search box, until the first matches are listed and until all of them
+    are counted; each search typed whole, then Esc."""
+    from cuf_tui.store.browse import QueueFilter, queue_ids
+    from cuf_tui.workspace import Workspace
+
+    with Workspace(root).open_store() as store:
+        total = store.scalar("SELECT count(*) FROM instructions")
+        expected = {word: len(queue_ids(store, QueueFilter(search=word))) for word in SEARCHES}
+    terminal = Terminal(root)
+    first: dict[str, list[float]] = {"first matches": [], "all counted": []}
+    try:
+        terminal.wait_for("#1 ·")
+        time.sleep(1.0)
+        for _ in range(rounds):
+            for word in SEARCHES:
+                terminal.press("/", "Esc clears")
+                terminal.press(word, word[-3:])  # echoed in the search box
+                time.sleep(0.3)  # past the pause that starts a search while typing
+                terminal.press("\x1b", f" {total} of {total}")
+                time.sleep(0.3)
+                terminal.press("/", "Esc clears")
+                terminal.press(word, word[-3:])  # echoed in the search box
+                time.sleep(0.05)
+                # Enter searches at once: the first matches, then the count of all
+                terminal.output.clear()
+                start = time.perf_counter()
+                os.write(terminal.master, b"\r")
+                shown = terminal.wait_for(f"/{word}", seconds=30)
+                counted = terminal.wait_for(f" {expected[word]} of {total}", seconds=30)
+                first["first matches"].append(shown - start)
+                first["all counted"].append(counted - start)
+                terminal.press("\x1b", f" {total} of {total}")
+                time.sleep(0.3)
+        return first, expected
+    finally:
+        terminal.close()
+
+
 def report(title: str, timings: dict[str, list[float]]) -> None:
     print(title)
     for label, values in timings.items():
@@ -179,12 +234,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instructions", type=int, default=10_000)
     parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--search-rounds", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = build(Path(tmp) / "ws", args.instructions)
         shutil.copytree(root, Path(tmp) / "ws2")  # each run starts with no reviews
         paint, reading, memory = run_keys(root, args.presses, 0.3)
         paint_held, held, _ = run_keys(Path(tmp) / "ws2", args.presses, 0.0)
+        searches, matches = run_searches(root, args.search_rounds)
     print(
         f"instructions              {args.instructions} (4 responses each, judged), "
         "cuf-tui in a pseudo-terminal, 160x48"
@@ -195,6 +252,8 @@ def main() -> None:
     )
     report("key press to repainted panes, 0.3 s between keys (reading):", reading)
     report("key press to repainted panes, keys back to back:", held)
+    counts = ", ".join(f"{word!r} {count}" for word, count in matches.items())
+    report(f"Enter in the search box to the queue showing matches ({counts}):", searches)
     print(f"peak memory               {memory:.0f} MB (the workbench process)")
 
 

@@ -73,3 +73,52 @@ def test_a_dataset_id_offline_fails_at_once_in_one_line(cli, workspace, monkeypa
     assert time.perf_counter() - started < 2.0
     assert run.code != 0 and len(run.err.strip().splitlines()) == 1
     assert "cannot be reached" in run.err and "HF_HUB_OFFLINE=1" in run.err
+
+
+def test_a_hub_that_connects_but_never_answers_fails_within_seconds(
+    cli, workspace, monkeypatch
+) -> None:
+    """A proxy or a dead mirror that accepts connections and sends nothing: one line, in
+    seconds, not minutes of retries."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts (the kernel does) and never reads nor writes
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+        started = time.perf_counter()
+        run = cli("import", "someone/some-dataset", "-w", workspace)
+        assert time.perf_counter() - started < 8.0
+    finally:
+        silent.close()
+    assert run.code != 0 and len(run.err.strip().splitlines()) == 1
+    assert "did not answer within 5 s" in run.err
+
+
+def test_a_dataset_the_hub_does_not_have_is_said_so(cli, workspace, monkeypatch) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hub = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{hub.server_address[1]}")
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+        run = cli("import", "someone/no-such-dataset", "-w", workspace)
+    finally:
+        hub.shutdown()
+    assert run.code != 0 and len(run.err.strip().splitlines()) == 1
+    assert "no such dataset on the Hugging Face Hub (127.0.0.1)" in run.err

@@ -245,3 +245,23 @@ def test_reviews_travel_with_the_rows_and_flags_can_keep_a_response_out(
     (only,) = read_jsonl(reviewed)
     assert [r["model"] for r in only["responses"]] == [pair["model_rejected"]]
     assert only["models"] == [pair["model_rejected"]]
+
+
+def test_an_export_the_review_filters_empty_says_so(cli, graded, tmp_path, monkeypatch) -> None:
+    from cuf_tui.store.db import open_store
+    from cuf_tui.store.reviews import write_review
+
+    workspace, _ = graded
+    with open_store(workspace / "cuf.db") as store:
+        every = store.db.execute("SELECT instruction_id, model FROM responses").fetchall()
+        for instruction_id, model in every:
+            write_review(store, instruction_id, model, flagged=1)
+    out = tmp_path / "none.jsonl"
+    run = cli("export", "--format", "dpo", "--exclude-flagged", "--out", out, "-w", workspace)
+    assert run.code != 0 and not out.exists()
+    said = " ".join(run.err.split())
+    assert f"--exclude-flagged left out the {len(every)} responses a reviewer flagged" in said
+    assert "ratings by any judge" not in said  # the judge is not to blame
+    run = cli("export", "--format", "cuf", "--reviewed-only", "--out", out, "-w", workspace)
+    said = " ".join(run.err.split())
+    assert run.code != 0 and "--reviewed-only kept only the 0 responses a reviewer rated" in said

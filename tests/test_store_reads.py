@@ -109,3 +109,30 @@ def test_a_nul_in_the_search_text_matches_no_more_than_without_it(sample: Worksp
     with sample.open_store() as store:
         with_nul = queue_ids(store, QueueFilter(search="chu\x00nk("))
         assert with_nul == queue_ids(store, QueueFilter(search="chunk(")) == [1]
+
+
+def test_the_queue_the_filters_and_the_detail_show_the_same_judgment(sample: Workspace) -> None:
+    """Two judges on one instruction: the primary judge's judgment is the one on show, in
+    the detail, the queue's mark and every status filter, whether it is read or not."""
+    with sample.open_store() as store:
+        store.write(
+            "INSERT INTO judgments (instruction_id, judge, template_sha256, order_shown, "
+            "raw_output, state, source) VALUES (27, 'second-judge', 'h', '[]', 'fine', 'done', "
+            "'test'), (2, 'second-judge', 'h', '[]', '???', 'unparsed', 'test')"
+        )
+        first = store.scalar("SELECT judge FROM judgments WHERE instruction_id = 27 LIMIT 1")
+        # instruction 27: the sample's judge could not be read, the second judge could;
+        # instruction 2: the other way round. With no primary judge, a read one shows.
+        for primary, expected in ((first, [27]), ("second-judge", [2]), (None, [])):
+            ids = queue_ids(store, QueueFilter(status="unparsed"), judge=primary)
+            assert ids == expected, primary
+            marks = queue_rows(store, [2, 27], primary)
+            for instruction_id in (2, 27):
+                view = instruction_view(store, instruction_id, primary)
+                assert view is not None and view.judgment is not None
+                assert marks[instruction_id].judged == view.judgment.state
+                assert (instruction_id in ids) == (view.judgment.state == "unparsed")
+                needs = queue_ids(store, QueueFilter(status="needs review"), judge=primary)
+                if view.judgment.state == "unparsed":
+                    assert instruction_id in needs
+        assert queue_ids(store, QueueFilter(status="unjudged"), judge="nobody") == []

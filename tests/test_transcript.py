@@ -5,6 +5,9 @@ recorded of the attempt."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+
+import pytest
 
 from cuf_tui.cli import main
 from cuf_tui.tui.screens.dialogs import TextDialog
@@ -93,3 +96,31 @@ async def test_t_on_the_bench_pane_shows_the_requests_behind_a_scores_grades(
     assert style_items  # the style item's answer request, word for word
     assert any(all(m["content"] in shown for m in r.messages) for r in graded)
     assert "rebuilt exactly" in shown and "protocol: paper" in shown
+
+
+async def test_damaged_stored_json_costs_only_itself(server, tmp_path) -> None:
+    """An order shown or sampling parameters that are not the JSON they should be (written by
+    hand, or by another tool) leave the instruction readable; the transcript says which value
+    is damaged and shows the rest. A model list the queue could not read is refused."""
+    ws = make_workspace(tmp_path / "ws", server.base_url, ["alpha", "beta"], ["judge-markdown"])
+    assert await asyncio.to_thread(main, ["generate", "-w", str(ws)]) == 0
+    assert await asyncio.to_thread(main, ["judge", "-w", str(ws)]) == 0
+    with Workspace(ws).open_store() as store:
+        store.write("UPDATE judgments SET order_shown = '{\"half' WHERE instruction_id = 1")
+        store.write("UPDATE responses SET sampling = 'temperature=0.7' WHERE instruction_id = 1")
+        with pytest.raises(sqlite3.IntegrityError, match="models must be a JSON list"):
+            store.write("UPDATE instructions SET models = '\"alpha' WHERE id = 1")
+    app = build_app(Workspace(ws))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        shown = " ".join(detail(app).text().split())
+        assert "Write function number 0" in shown  # the instruction reads
+        assert "order shown is unreadable" in shown
+        assert sorted(r.model for r in detail(app).view.responses) == ["alpha", "beta"]
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TextDialog)
+        transcript = app.screen.text
+    assert "(unreadable as stored: 'temperature=0.7')" in transcript
+    assert "Order shown: (unreadable as stored: '{\"half')" in transcript
+    assert "== Reply" in transcript and "cannot be rebuilt" in transcript

@@ -77,7 +77,7 @@ def export_dataset(
     include_truncated = options.include_truncated
     cut_off = 0 if layout not in PAIRED or include_truncated else len(cut_off_responses(store))
     if not rows:
-        raise ExportError(_nothing_to_export(store, layout, options.judge, cut_off))
+        raise ExportError(_nothing_to_export(store, layout, options, cut_off))
     key = "prompt" if layout == "dpo" else "instruction"
     distinct = len({json.dumps(r[key]) for r in rows})
     unpaired = responded_instructions(store) - distinct if layout in PAIRED else 0
@@ -178,12 +178,29 @@ def _is_dataset_folder(path: Path) -> bool:
     return (path / "dataset_info.json").exists() or (path / "state.json").exists()
 
 
-def _nothing_to_export(store: Store, layout: str, judge: str | None, cut_off: int) -> str:
-    reason = _why_nothing(store, layout, judge)
+def _nothing_to_export(store: Store, layout: str, options: ExportOptions, cut_off: int) -> str:
+    filters = _filters_said(store, options)
+    if filters and instruction_count(store):
+        left = "a response" if layout == "cuf" else "two responses with different ratings"
+        reason = f"nothing to export: no instruction has {left} left after {filters}"
+    else:
+        reason = _why_nothing(store, layout, options.judge)
     if cut_off:
         reason += f"; {_responses(cut_off)} cut off at max_tokens left out; --include-truncated "
         reason += "keeps them"
     return reason
+
+
+def _filters_said(store: Store, options: ExportOptions) -> str:
+    """What the review filters left out, in the words of their options ("" for none)."""
+    said = []
+    if options.exclude_flagged:
+        flagged = int(store.scalar("SELECT count(*) FROM reviews WHERE flagged"))
+        said.append(f"--exclude-flagged left out the {_responses(flagged)} a reviewer flagged")
+    if options.reviewed_only:
+        rated = int(store.scalar("SELECT count(*) FROM reviews WHERE rating IS NOT NULL"))
+        said.append(f"--reviewed-only kept only the {_responses(rated)} a reviewer rated")
+    return " and ".join(said)
 
 
 def _responses(count: int) -> str:

@@ -269,29 +269,51 @@ def _load_hub_dataset(dataset_id: str, split: str | None) -> LoadedSource:
     return _from_dataset(loaded, dataset_id, split)
 
 
-HUB_PROBE_TIMEOUT_S = 1.5
+HUB_PROBE_TIMEOUT_S = 1.5  # to connect
+HUB_ANSWER_TIMEOUT_S = 5.0  # to answer a question about one dataset
 
 
 def _check_hub_reachable(dataset_id: str) -> None:
-    """One quick connection to the Hub before `datasets` tries (and retries, for tens of
-    seconds): offline, a source that is no local path fails at once, in one line. With
-    HF_HUB_OFFLINE or HF_DATASETS_OFFLINE set, `datasets` reads its cache instead."""
+    """One quick question to the Hub before `datasets` asks (and retries, for minutes): is
+    there such a dataset? Offline, or with a Hub that connects but never answers, a source
+    that is no local path fails within seconds, in one line. With HF_HUB_OFFLINE or
+    HF_DATASETS_OFFLINE set, `datasets` reads its cache instead."""
     import os
     import socket
-    from urllib.parse import urlsplit
+    import urllib.error
+    import urllib.request
+    from urllib.parse import quote, urlsplit
 
     if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE"):
         return
-    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    base = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    endpoint = urlsplit(base)
     host = endpoint.hostname or "huggingface.co"
     port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    advice = "; give a local file or folder, or set HF_HUB_OFFLINE=1 to read a cached copy"
     try:
         socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
     except OSError as err:
         raise SourceError(
             f"{dataset_id}: no such file or folder, and the Hugging Face Hub ({host}) cannot "
-            f"be reached to fetch it as a dataset ({err.strerror or err}); give a local file "
-            "or folder, or set HF_HUB_OFFLINE=1 to read a cached copy"
+            f"be reached to fetch it as a dataset ({err.strerror or err}){advice}"
+        ) from None
+    question = f"{base.rstrip('/')}/api/datasets/{quote(dataset_id, safe='/')}"
+    try:
+        with urllib.request.urlopen(question, timeout=HUB_ANSWER_TIMEOUT_S):
+            return
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            raise SourceError(
+                f"{dataset_id}: no such file or folder, and no such dataset on the Hugging "
+                f"Face Hub ({host})"
+            ) from None
+        return  # private or gated (401, 403): `datasets` asks again with the user's token
+    except (TimeoutError, urllib.error.URLError, OSError) as err:
+        why = getattr(err, "reason", err)
+        raise SourceError(
+            f"{dataset_id}: no such file or folder, and the Hugging Face Hub ({host}) did not "
+            f"answer within {HUB_ANSWER_TIMEOUT_S:g} s ({why}){advice}"
         ) from None
 
 

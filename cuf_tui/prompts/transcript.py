@@ -5,13 +5,13 @@ reason, tokens, cost, latency, errors)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, cast
 
 from cuf_tui.core.preferences import Preference
 from cuf_tui.core.prompts import AnswerFormat, PromptSet
 from cuf_tui.store.db import Store
+from cuf_tui.store.stored import stored_mapping, stored_names
 
 
 def response_transcript(
@@ -68,11 +68,12 @@ def judgment_transcript(store: Store, prompts: PromptSet, judgment_id: int) -> s
     if not rows:
         return None
     row = rows[0]
-    order = json.loads(row["order_shown"])
+    order = stored_names(row["order_shown"])
+    shown = ", ".join(f"{i}. {m}" for i, m in enumerate(order or [], 1))
     out = [
         f"Judgment of instruction #{row['instruction_id']} by {row['judge']} ({row['state']})",
         "",
-        "Order shown: " + ", ".join(f"{i}. {m}" for i, m in enumerate(order, 1)),
+        "Order shown: " + (shown if order is not None else unreadable(row["order_shown"])),
     ]
     responses = dict(
         store.db.execute(
@@ -87,7 +88,7 @@ def judgment_transcript(store: Store, prompts: PromptSet, judgment_id: int) -> s
         out += ["", "Imported: the judge's request was made elsewhere."]
         out += ["", "== Reply", row["raw_output"] or "(not kept)"]
         return "\n".join(out)
-    elif not formats or any(m not in responses for m in order):
+    elif not formats or order is None or any(m not in responses for m in order):
         out += [
             "",
             f"== Request: its template ({template[:12]}) is not today's, or a response is gone; "
@@ -169,8 +170,16 @@ def _messages(messages: list[dict[str, str]]) -> list[str]:
 def _parameters(sampling: str | None) -> str:
     if not sampling:
         return "(not recorded)"
-    values = json.loads(sampling)
+    values = stored_mapping(sampling)
+    if values is None:
+        return unreadable(sampling)
     return ", ".join(f"{key} {value}" for key, value in sorted(values.items()))
+
+
+def unreadable(raw: str) -> str:
+    """What a damaged stored value shows: that it is, and its start."""
+    start = raw if len(raw) <= 60 else raw[:59] + "…"
+    return f"(unreadable as stored: {start!r})"
 
 
 def _attempt(row: dict[str, Any]) -> list[str]:

@@ -3,15 +3,33 @@ full, the CODAL-Bench table and the jobs. Nothing here loads every instruction's
 
 from __future__ import annotations
 
-import json
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cuf_tui.store.db import Store
 from cuf_tui.store.grades import ANSWER_PROTOCOL, GRADING
+from cuf_tui.store.search import index_is_stale, refresh_search_index
+from cuf_tui.store.stored import stored_names
 
 STATUSES: Final = ("all", "needs review", "unjudged", "unparsed", "pending", "failed", "flagged")
 HEAD_CHARS = 160
+
+# The judgment an instruction shows (in the detail, the queue's marks and the filters alike):
+# the primary judge's (:judge) when it has a readable or unreadable one, a readable one before
+# an unreadable one, the latest first.
+_SHOWN_ORDER = (
+    "ORDER BY j.judge IS :judge DESC, j.state = 'done' DESC, j.finished_at DESC, j.id DESC"
+)
+SHOWN_STATE = (
+    "(SELECT j.state FROM judgments j WHERE j.instruction_id = i.id "
+    f"AND j.state IN ('done', 'unparsed') {_SHOWN_ORDER} LIMIT 1)"
+)
+SHOWN_JUDGMENT = (
+    "(SELECT j.id FROM judgments j WHERE j.instruction_id = i.id "
+    f"AND j.state IN ('done', 'unparsed') {_SHOWN_ORDER} LIMIT 1)"
+)
 
 _STATUS_SQL: Final[dict[str, str]] = {
     "all": "1",
@@ -20,23 +38,19 @@ _STATUS_SQL: Final[dict[str, str]] = {
     "AND r.state = 'done')))",
     "failed": "EXISTS (SELECT 1 FROM responses r WHERE r.instruction_id = i.id "
     "AND r.state = 'failed')",
-    "unjudged": "NOT EXISTS (SELECT 1 FROM judgments j WHERE j.instruction_id = i.id "
-    "AND j.state IN ('done', 'unparsed'))",
-    "unparsed": "(EXISTS (SELECT 1 FROM judgments j WHERE j.instruction_id = i.id AND "
-    "j.state = 'unparsed') AND NOT EXISTS (SELECT 1 FROM judgments j WHERE "
-    "j.instruction_id = i.id AND j.state = 'done'))",
+    "unjudged": f"{SHOWN_STATE} IS NULL",
+    "unparsed": f"{SHOWN_STATE} = 'unparsed'",
     "flagged": "EXISTS (SELECT 1 FROM reviews v WHERE v.instruction_id = i.id AND v.flagged)",
 }
-# Needs review: unparsed; judged with a response nobody has reviewed yet (a review counts once
-# it gives a rating or agrees with the judge; a flag or a note alone does not); or a reviewer's
-# rating that differs from the judge's.
+# Needs review: the judgment on show is unparsed; or it is read and some response has no
+# review yet (a review counts once it gives a rating or agrees with the judge; a flag or a
+# note alone does not); or a reviewer's rating differs from the judgment's.
 _STATUS_SQL["needs review"] = (
-    f"({_STATUS_SQL['unparsed']} OR (EXISTS (SELECT 1 FROM judgments j WHERE "
-    "j.instruction_id = i.id AND j.state = 'done') AND EXISTS (SELECT 1 FROM json_each(i.models) "
-    "m WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE v.instruction_id = i.id AND "
-    "v.model = m.value AND (v.rating IS NOT NULL OR v.agrees_with_judge)))) OR EXISTS (SELECT 1 "
-    "FROM reviews v JOIN judgments j ON j.instruction_id = v.instruction_id AND j.state = 'done' "
-    "JOIN judgment_ratings jr ON jr.judgment_id = j.id AND jr.model = v.model WHERE "
+    f"({SHOWN_STATE} = 'unparsed' OR ({SHOWN_STATE} = 'done' AND EXISTS (SELECT 1 FROM "
+    "json_each(i.models) m WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE "
+    "v.instruction_id = i.id AND v.model = m.value AND (v.rating IS NOT NULL OR "
+    "v.agrees_with_judge)))) OR EXISTS (SELECT 1 FROM reviews v JOIN judgment_ratings jr "
+    f"ON jr.judgment_id = {SHOWN_JUDGMENT} AND jr.model = v.model WHERE "
     "v.instruction_id = i.id AND v.rating IS NOT NULL AND jr.rating IS NOT v.rating))"
 )
 
@@ -71,36 +85,73 @@ class QueueRow:
     cut_off: int  # responses cut off at max_tokens
 
 
-def queue_ids(store: Store, chosen: QueueFilter) -> list[int]:
-    """The ids of the instructions the filter keeps, in queue order."""
+SEARCH_INDEX_CHARS = 3  # the trigram index answers searches this long or longer
+
+
+def queue_ids(
+    store: Store, chosen: QueueFilter, limit: int | None = None, judge: str | None = None
+) -> list[int]:
+    """The ids of the instructions the filter keeps, in queue order; with ``limit``, the
+    first ones only (a search shows them before it has counted every match). ``judge``: the
+    primary judge, whose judgment an instruction shows when it has one."""
     where = [_STATUS_SQL[chosen.status]]
-    params: list[Any] = []
+    params: dict[str, Any] = {"judge": judge}
     if chosen.preference:
-        where.append("i.preference = ?")
-        params.append(chosen.preference)
+        where.append("i.preference = :preference")
+        params["preference"] = chosen.preference
     if chosen.model:
-        where.append("EXISTS (SELECT 1 FROM json_each(i.models) m WHERE m.value = ?)")
-        params.append(chosen.model)
-    search = chosen.search.replace("\x00", "")  # LIKE would stop reading the pattern there
-    if search:
-        # The instruction, its responses and the judge's rationales: LIKE (fast, folding
-        # ASCII case) for a plain word, a folding function beyond ASCII.
-        if search.isascii():
-            match = "{} LIKE ? ESCAPE '\\'"
-            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            needle = f"%{escaped}%"
-        else:
-            match = "contains_folded({}, ?)"
-            needle = search.casefold()
+        where.append("EXISTS (SELECT 1 FROM json_each(i.models) m WHERE m.value = :model)")
+        params["model"] = chosen.model
+    search = searched_text(chosen.search)
+    source = "instructions i"
+    if len(search) >= SEARCH_INDEX_CHARS:
+        # The index, read in id order: the first matches come without reading the rest.
+        source = "instruction_search s JOIN instructions i ON i.id = s.rowid"
+        where.insert(0, "instruction_search MATCH :search")
+        params["search"] = '"' + search.replace('"', '""') + '"'
+    elif search:  # too short for trigrams: every document is read, folded as the index folds
         where.append(
-            f"({match.format('i.text')} OR EXISTS (SELECT 1 FROM responses r "
-            f"WHERE r.instruction_id = i.id AND {match.format('r.text')}) OR EXISTS (SELECT 1 "
-            "FROM judgments j JOIN judgment_ratings jr ON jr.judgment_id = j.id "
-            f"WHERE j.instruction_id = i.id AND {match.format('jr.rationale')}))"
+            "i.id IN (SELECT rowid FROM instruction_search WHERE contains_folded(body, :search))"
         )
-        params += [needle, needle, needle]
-    sql = f"SELECT i.id FROM instructions i WHERE {' AND '.join(where)} ORDER BY i.id"
+        params["search"] = search.casefold()
+    sql = f"SELECT i.id FROM {source} WHERE {' AND '.join(where)} ORDER BY i.id"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     return [row[0] for row in store.db.execute(sql, params)]
+
+
+def first_matches(
+    store: Store, chosen: QueueFilter, first: int, budget_s: float, judge: str | None = None
+) -> list[int] | None:
+    """The first ``first`` ids ``chosen`` keeps, or None when reading them would take
+    longer than ``budget_s`` (the read stops there): a screen may wait that long, not more."""
+    conn = store.db.conn
+    if chosen.search and index_is_stale(conn):
+        return None  # the index must be brought up to date first: a write, not for a screen
+    deadline = time.perf_counter() + budget_s
+    conn.set_progress_handler(lambda: time.perf_counter() > deadline, 1000)
+    try:
+        return queue_ids(store, chosen, limit=first, judge=judge)
+    except sqlite3.OperationalError as err:
+        if "interrupted" in str(err):
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def bring_index_up_to_date(store: Store) -> None:
+    """Before a search: the documents of instructions written by a program that did not
+    make them again itself."""
+    if index_is_stale(store.db.conn):
+        with store.transaction():
+            refresh_search_index(store.db.conn)
+
+
+def searched_text(search: str) -> str:
+    """The text a search looks for: a NUL cannot be part of a match (SQLite ends a pattern
+    there)."""
+    return search.replace("\x00", "")
 
 
 def changes_seen(store: Store) -> int:
@@ -108,24 +159,23 @@ def changes_seen(store: Store) -> int:
     return int(store.scalar("PRAGMA data_version"))
 
 
-def queue_rows(store: Store, ids: list[int]) -> dict[int, QueueRow]:
-    """Short rows for a page of the queue."""
+def queue_rows(store: Store, ids: list[int], judge: str | None = None) -> dict[int, QueueRow]:
+    """Short rows for a page of the queue (``judge``: the primary judge, as for queue_ids)."""
     if not ids:
         return {}
-    marks = ",".join("?" * len(ids))
+    marks = ",".join(f":id{n}" for n in range(len(ids)))
     rows = store.db.execute(
         f"SELECT i.id, i.preference, substr(i.text, 1, {HEAD_CHARS}), "
         "json_array_length(i.models), "
         "(SELECT count(*) FROM responses r WHERE r.instruction_id = i.id AND r.state = 'done'), "
         "(SELECT count(*) FROM responses r WHERE r.instruction_id = i.id AND r.state = 'failed'), "
-        "(SELECT min(j.state) FROM judgments j WHERE j.instruction_id = i.id "
-        "AND j.state IN ('done', 'unparsed')), "
+        f"{SHOWN_STATE}, "
         "(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id), "
         "(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id AND v.flagged), "
         "(SELECT count(*) FROM responses r WHERE r.instruction_id = i.id "
         "AND r.finish_reason = 'length') "
         f"FROM instructions i WHERE i.id IN ({marks})",
-        ids,
+        {"judge": judge, **{f"id{n}": id_ for n, id_ in enumerate(ids)}},
     )
     found = {}
     for row in rows:
@@ -159,7 +209,7 @@ class JudgmentView:
     judge: str
     template_sha256: str
     state: str
-    order_shown: list[str]
+    order_shown: list[str] | None  # None: the stored order cannot be read
     raw_output: str
     error: str
     repaired: bool
@@ -187,7 +237,8 @@ def instruction_view(
     if row is None:
         return None
     view = InstructionView(row[0], row[1], row[2], row[3])
-    responses: dict[str, ResponseView] = {m: ResponseView(m, "pending") for m in json.loads(row[4])}
+    models = stored_names(row[4]) or []  # damaged: the stored responses still show
+    responses: dict[str, ResponseView] = {m: ResponseView(m, "pending") for m in models}
     for model, state, text, error, principle, finish_reason in store.db.execute(
         "SELECT model, state, text, error, principle, finish_reason FROM responses "
         "WHERE instruction_id = ? ORDER BY id",
@@ -198,9 +249,9 @@ def instruction_view(
         )
     judgments = store.query(
         "SELECT id, judge, template_sha256, state, order_shown, raw_output, error, repaired "
-        "FROM judgments WHERE instruction_id = ? ORDER BY judge = ? DESC, state = 'done' DESC, "
-        "finished_at DESC, id DESC",
-        (instruction_id, judge or ""),
+        "FROM judgments j WHERE instruction_id = :instruction "
+        f"ORDER BY state IN ('done', 'unparsed') DESC, {_SHOWN_ORDER.removeprefix('ORDER BY ')}",
+        {"instruction": instruction_id, "judge": judge},
     )
     view.judges = sorted({j["judge"] for j in judgments})
     if judgments:
@@ -210,7 +261,7 @@ def instruction_view(
             j["judge"],
             j["template_sha256"],
             j["state"],
-            json.loads(j["order_shown"]),
+            stored_names(j["order_shown"]),
             j["raw_output"] or "",
             j["error"] or "",
             bool(j["repaired"]),

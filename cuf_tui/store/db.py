@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from cuf_tui.errors import CufError
 from cuf_tui.store.schema import MIGRATIONS
+from cuf_tui.store.search import refresh_search_index
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -99,6 +100,7 @@ class Store:
             raise store_trouble(err, self.path) or err from None
         try:
             yield self
+            refresh_search_index(conn)  # the documents of what this transaction touched
         except BaseException as err:
             if conn.in_transaction:
                 conn.rollback()

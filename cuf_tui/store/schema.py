@@ -9,6 +9,71 @@ from __future__ import annotations
 
 from typing import Final
 
+
+# An instruction's search document: its text, its responses and the judges' rationales.
+SEARCH_DOCUMENT: Final = (
+    "SELECT i.id, i.text || char(10) || coalesce((SELECT group_concat(r.text, char(10)) "
+    "FROM responses r WHERE r.instruction_id = i.id AND r.text IS NOT NULL), '') "
+    "|| char(10) || coalesce((SELECT group_concat(jr.rationale, char(10)) FROM judgments j "
+    "JOIN judgment_ratings jr ON jr.judgment_id = j.id WHERE j.instruction_id = i.id), '') "
+    "FROM instructions i"
+)
+
+
+def _search_index() -> str:
+    """Migration 8: ``instruction_search``, a full-text index (SQLite FTS5, trigram tokens)
+    with one document per instruction (SEARCH_DOCUMENT). A search for three characters or
+    more reads the index instead of every response; the trigram tokenizer matches any
+    substring and folds case beyond ASCII.
+
+    Triggers note each instruction a write touches in ``search_stale``, whichever program
+    writes; its document is made again once per transaction (search.refresh_search_index,
+    run before every commit of the store, and before a search reads the index), so a bulk
+    import indexes each instruction once, not once per response."""
+    of_rating = "(SELECT j.instruction_id FROM judgments j WHERE j.id = {}.judgment_id)"
+    watched = {
+        "instructions": ("text", "{}.id"),
+        "responses": ("text, instruction_id", "{}.instruction_id"),
+        "judgment_ratings": ("rationale, judgment_id", of_rating),
+        "judgments": ("instruction_id", "{}.instruction_id"),  # its ratings' rationales
+    }
+    triggers = []
+    for table, (columns, instruction) in watched.items():
+        for event, rows in (
+            ("INSERT", ("NEW",)),
+            (f"UPDATE OF {columns}", ("OLD", "NEW")),  # a row may move to another instruction
+            ("DELETE", ("OLD",)),
+        ):
+            if table == "judgments" and event == "INSERT":
+                continue  # a judgment is stored before its ratings
+            # No conflict clause here: the statement that fires a trigger imposes its own
+            # (an upsert's, an OR REPLACE), so a repeat is skipped by NOT EXISTS instead.
+            marks = " ".join(
+                f"INSERT INTO search_stale (instruction_id) SELECT {instruction.format(row)} "
+                f"WHERE {instruction.format(row)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                f"search_stale WHERE instruction_id = {instruction.format(row)});"
+                for row in rows
+            )
+            name = f"{table}_search_{event.split()[0].lower()}"
+            triggers.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {marks} END;")
+    # The queue reads an instruction's models with SQLite's JSON functions, which fail the
+    # whole read on one malformed value: a write that would store one is refused instead.
+    for event in ("INSERT", "UPDATE OF models"):
+        triggers.append(
+            f"CREATE TRIGGER instructions_models_{event.split()[0].lower()} BEFORE {event} "
+            "ON instructions WHEN NOT json_valid(NEW.models) OR json_type(NEW.models) != 'array' "
+            "BEGIN SELECT RAISE(ABORT, 'instructions.models must be a JSON list of model "
+            "names'); END;"
+        )
+    return (
+        "CREATE TABLE search_stale (instruction_id INTEGER NOT NULL);\n"
+        "    CREATE INDEX search_stale_by_instruction ON search_stale (instruction_id);\n"
+        "    CREATE VIRTUAL TABLE instruction_search USING fts5 (body, tokenize = 'trigram');\n"
+        f"    INSERT INTO instruction_search (rowid, body) {SEARCH_DOCUMENT};\n    "
+        + "\n    ".join(triggers)
+    )
+
+
 MIGRATIONS: Final[tuple[str, ...]] = (
     # 1: the first schema.
     """
@@ -296,4 +361,6 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE reviews ADD COLUMN reviewer TEXT;   -- who wrote it (the login, or CUF_TUI_REVIEWER)
     ALTER TABLE responses ADD COLUMN prompt_sha256 TEXT;  -- its generation template
     """,
+    # 8: a full-text index of each instruction with its responses and rationales, for `/`.
+    _search_index(),
 )

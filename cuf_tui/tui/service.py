@@ -4,6 +4,7 @@ batches. It knows nothing of Textual; the screens know nothing of SQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,17 +60,37 @@ class Workbench:
 
     # ------------------------------------------------------------------------ the queue
 
-    def queue_ids(self, chosen: QueueFilter) -> list[int]:
-        return browse.queue_ids(self.store, chosen)
+    @property
+    def primary_judge(self) -> str | None:
+        """The judge whose judgment an instruction shows when it has one."""
+        judge = self.workspace.config.default_judge
+        return judge.name if judge else None
 
-    def queue_ids_apart(self, chosen: QueueFilter) -> list[int]:
-        """``queue_ids`` on a connection of its own, for a thread (a search)."""
+    def queue_ids(self, chosen: QueueFilter) -> list[int]:
+        return browse.queue_ids(self.store, chosen, judge=self.primary_judge)
+
+    def first_matches(self, chosen: QueueFilter, first: int, budget_s: float) -> list[int] | None:
+        """The first ids ``chosen`` keeps, if the store gives them within ``budget_s``."""
+        return browse.first_matches(self.store, chosen, first, budget_s, self.primary_judge)
+
+    def search_apart(self, chosen: QueueFilter, first: int) -> Iterator[tuple[list[int], bool]]:
+        """The ids ``chosen`` keeps, on a connection of its own, for a thread (a search):
+        the first ``first`` of them (none when ``first`` is 0), then, when there are more,
+        all of them (``True`` once they are complete)."""
         with self.workspace.open_store() as store:
-            return browse.queue_ids(store, chosen)
+            if chosen.search:
+                browse.bring_index_up_to_date(store)
+            if first:
+                ids = browse.queue_ids(store, chosen, limit=first, judge=self.primary_judge)
+                if len(ids) < first:
+                    yield ids, True
+                    return
+                yield ids, False
+            yield browse.queue_ids(store, chosen, judge=self.primary_judge), True
 
     def queue_rows(self, ids: list[int]) -> dict[int, QueueRow]:
         """The short rows of these instructions, as the queue lists them."""
-        return browse.queue_rows(self.store, ids)
+        return browse.queue_rows(self.store, ids, self.primary_judge)
 
     def instruction_count(self) -> int:
         return queries.instruction_count(self.store)
@@ -122,8 +143,7 @@ class Workbench:
 
     def instruction(self, instruction_id: int) -> InstructionView | None:
         """One instruction in full, with the default judge's judgment when it has one."""
-        judge = self.workspace.config.default_judge
-        return browse.instruction_view(self.store, instruction_id, judge.name if judge else None)
+        return browse.instruction_view(self.store, instruction_id, self.primary_judge)
 
     def next_filter(self, current: QueueFilter, which: str) -> QueueFilter:
         """``current`` with its ``which`` ("preference", "status" or "model") moved to the

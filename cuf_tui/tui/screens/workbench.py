@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane, Tabs
 from textual.worker import Worker
 
 from cuf_tui.errors import CufError
@@ -23,6 +23,7 @@ from cuf_tui.tui.failures import report_failure, report_worker_failure, survives
 from cuf_tui.tui.screens.dialogs import ChooseDialog, ConfirmBatch, HelpDialog
 from cuf_tui.tui.service import Workbench
 from cuf_tui.tui.widgets.bench import BenchPane
+from cuf_tui.tui.widgets.footer import FittingFooter
 from cuf_tui.tui.widgets.jobs import JobsPane
 from cuf_tui.tui.widgets.queue_pane import QueuePane
 
@@ -90,9 +91,12 @@ class WorkbenchScreen(Screen[None]):
                 yield BenchPane(self.workbench, id="bench-pane")
             with TabPane("Jobs F4", id="jobs"):
                 yield JobsPane(self.workbench, id="jobs-pane")
-        yield Footer()
+        yield FittingFooter()
 
     def on_mount(self) -> None:
+        # F2-F4 switch tabs; Tab moves between the panes' own parts only, never to the tab
+        # bar, where the footer could show nothing but the global keys.
+        self.query_one(Tabs).can_focus = False
         self.set_interval(self.poll_interval, self.poll)
 
     def poll(self) -> None:

@@ -9,8 +9,10 @@ everything as plain text (``full_text``).
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.segment import Segment
 from rich.style import Style
@@ -28,6 +30,25 @@ from cuf_tui.tui.widgets.rendered import RATIONALE_CHARS, markdown, shown_part
 GAP = 1  # columns between response columns
 RULE = Style(color="grey42")
 SELECTED_RULE = Style(color="dark_orange", bold=True)
+HIT = Style(color="black", bgcolor="yellow", bold=True)  # text the search found
+
+
+def mark_hits(line: Strip, pattern: re.Pattern[str]) -> Strip:
+    """``line`` with every match of ``pattern`` in it shown as a search hit."""
+    text = line.text
+    cuts: list[int] = []
+    for found in pattern.finditer(text):
+        if found.end() > found.start():
+            cuts += [cell_len(text[: found.start()]), cell_len(text[: found.end()])]
+    if not cuts:
+        return line
+    parts = line.divide([*cuts, line.cell_length])
+    return Strip.join(
+        Strip(Segment.apply_style(list(part), post_style=HIT), part.cell_length)
+        if index % 2
+        else part
+        for index, part in enumerate(parts)
+    )
 
 
 def rating_label(preference: str, rating: int | None) -> str:
@@ -147,8 +168,9 @@ def judgment_line(view: InstructionView) -> Text:
         line.append(f" {judgment.error}  ")
     line.append(f"Judge {judgment.judge}", style="bold")
     line.append(f" · template {judgment.template_sha256[:12]}")
-    if judgment.order_shown:
-        line.append(f" · order shown: {', '.join(judgment.order_shown)}")
+    # The order the judge saw shows under each response ("shown #2"), unless it is damaged.
+    if judgment.order_shown is None:
+        line.append(" · the order shown is unreadable as stored", style="yellow")
     if judgment.repaired:
         line.append(" · read after a repair request")
     if len(view.judges) > 1:
@@ -194,6 +216,7 @@ class InstructionDetail(ScrollView, can_focus=True):
         self.columns_shown = 1
         self._lines: list[Strip] = []
         self.empty_message = "No instruction matches the filter."  # what shows without one
+        self.hits: re.Pattern[str] | None = None  # the search's text, marked where it shows
 
     @property
     def selected_response(self) -> ResponseView | None:
@@ -230,6 +253,14 @@ class InstructionDetail(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False)
         self._rebuild()
 
+    def mark_hits(self, search: str) -> None:
+        """Mark ``search`` (case folded) wherever it shows; "" marks nothing."""
+        hits = re.compile(re.escape(search), re.IGNORECASE) if search else None
+        if hits != self.hits:
+            self.hits = hits
+            if self.view is not None:
+                self._rebuild()
+
     def move_selection(self, step: int) -> None:
         if self.view and self.view.responses:
             self.selected = (self.selected + step) % len(self.view.responses)
@@ -256,6 +287,8 @@ class InstructionDetail(ScrollView, can_focus=True):
             lines += self._strips(judgment_line(view), width)
             lines += self._strips(Text(""), width)
             lines += self._columns(view, width)
+            if self.hits is not None:
+                lines = [mark_hits(line, self.hits) for line in lines]
             self._lines = lines
         self.virtual_size = Size(width, len(self._lines))
         self.refresh()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
@@ -26,6 +26,8 @@ PRERENDER_AFTER_S = 0.15  # a pause in the keys this long means the reviewer is 
 
 
 SEARCH_AFTER_S = 0.15  # a pause in typing that starts the search
+FIRST_MATCHES = 200  # shown before a search has counted every match
+FIRST_MATCHES_BUDGET_S = 0.03  # longer than this, they too are read in a thread
 
 
 class QueuePane(Container):
@@ -100,17 +102,27 @@ class QueuePane(Container):
         chosen = chosen or self.filter
         self.show_queue(chosen, self.workbench.queue_ids(chosen))
 
-    def show_queue(self, chosen: QueueFilter, ids: list[int]) -> None:
-        """Show the ids ``chosen`` keeps (read here, or by a search in the background)."""
+    def show_queue(self, chosen: QueueFilter, ids: list[int], *, complete: bool = True) -> None:
+        """Show the ids ``chosen`` keeps (read here, or by a search in the background; one
+        not ``complete`` shows its first matches while it counts the rest)."""
         new_filter = chosen != self.filter
         total = self.workbench.instruction_count()
         if not ids:
             self.detail.empty_message = self.workbench.nothing_in_the_queue(total)
         self.filter = chosen
-        line = Text(f" {len(ids)} of {total} · ", style="bold")
+        count = f"{len(ids)}" if complete else f"{len(ids)}+"
+        line = Text(f" {count} of {total} · ", style="bold")
         line.append(chosen.describe())
+        if not complete:
+            line.append(" · counting…", style="dim")
         self.query_one("#filter-line", Static).update(line)
-        self.queue.show(ids, keep=self.queue.current_id, hold=not new_filter)
+        self.detail.mark_hits(chosen.search)
+        self.queue.show(
+            ids,
+            keep=self.queue.current_id,
+            hold=not new_filter,
+            list_first=new_filter and bool(chosen.search),
+        )
 
     @survives("The instruction was not read")
     def show_instruction(self, instruction_id: int | None) -> None:
@@ -181,20 +193,31 @@ class QueuePane(Container):
             self._search_timer.stop()
         self._search_timer = self.set_timer(SEARCH_AFTER_S, lambda: self.search(chosen))
 
-    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    @survives("The search was not made")
     def search(self, chosen: QueueFilter) -> None:
-        ids = self.workbench.queue_ids_apart(chosen)
-        self.app.call_from_thread(self._searched, chosen, ids)
+        """The first matches at once when the index gives them within a frame (it gives them
+        in queue order), then all of them counted in a thread."""
+        first = self.workbench.first_matches(chosen, FIRST_MATCHES, FIRST_MATCHES_BUDGET_S)
+        if first is not None:
+            self.show_queue(chosen, first, complete=len(first) < FIRST_MATCHES)
+            if len(first) < FIRST_MATCHES:
+                return
+        self.count_matches(chosen, 0 if first is not None else FIRST_MATCHES)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def count_matches(self, chosen: QueueFilter, first: int) -> None:
+        for ids, complete in self.workbench.search_apart(chosen, first):
+            self.app.call_from_thread(self._searched, chosen, ids, complete)
 
     @survives("The search was not shown")
-    def _searched(self, chosen: QueueFilter, ids: list[int]) -> None:
+    def _searched(self, chosen: QueueFilter, ids: list[int], complete: bool) -> None:
         current = self.filter
         wanted = QueueFilter(
             current.preference, current.status, current.model, self.search_box.value
         )
         if wanted == chosen:
-            self.show_queue(chosen, ids)
-        elif wanted.search == chosen.search:  # another filter changed meanwhile: again
+            self.show_queue(chosen, ids, complete=complete)
+        elif wanted.search == chosen.search and complete:  # a filter changed meanwhile: again
             self.search(wanted)
 
     def refresh_queue(self) -> None:
@@ -206,11 +229,24 @@ class QueuePane(Container):
             self.reload_queue()
 
     @on(Input.Submitted, "#search")
-    def search_done(self) -> None:
+    def search_done(self, event: Input.Submitted) -> None:
+        """Enter searches at once (without the pause typing waits for) and goes back to the
+        queue."""
+        if event.value != self.filter.search:
+            if self._search_timer is not None:
+                self._search_timer.stop()
+            current = self.filter
+            self.search(QueueFilter(current.preference, current.status, current.model, event.value))
         self.queue.focus()
 
     def action_open(self) -> None:
         self.detail.focus()
+
+    @on(events.DescendantFocus)
+    def _reading(self, event: events.DescendantFocus) -> None:
+        """Reading the detail (it has the focus), a narrow screen gives it the queue's room
+        but for a few rows around the cursor; back in the queue, the list has its room."""
+        self.set_class(isinstance(event.widget, InstructionDetail), "reading")
 
     def action_back_out(self) -> None:
         if self.screen.focused in (self.search_box, self.queue):
