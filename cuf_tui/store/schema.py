@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Final
 
-
 # An instruction's search document: its text, its responses and the judges' rationales.
 SEARCH_DOCUMENT: Final = (
     "SELECT i.id, i.text || char(10) || coalesce((SELECT group_concat(r.text, char(10)) "
