@@ -170,3 +170,12 @@ def test_a_bulk_write_makes_each_document_once(sample: Workspace) -> None:
                     )
         assert store.scalar("SELECT count(*) FROM made") == 10
         assert queue_ids(store, QueueFilter(search="more2")) == list(range(1, 11))
+
+
+def test_the_first_matches_are_read_in_the_index_order_without_sorting_them_all(
+    sample: Workspace,
+) -> None:
+    with sample.open_store() as store:
+        sql, _ = capture_sql(store, "def")
+        plan = store.db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+        assert not any("TEMP B-TREE" in row[-1] for row in plan), plan

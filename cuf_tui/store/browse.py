@@ -103,10 +103,11 @@ def queue_ids(
         where.append("EXISTS (SELECT 1 FROM json_each(i.models) m WHERE m.value = :model)")
         params["model"] = chosen.model
     search = searched_text(chosen.search)
-    source = "instructions i"
+    source, order = "instructions i", "i.id"
     if len(search) >= SEARCH_INDEX_CHARS:
         # The index, read in id order: the first matches come without reading the rest.
         source = "instruction_search s JOIN instructions i ON i.id = s.rowid"
+        order = "s.rowid"  # the index's own order (by i.id, SQLite would sort every match)
         where.insert(0, "instruction_search MATCH :search")
         params["search"] = '"' + search.replace('"', '""') + '"'
     elif search:  # too short for trigrams: every document is read, folded as the index folds
@@ -114,7 +115,7 @@ def queue_ids(
             "i.id IN (SELECT rowid FROM instruction_search WHERE contains_folded(body, :search))"
         )
         params["search"] = search.casefold()
-    sql = f"SELECT i.id FROM {source} WHERE {' AND '.join(where)} ORDER BY i.id"
+    sql = f"SELECT i.id FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return [row[0] for row in store.db.execute(sql, params)]
