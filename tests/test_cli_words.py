@@ -75,50 +75,81 @@ def test_a_dataset_id_offline_fails_at_once_in_one_line(cli, workspace, monkeypa
     assert "cannot be reached" in run.err and "HF_HUB_OFFLINE=1" in run.err
 
 
-def test_a_hub_that_connects_but_never_answers_fails_within_seconds(
-    cli, workspace, monkeypatch
+class MisbehavingHub:
+    """A loopback 'Hub' that misbehaves one way: it never answers, sends its answer a byte
+    at a time, answers 500 or 404, or answers in something that is not HTTP."""
+
+    def __init__(self, mode: str) -> None:
+        import socket
+        import threading
+
+        self.mode = mode
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        import time
+
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.open.append(conn)
+            if self.mode == "silent":
+                continue
+            try:
+                conn.recv(65536)
+                if self.mode == "trickle":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                    for _ in range(200):
+                        conn.sendall(b"{")
+                        time.sleep(0.25)
+                elif self.mode == "garbage":
+                    conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                else:
+                    status = {"error": b"500 Internal Server Error", "missing": b"404 Not Found"}
+                    conn.sendall(
+                        b"HTTP/1.1 " + status[self.mode] + b"\r\nContent-Length: 0\r\n\r\n"
+                    )
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.open:
+            conn.close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [
+        ("silent", "did not answer within 5 s"),
+        ("trickle", "sending its answer too slowly"),
+        ("error", "answered 500 Internal Server Error"),
+        ("garbage", "did not answer in HTTP"),
+        ("missing", "the Hugging Face Hub (127.0.0.1) has no such dataset"),
+    ],
+)
+def test_a_hub_that_misbehaves_fails_within_seconds_in_one_line(
+    cli, workspace, monkeypatch, mode: str, said: str
 ) -> None:
-    """A proxy or a dead mirror that accepts connections and sends nothing: one line, in
-    seconds, not minutes of retries."""
-    import socket
     import time
 
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)  # accepts (the kernel does) and never reads nor writes
+    hub = MisbehavingHub(mode)
     try:
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{hub.port}")
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # off: the Hub is asked
         monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
         started = time.perf_counter()
         run = cli("import", "someone/some-dataset", "-w", workspace)
         assert time.perf_counter() - started < 8.0
     finally:
-        silent.close()
-    assert run.code != 0 and len(run.err.strip().splitlines()) == 1
-    assert "did not answer within 5 s" in run.err
-
-
-def test_a_dataset_the_hub_does_not_have_is_said_so(cli, workspace, monkeypatch) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class NotFound(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    hub = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    threading.Thread(target=hub.serve_forever, daemon=True).start()
-    try:
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{hub.server_address[1]}")
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
-        run = cli("import", "someone/no-such-dataset", "-w", workspace)
-    finally:
-        hub.shutdown()
-    assert run.code != 0 and len(run.err.strip().splitlines()) == 1
-    assert "no such dataset on the Hugging Face Hub (127.0.0.1)" in run.err
+        hub.close()
+    assert run.code != 0 and len(run.err.strip().splitlines()) == 1, run.err
+    assert said in run.err

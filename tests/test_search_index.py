@@ -19,8 +19,9 @@ WORDS = ["Quicksort", "häufig", "ÉCOLE", "zebra_case", "50%", 'say "hi"', "ab"
 
 
 def read_everything(store: Store, needle: str) -> list[int]:
-    """What a search must find, read the slow way: every text, folded in Python."""
-    folded = needle.casefold()
+    """What a search must find, read the slow way: every text, lowered letter by letter
+    in Python (as the index folds: ß stays ß)."""
+    folded = needle.lower()
     texts: dict[int, list[str]] = {}
     for instruction_id, text in store.db.execute("SELECT id, text FROM instructions"):
         texts.setdefault(instruction_id, []).append(text)
@@ -33,7 +34,7 @@ def read_everything(store: Store, needle: str) -> list[int]:
         "JOIN judgment_ratings jr ON jr.judgment_id = j.id"
     ):
         texts[instruction_id].append(rationale)
-    return sorted(i for i, parts in texts.items() if any(folded in t.casefold() for t in parts))
+    return sorted(i for i, parts in texts.items() if any(folded in t.lower() for t in parts))
 
 
 @pytest.fixture
@@ -179,3 +180,74 @@ def test_the_first_matches_are_read_in_the_index_order_without_sorting_them_all(
         sql, _ = capture_sql(store, "def")
         plan = store.db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
         assert not any("TEMP B-TREE" in row[-1] for row in plan), plan
+
+
+def test_replacing_and_renumbering_rows_from_another_program_keeps_the_index_true(
+    sample: Workspace,
+) -> None:
+    """INSERT OR REPLACE removes the row it replaces without its delete trigger; an id that
+    changes moves a row's text elsewhere. Both must leave no stale or missing match."""
+    with sample.open_store() as store:
+        store.write("UPDATE responses SET text = 'zebrafish' WHERE instruction_id = 1")
+        store.write(
+            "UPDATE judgment_ratings SET rationale = 'platypus' WHERE judgment_id IN "
+            "(SELECT id FROM judgments WHERE instruction_id = 1)"
+        )
+        store.write("UPDATE instructions SET text = text || ' wombat' WHERE id = 2")
+        response = store.scalar("SELECT min(id) FROM responses WHERE instruction_id = 1")
+        judgment = store.scalar("SELECT id FROM judgments WHERE instruction_id = 1")
+    with sqlite3.connect(sample.db_path) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(  # response 1 replaced by a response of instruction 3
+            "INSERT OR REPLACE INTO responses (id, instruction_id, model, text, state, source) "
+            "VALUES (?, 3, 'someone-else', 'new', 'done', 'shell')",
+            (response,),
+        )
+        conn.execute(  # judged again: the judgment and its ratings replaced
+            "INSERT OR REPLACE INTO judgments (id, instruction_id, judge, template_sha256, "
+            "order_shown, state, source) VALUES (?, 1, 'j', 't', '[]', 'failed', 'shell')",
+            (judgment,),
+        )
+    with sqlite3.connect(sample.db_path) as conn:  # foreign keys off, as the shell has them
+        conn.execute("UPDATE instructions SET id = 999 WHERE id = 2")
+        conn.execute("UPDATE responses SET instruction_id = 999 WHERE instruction_id = 2")
+        conn.execute("UPDATE judgments SET instruction_id = 999 WHERE instruction_id = 2")
+    with sample.open_store() as store:
+        bring_index_up_to_date(store)
+        for needle in ("zebrafish", "platypus", "wombat"):
+            assert queue_ids(store, QueueFilter(search=needle)) == read_everything(store, needle), (
+                needle
+            )
+        assert queue_ids(store, QueueFilter(search="wombat")) == [999]
+
+
+def test_text_after_a_nul_is_found(sample: Workspace) -> None:
+    with sample.open_store() as store:
+        store.write(
+            "UPDATE responses SET text = ? WHERE instruction_id = 6", ("before\x00after needle",)
+        )
+        assert queue_ids(store, QueueFilter(search="needle")) == [6]
+        assert queue_ids(store, QueueFilter(search="after")) == read_everything(store, "after")
+
+
+def test_a_model_list_that_names_no_models_is_refused(sample: Workspace) -> None:
+    with sample.open_store() as store:
+        for bad in ("[1, null]", '[["x"]]', '[{"a": 1}]', "{}", '"a"', "null", "[,"):
+            with pytest.raises(sqlite3.IntegrityError, match="JSON list of model names"):
+                store.write("UPDATE instructions SET models = ? WHERE id = 1", (bad,))
+        store.write("UPDATE instructions SET models = ? WHERE id = 1", ('["a", "b"]',))
+
+
+def test_stored_text_that_is_not_utf8_reads_with_its_bad_bytes_replaced(
+    sample: Workspace,
+) -> None:
+    from cuf_tui.store.browse import instruction_view
+
+    with sqlite3.connect(sample.db_path) as conn:  # a value cut in the middle of a letter
+        conn.execute("UPDATE judgments SET order_shown = CAST(x'5b22c3' AS TEXT)")
+        conn.execute("UPDATE responses SET text = CAST(x'6f6bc3' AS TEXT) WHERE id = 1")
+    with sample.open_store() as store:
+        view = instruction_view(store, 1)
+        assert view is not None and view.judgment is not None
+        assert view.judgment.order_shown is None  # said to be unreadable, the rest shows
+        assert any(r.text == "ok\ufffd" for r in view.responses)

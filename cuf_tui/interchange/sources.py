@@ -275,46 +275,59 @@ HUB_ANSWER_TIMEOUT_S = 5.0  # to answer a question about one dataset
 
 def _check_hub_reachable(dataset_id: str) -> None:
     """One quick question to the Hub before `datasets` asks (and retries, for minutes): is
-    there such a dataset? Offline, or with a Hub that connects but never answers, a source
-    that is no local path fails within seconds, in one line. With HF_HUB_OFFLINE or
-    HF_DATASETS_OFFLINE set, `datasets` reads its cache instead."""
+    there such a dataset? Offline, or with a Hub that connects but never answers, answers
+    too slowly, with an error or with something that is not HTTP, a source that is no local
+    path fails within seconds, in one line. With HF_HUB_OFFLINE or HF_DATASETS_OFFLINE on,
+    `datasets` reads its cache instead."""
+    import http.client
     import os
     import socket
+    import time
     import urllib.error
     import urllib.request
     from urllib.parse import quote, urlsplit
 
-    if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE"):
+    if any(
+        _switched_on(os.environ.get(name)) for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    ):
         return
     base = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
     endpoint = urlsplit(base)
     host = endpoint.hostname or "huggingface.co"
     port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
     advice = "; give a local file or folder, or set HF_HUB_OFFLINE=1 to read a cached copy"
+    failed = f"{dataset_id}: no such file or folder, and the Hugging Face Hub ({host})"
     try:
         socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S).close()
     except OSError as err:
         raise SourceError(
-            f"{dataset_id}: no such file or folder, and the Hugging Face Hub ({host}) cannot "
-            f"be reached to fetch it as a dataset ({err.strerror or err}){advice}"
+            f"{failed} cannot be reached to fetch it as a dataset ({err.strerror or err}){advice}"
         ) from None
     question = f"{base.rstrip('/')}/api/datasets/{quote(dataset_id, safe='/')}"
+    deadline = time.monotonic() + HUB_ANSWER_TIMEOUT_S
+    slow = f"{failed} did not answer within {HUB_ANSWER_TIMEOUT_S:g} s"
     try:
-        with urllib.request.urlopen(question, timeout=HUB_ANSWER_TIMEOUT_S):
-            return
+        with urllib.request.urlopen(question, timeout=HUB_ANSWER_TIMEOUT_S) as answer:
+            while answer.read1(65536):  # the whole answer, in time
+                if time.monotonic() > deadline:
+                    raise SourceError(f"{slow} (it is sending its answer too slowly){advice}")
     except urllib.error.HTTPError as err:
         if err.code == 404:
-            raise SourceError(
-                f"{dataset_id}: no such file or folder, and no such dataset on the Hugging "
-                f"Face Hub ({host})"
-            ) from None
-        return  # private or gated (401, 403): `datasets` asks again with the user's token
+            raise SourceError(f"{failed} has no such dataset") from None
+        if err.code in (401, 403):
+            return  # private or gated: `datasets` asks again with the user's token
+        raise SourceError(f"{failed} answered {err.code} {err.reason}{advice}") from None
     except (TimeoutError, urllib.error.URLError, OSError) as err:
-        why = getattr(err, "reason", err)
+        raise SourceError(f"{slow} ({getattr(err, 'reason', err)}){advice}") from None
+    except http.client.HTTPException as err:
         raise SourceError(
-            f"{dataset_id}: no such file or folder, and the Hugging Face Hub ({host}) did not "
-            f"answer within {HUB_ANSWER_TIMEOUT_S:g} s ({why}){advice}"
+            f"{failed} did not answer in HTTP ({type(err).__name__}){advice}"
         ) from None
+
+
+def _switched_on(value: str | None) -> bool:
+    """How huggingface_hub reads its switches: 1, true, yes, on (any case)."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _from_dataset(loaded: Any, name: str, split: str | None) -> LoadedSource:

@@ -114,7 +114,7 @@ def queue_ids(
         where.append(
             "i.id IN (SELECT rowid FROM instruction_search WHERE contains_folded(body, :search))"
         )
-        params["search"] = search.casefold()
+        params["search"] = search.lower()
     sql = f"SELECT i.id FROM {source} WHERE {' AND '.join(where)} ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"

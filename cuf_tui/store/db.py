@@ -192,7 +192,21 @@ def _sqlite_utils() -> Any:
 
 
 def _contains_folded(text: str | None, needle: str) -> bool:
-    return text is not None and needle in text.casefold()
+    return text is not None and needle in text.lower()
+
+
+def _searchable(text: str | None) -> str | None:
+    return text.replace("\x00", " ") if text is not None else None
+
+
+def _text(raw: bytes) -> str:
+    """A stored text as Python reads it: a value that is not UTF-8 (cut mid-character, or
+    written by another tool) reads with its bad bytes replaced, instead of failing the
+    whole read it is part of."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode(errors="replace")
 
 
 def open_store(
@@ -215,8 +229,11 @@ def open_store(
     else:
         conn = sqlite3.connect(":memory:")
     # Text search that folds case beyond ASCII ("ÜNÏ" finds "ünï"; SQLite's LIKE folds ASCII
-    # only): contains_folded(text, needle) with ``needle`` already folded.
+    # only) letter by letter, as the search index does (ß stays ß): contains_folded(text,
+    # needle) with ``needle`` already lowered.
     conn.create_function("contains_folded", 2, _contains_folded, deterministic=True)
+    conn.create_function("searchable", 1, _searchable, deterministic=True)
+    conn.text_factory = _text
     db = sqlite_utils.Database(conn)
     store = Store(db, path)
     try:

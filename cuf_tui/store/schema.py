@@ -10,13 +10,26 @@ from __future__ import annotations
 from typing import Final
 
 # An instruction's search document: its text, its responses and the judges' rationales.
+# ``searchable`` (a function of the store's connection) blanks NULs, where SQLite's string
+# functions would stop reading.
 SEARCH_DOCUMENT: Final = (
-    "SELECT i.id, i.text || char(10) || coalesce((SELECT group_concat(r.text, char(10)) "
-    "FROM responses r WHERE r.instruction_id = i.id AND r.text IS NOT NULL), '') "
-    "|| char(10) || coalesce((SELECT group_concat(jr.rationale, char(10)) FROM judgments j "
-    "JOIN judgment_ratings jr ON jr.judgment_id = j.id WHERE j.instruction_id = i.id), '') "
-    "FROM instructions i"
+    "SELECT i.id, searchable(i.text) || char(10) || coalesce((SELECT group_concat("
+    "searchable(r.text), char(10)) FROM responses r WHERE r.instruction_id = i.id AND r.text "
+    "IS NOT NULL), '') || char(10) || coalesce((SELECT group_concat(searchable(jr.rationale), "
+    "char(10)) FROM judgments j JOIN judgment_ratings jr ON jr.judgment_id = j.id "
+    "WHERE j.instruction_id = i.id), '') FROM instructions i"
 )
+
+
+def _mark(instruction: str, source: str = "") -> str:
+    """A trigger statement noting ``instruction`` (an expression, or a column of ``source``)
+    as touched. No conflict clause: the statement that fires a trigger imposes its own (an
+    upsert's, an OR REPLACE), so a repeat is skipped by NOT EXISTS instead."""
+    return (
+        f"INSERT INTO search_stale (instruction_id) SELECT {instruction} {source} "
+        f"{'AND' if 'WHERE' in source else 'WHERE'} {instruction} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM search_stale WHERE instruction_id = {instruction});"
+    )
 
 
 def _search_index() -> str:
@@ -31,10 +44,10 @@ def _search_index() -> str:
     import indexes each instruction once, not once per response."""
     of_rating = "(SELECT j.instruction_id FROM judgments j WHERE j.id = {}.judgment_id)"
     watched = {
-        "instructions": ("text", "{}.id"),
-        "responses": ("text, instruction_id", "{}.instruction_id"),
+        "instructions": ("id, text", "{}.id"),
+        "responses": ("id, text, instruction_id", "{}.instruction_id"),
         "judgment_ratings": ("rationale, judgment_id", of_rating),
-        "judgments": ("instruction_id", "{}.instruction_id"),  # its ratings' rationales
+        "judgments": ("id, instruction_id", "{}.instruction_id"),  # its ratings' rationales
     }
     triggers = []
     for table, (columns, instruction) in watched.items():
@@ -43,24 +56,27 @@ def _search_index() -> str:
             (f"UPDATE OF {columns}", ("OLD", "NEW")),  # a row may move to another instruction
             ("DELETE", ("OLD",)),
         ):
-            if table == "judgments" and event == "INSERT":
-                continue  # a judgment is stored before its ratings
-            # No conflict clause here: the statement that fires a trigger imposes its own
-            # (an upsert's, an OR REPLACE), so a repeat is skipped by NOT EXISTS instead.
-            marks = " ".join(
-                f"INSERT INTO search_stale (instruction_id) SELECT {instruction.format(row)} "
-                f"WHERE {instruction.format(row)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                f"search_stale WHERE instruction_id = {instruction.format(row)});"
-                for row in rows
-            )
+            marks = " ".join(_mark(instruction.format(row)) for row in rows)
             name = f"{table}_search_{event.split()[0].lower()}"
             triggers.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {marks} END;")
+    # INSERT OR REPLACE deletes the row it replaces without firing its delete trigger: when
+    # that row belonged to another instruction, that one is noted before. (A replaced
+    # instruction needs nothing: the search joins the instructions there are.)
+    for table in ("responses", "judgments"):
+        source = (
+            f"FROM {table} x WHERE x.id = NEW.id AND x.instruction_id IS NOT NEW.instruction_id"
+        )
+        triggers.append(
+            f"CREATE TRIGGER {table}_search_replace BEFORE INSERT ON {table} BEGIN "
+            f"{_mark('x.instruction_id', source)} END;"
+        )
     # The queue reads an instruction's models with SQLite's JSON functions, which fail the
     # whole read on one malformed value: a write that would store one is refused instead.
     for event in ("INSERT", "UPDATE OF models"):
         triggers.append(
             f"CREATE TRIGGER instructions_models_{event.split()[0].lower()} BEFORE {event} "
             "ON instructions WHEN NOT json_valid(NEW.models) OR json_type(NEW.models) != 'array' "
+            "OR EXISTS (SELECT 1 FROM json_each(NEW.models) WHERE type != 'text') "
             "BEGIN SELECT RAISE(ABORT, 'instructions.models must be a JSON list of model "
             "names'); END;"
         )

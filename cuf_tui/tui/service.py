@@ -5,6 +5,7 @@ batches. It knows nothing of Textual; the screens know nothing of SQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from cuf_tui.workspace import Workspace
 if TYPE_CHECKING:
     from cuf_tui.analysis.leaderboard import LeaderboardRow
     from cuf_tui.store.jobs import JobRow
-from cuf_tui.store.db import Store
+from cuf_tui.store.db import Store, StoreLocked
 
 ALL_MODELS = "\x00all"  # the model picker's "all models" (no model is named so)
 
@@ -67,6 +68,11 @@ class Workbench:
         return judge.name if judge else None
 
     def queue_ids(self, chosen: QueueFilter) -> list[int]:
+        if chosen.search:
+            # Documents another program's writes left stale (a shell, a script) are made
+            # first; normally there are none, and a store too busy to wait for keeps them.
+            with suppress(StoreLocked):
+                browse.bring_index_up_to_date(self.store)
         return browse.queue_ids(self.store, chosen, judge=self.primary_judge)
 
     def first_matches(self, chosen: QueueFilter, first: int, budget_s: float) -> list[int] | None:
