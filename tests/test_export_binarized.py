@@ -265,3 +265,12 @@ def test_an_export_the_review_filters_empty_says_so(cli, graded, tmp_path, monke
     run = cli("export", "--format", "cuf", "--reviewed-only", "--out", out, "-w", workspace)
     said = " ".join(run.err.split())
     assert run.code != 0 and "--reviewed-only kept only the 0 responses a reviewer rated" in said
+
+
+def test_review_filters_on_the_instructions_layout_are_refused(cli, graded, tmp_path) -> None:
+    workspace, _ = graded
+    out = tmp_path / "instructions.jsonl"
+    for option in ("--exclude-flagged", "--reviewed-only"):
+        run = cli("export", "--format", "instructions", option, "--out", out, "-w", workspace)
+        assert run.code != 0 and not out.exists()
+        assert f"{option} chooses among responses" in " ".join(run.err.split())

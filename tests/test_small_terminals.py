@@ -80,3 +80,19 @@ async def test_tab_moves_between_the_queue_and_the_detail_only(sample: Workspace
             seen.add(type(app.focused).__name__)
             assert not isinstance(app.focused, Tabs)
         assert seen == {"QueueView", "InstructionDetail"}
+
+
+async def test_a_review_far_down_the_queue_repaints_its_row(sample: Workspace) -> None:
+    """The row of an instruction scrolled into view shows its new flag at once (its line
+    was repainted at the wrong height: the list's line taken for the screen's)."""
+    app = build_app(sample)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("end", "k")  # #29, the list scrolled
+        await pilot.pause(0.2)
+        assert "RF" not in app.export_screenshot()
+        await pilot.press("x")
+        await pilot.pause(0.2)
+        assert "RF" in app.export_screenshot()
+        await pilot.press("x")
+        await pilot.pause(0.2)
+        assert "RF" not in app.export_screenshot()

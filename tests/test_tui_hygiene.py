@@ -28,6 +28,7 @@ HOOKS = {
     "_abc_impl",  # what abc gives every subclass of an abstract class (the palette's Provider)
     "can_focus",
     "can_focus_children",
+    "check_action",  # which bindings apply now (the footer dims or hides the others)
     "compose",
     "discover",
     "get_default_screen",

@@ -92,3 +92,49 @@ async def test_a_search_too_slow_for_a_frame_is_read_in_a_thread_all_the_same(
         await pilot.press("slash", *"ru", "enter")
         await _until(pilot, lambda: pane.filter.search == "ru")
         assert pane.queue.ids == expected
+
+
+async def test_a_kept_search_folds_away_and_tab_never_lands_in_it(sample: Workspace) -> None:
+    app = build_app(sample)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(QueuePane)
+        await pilot.pause(0.2)
+        rows = pane.queue.size.height
+        await pilot.press("slash", *"islice", "enter")
+        await _until(pilot, lambda: pane.filter.search == "islice")
+        await pilot.pause(0.1)
+        assert not pane.search_box.display
+        assert pane.queue.size.height == rows  # the list keeps its rows
+        for _ in range(3):
+            await pilot.press("tab")
+            await pilot.pause()
+            assert app.focused is not pane.search_box
+        await pilot.press("x")  # a review key, not search text
+        await pilot.pause(0.2)
+        assert pane.filter.search == "islice"
+        assert pane.detail.selected_response is not None
+        assert pane.detail.selected_response.flagged
+        await pilot.press("slash")
+        await pilot.pause()
+        assert pane.search_box.display and pane.search_box.value == "islice"
+
+
+async def test_a_picker_opens_on_what_is_chosen_now(sample: Workspace) -> None:
+    from textual.widgets import OptionList
+
+    from cuf_tui.tui.screens.dialogs import ChooseDialog
+
+    app = build_app(sample)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(QueuePane)
+        await pilot.press("s")
+        await _until(pilot, lambda: isinstance(app.screen, ChooseDialog))
+        await pilot.press("down", "down", "down", "enter")  # unparsed
+        await _until(pilot, lambda: pane.filter.status == "unparsed")
+        await pilot.press("s")
+        await _until(pilot, lambda: isinstance(app.screen, ChooseDialog))
+        options = app.screen.query_one(OptionList)
+        assert options.get_option_at_index(options.highlighted or 0).id == "unparsed"
+        await pilot.press("enter")  # Enter at once keeps the filter
+        await pilot.pause()
+        assert pane.filter.status == "unparsed"

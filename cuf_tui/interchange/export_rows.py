@@ -78,6 +78,12 @@ def export_rows(
     strategy, seed, judge = options.strategy, options.seed, options.judge
     include_truncated, ties = options.include_truncated, options.ties
     exclude_flagged, reviewed_only = options.exclude_flagged, options.reviewed_only
+    if layout == "instructions" and (exclude_flagged or reviewed_only):
+        chosen = "--exclude-flagged" if exclude_flagged else "--reviewed-only"
+        raise ExportError(
+            f"{chosen} chooses among responses, and --format instructions writes none; "
+            "leave it out, or export a layout with responses (cuf, binarized, dpo)"
+        )
     instructions = instructions_with_responses(store)
     reviews = stored_reviews(store)
 

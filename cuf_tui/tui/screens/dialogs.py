@@ -126,11 +126,18 @@ class ChooseDialog(ModalScreen[str | None]):
         Binding("k", "move(-1)", "Up", show=False),
     ]
 
-    def __init__(self, title: str, options: list[tuple[str, str]], hint: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        options: list[tuple[str, str]],
+        hint: str = "",
+        current: str | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.options = options  # (value, label)
         self.hint = hint
+        self.current = current  # the value the list opens on (what is chosen now)
 
     def compose(self) -> ComposeResult:
         from textual.widgets import OptionList
@@ -144,7 +151,11 @@ class ChooseDialog(ModalScreen[str | None]):
     def on_mount(self) -> None:
         from textual.widgets import OptionList
 
-        self.query_one(OptionList).focus()
+        options = self.query_one(OptionList)
+        options.focus()
+        values = [value for value, _ in self.options]
+        if self.current in values:
+            options.highlighted = values.index(self.current)
 
     def action_move(self, step: int) -> None:
         from textual.widgets import OptionList

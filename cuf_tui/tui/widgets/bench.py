@@ -169,6 +169,12 @@ class BenchPane(Vertical):
             )
 
     @survives("The transcript was not read")
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`t` shows dimmed until Enter on a score has listed grades to show requests of."""
+        if action == "transcript" and self.grades_shown is None:
+            return None
+        return True
+
     def action_transcript(self) -> None:
         """The requests behind the grades on show (Enter on a score lists them first)."""
         if self.grades_shown is None:
@@ -180,6 +186,7 @@ class BenchPane(Vertical):
 
     def show_grades(self, title: str, grades: list[dict[str, Any]]) -> None:
         self.grades_shown = (title, grades)
+        self.refresh_bindings()
         shown = Table(
             title=Text(f"{title} · {len(grades)} grades", style="bold"),
             show_lines=True,

@@ -112,7 +112,7 @@ class QueueView(ScrollView, can_focus=True):
             return
         index = self.ids.index(instruction_id)
         self._pages.pop(index // PAGE_ROWS, None)
-        self.refresh_line(index - self.scroll_offset.y)
+        self.refresh_line(index)  # a line of the list, not of the screen
 
     def _row(self, index: int) -> QueueRow | None:
         page = index // PAGE_ROWS
@@ -166,8 +166,8 @@ class QueueView(ScrollView, can_focus=True):
     """
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh_line(old - self.scroll_offset.y)
-        self.refresh_line(new - self.scroll_offset.y)
+        self.refresh_line(old)
+        self.refresh_line(new)
         self.scroll_to_region_of(new)
         if self._list_first:
             self.call_after_refresh(self._highlighted)

@@ -18,7 +18,7 @@ from textual.widgets import Input, Static, TabbedContent
 from cuf_tui.store.browse import QueueFilter, ResponseView
 from cuf_tui.tui.failures import report_failure, survives
 from cuf_tui.tui.screens.dialogs import ChooseDialog, NoteDialog, TextDialog
-from cuf_tui.tui.service import Refused, Review, Workbench
+from cuf_tui.tui.service import ALL_MODELS, Refused, Review, Workbench
 from cuf_tui.tui.widgets.detail import InstructionDetail, full_text
 from cuf_tui.tui.widgets.queue import QueueView
 
@@ -170,7 +170,10 @@ class QueuePane(Container):
             if value is not None:
                 self.reload_queue(self.workbench.with_filter(self.filter, which, value))
 
-        self.app.push_screen(ChooseDialog(f"Show instructions by {which}:", choices), chosen)
+        current = self.filter.status if which == "status" else self.filter.model or ALL_MODELS
+        self.app.push_screen(
+            ChooseDialog(f"Show instructions by {which}:", choices, current=current), chosen
+        )
 
     def action_clear_filters(self) -> None:
         self.search_box.value = ""
@@ -241,6 +244,14 @@ class QueuePane(Container):
 
     def action_open(self) -> None:
         self.detail.focus()
+
+    @on(events.DescendantBlur)
+    def _search_left(self, event: events.DescendantBlur) -> None:
+        """Leaving the search box (Enter, Tab) folds it away: the filter line says what is
+        searched, the list keeps its rows, and Tab never lands in it to take a review key
+        as search text. `/` opens it again with the text."""
+        if event.widget is self.search_box:
+            self.search_box.display = False
 
     @on(events.DescendantFocus)
     def _reading(self, event: events.DescendantFocus) -> None:
