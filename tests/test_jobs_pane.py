@@ -89,6 +89,13 @@ async def test_a_long_log_never_squeezes_the_jobs_table_at_80x24(tmp_path: Path,
         assert table.size.height >= 6  # the header and at least five rows in view
         costs = [cell(table, key, 6) for key in range(1, 7)]
         assert set(costs) == {"<$0.01"}
+        first = table.cursor_row
+        await pilot.press("j", "j")  # the queue's keys move here too
+        await pilot.pause()
+        assert table.cursor_row == first + 2
+        await pilot.press("k")
+        await pilot.pause()
+        assert table.cursor_row == first + 1
 
 
 async def test_a_launched_job_is_selected_and_cancel_says_what_it_does(

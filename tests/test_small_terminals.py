@@ -96,3 +96,20 @@ async def test_a_review_far_down_the_queue_repaints_its_row(sample: Workspace) -
         await pilot.press("x")
         await pilot.pause(0.2)
         assert "RF" not in app.export_screenshot()
+
+
+async def test_j_and_k_move_in_the_bench_table_as_in_the_queue(sample: Workspace) -> None:
+    from textual.widgets import DataTable
+
+    app = build_app(sample)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#bench-table", DataTable)
+        assert table.row_count >= 2 and table.cursor_row == 0
+        await pilot.press("j")
+        await pilot.pause()
+        assert table.cursor_row == 1
+        await pilot.press("k")
+        await pilot.pause()
+        assert table.cursor_row == 0

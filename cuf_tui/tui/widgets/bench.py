@@ -43,6 +43,9 @@ def cell_text(score: Score | None, best: bool) -> Text:
 class BenchPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "transcript", "Transcript"),
+        # as in the queue
+        Binding("j", "move_cursor(1)", "Down", show=False),
+        Binding("k", "move_cursor(-1)", "Up", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -169,6 +172,11 @@ class BenchPane(Vertical):
             )
 
     @survives("The transcript was not read")
+    def action_move_cursor(self, step: int) -> None:
+        table = self.query_one("#bench-table", DataTable)
+        move = table.action_cursor_down if step > 0 else table.action_cursor_up
+        move()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`t` shows dimmed until Enter on a score has listed grades to show requests of."""
         if action == "transcript" and self.grades_shown is None:

@@ -96,7 +96,12 @@ def log_tail(path: str | None, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class JobsPane(Vertical):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "cancel_job", "Cancel job")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "cancel_job", "Cancel job"),
+        # as in the queue
+        Binding("j", "move_cursor(1)", "Down", show=False),
+        Binding("k", "move_cursor(-1)", "Up", show=False),
+    ]
 
     # The table keeps its rows (up to most of the pane); the log scrolls in what is left,
     # however long and wrapped its lines.
@@ -173,6 +178,10 @@ class JobsPane(Vertical):
     @property
     def table(self) -> DataTable[Any]:
         return self.query_one("#jobs-table", DataTable)
+
+    def action_move_cursor(self, step: int) -> None:
+        move = self.table.action_cursor_down if step > 0 else self.table.action_cursor_up
+        move()
 
     def show(self, rows: list[JobRow], now: dt.datetime | None = None) -> None:
         from cuf_tui.core.job_words import attention_words
