@@ -275,6 +275,8 @@ class InstructionDetail(ScrollView, can_focus=True):
         ]
 
     def _rebuild(self) -> None:
+        if not self.size.width:
+            return  # not laid out yet: the first resize lays it out at its real width
         width = self._width
         view = self.view
         if view is None:
@@ -352,8 +354,7 @@ class InstructionDetail(ScrollView, can_focus=True):
                 self._strips(long_markdown(response.model, response.text), column_width)
 
     def on_resize(self) -> None:
-        if self.view is not None:
-            self._rebuild()
+        self._rebuild()
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         """The text under a mouse selection, for Ctrl+C: the lines as shown."""

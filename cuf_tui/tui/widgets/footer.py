@@ -28,6 +28,7 @@ class FittingFooter(Footer):
     _fitted_width = -1
 
     def compose(self) -> ComposeResult:
+        self._fitted_width = self.app.size.width
         entries = list(super().compose())
         palette = [w for w in entries if w.has_class("-command-palette")]
         room = self.app.size.width - sum(key_width(w) for w in palette)
@@ -41,6 +42,5 @@ class FittingFooter(Footer):
         yield from palette
 
     def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._fitted_width:
-            self._fitted_width = event.size.width
+        if event.size.width != self._fitted_width:  # composed for another width
             self.call_later(self.recompose)
