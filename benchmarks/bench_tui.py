@@ -18,7 +18,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import sqlite3
 import statistics
 import struct
@@ -238,9 +237,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = build(Path(tmp) / "ws", args.instructions)
-        shutil.copytree(root, Path(tmp) / "ws2")  # each run starts with no reviews
         paint, reading, memory = run_keys(root, args.presses, 0.3)
-        paint_held, held, _ = run_keys(Path(tmp) / "ws2", args.presses, 0.0)
+        with sqlite3.connect(root / "cuf.db") as conn:  # each run starts with no reviews
+            conn.execute("DELETE FROM reviews")
+        paint_held, held, _ = run_keys(root, args.presses, 0.0)
         searches, matches = run_searches(root, args.search_rounds)
     print(
         f"instructions              {args.instructions} (4 responses each, judged), "
