@@ -22,14 +22,18 @@ HEAD_CHARS = 160
 _SHOWN_ORDER = (
     "ORDER BY j.judge IS :judge DESC, j.state = 'done' DESC, j.finished_at DESC, j.id DESC"
 )
-SHOWN_STATE = (
-    "(SELECT j.state FROM judgments j WHERE j.instruction_id = i.id "
-    f"AND j.state IN ('done', 'unparsed') {_SHOWN_ORDER} LIMIT 1)"
-)
-SHOWN_JUDGMENT = (
-    "(SELECT j.id FROM judgments j WHERE j.instruction_id = i.id "
-    f"AND j.state IN ('done', 'unparsed') {_SHOWN_ORDER} LIMIT 1)"
-)
+
+
+def _shown(column: str) -> str:
+    """A column of the judgment instruction ``i`` shows, as an SQL expression."""
+    return (
+        f"(SELECT j.{column} FROM judgments j WHERE j.instruction_id = i.id "
+        f"AND j.state IN ('done', 'unparsed') {_SHOWN_ORDER} LIMIT 1)"
+    )
+
+
+SHOWN_STATE = _shown("state")
+SHOWN_JUDGMENT = _shown("id")
 
 _STATUS_SQL: Final[dict[str, str]] = {
     "all": "1",

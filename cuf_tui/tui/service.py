@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cuf_tui.core.preferences import PREFERENCES
@@ -157,15 +157,15 @@ class Workbench:
         if which == "preference":
             preferences: list[str | None] = [None, *PREFERENCES]
             value = preferences[(preferences.index(current.preference) + 1) % len(preferences)]
-            return QueueFilter(value, current.status, current.model, current.search)
+            return replace(current, preference=value)
         if which == "status":
             statuses = list(browse.STATUSES)
             status = statuses[(statuses.index(current.status) + 1) % len(statuses)]
-            return QueueFilter(current.preference, status, current.model, current.search)
+            return replace(current, status=status)
         models: list[str | None] = [None, *browse.pool_models(self.store)]
         index = models.index(current.model) if current.model in models else 0
         model = models[(index + 1) % len(models)]
-        return QueueFilter(current.preference, current.status, model, current.search)
+        return replace(current, model=model)
 
     def filter_choices(self, which: str) -> list[tuple[str, str]]:
         """What a filter can be set to ("status" or "model"), as (value, label); the value
@@ -178,9 +178,9 @@ class Workbench:
     def with_filter(current: QueueFilter, which: str, value: str) -> QueueFilter:
         """``current`` with its ``which`` set to ``value`` (from ``filter_choices``)."""
         if which == "status":
-            return QueueFilter(current.preference, value, current.model, current.search)
+            return replace(current, status=value)
         model = None if value == ALL_MODELS else value
-        return QueueFilter(current.preference, current.status, model, current.search)
+        return replace(current, model=model)
 
     def next_needing_review(
         self, base: QueueFilter, current: int | None, direction: int
@@ -188,7 +188,7 @@ class Workbench:
         """The next instruction after ``current`` (``direction`` 1) or before it (-1) that
         needs review under ``base``'s other filters, wrapping around at either end, and the
         filter that lists it."""
-        needing = QueueFilter(base.preference, "needs review", base.model, base.search)
+        needing = replace(base, status="needs review")
         ids = [i for i in self.queue_ids(needing) if i != current]
         if not ids:
             return None, needing

@@ -59,7 +59,6 @@ class QueueView(ScrollView, can_focus=True):
         self.ids: list[int] = []
         self._pages: dict[int, dict[int, QueueRow]] = {}
         self.rows_loaded = 0  # how many short rows were read from the store, for tests
-        self._list_first = False  # while ``show`` moves the cursor for a search
         # Called with the instruction under the cursor whenever it changes, in the same frame
         # as the cursor, so the list and the detail repaint together.
         self.on_highlight: Callable[[int | None], None] = lambda _: None
@@ -68,19 +67,10 @@ class QueueView(ScrollView, can_focus=True):
     def current_id(self) -> int | None:
         return self.ids[self.cursor] if 0 <= self.cursor < len(self.ids) else None
 
-    def show(
-        self,
-        ids: list[int],
-        keep: int | None = None,
-        *,
-        hold: bool = False,
-        list_first: bool = False,
-    ) -> None:
+    def show(self, ids: list[int], keep: int | None = None, *, hold: bool = False) -> None:
         """Show these instruction ids (in id order); keep the cursor on ``keep`` when it is
         still there, or, with ``hold``, even when it no longer is: a reload must never pull
-        the row from under the reviewer (it goes at a reload after they move away). With
-        ``list_first`` the list is drawn before the instruction under the cursor is read
-        (a search shows its matches without waiting for the first one to be laid out)."""
+        the row from under the reviewer (it goes at a reload after they move away)."""
         if hold and keep is not None and keep not in ids:
             ids = list(ids)
             bisect.insort(ids, keep)
@@ -88,18 +78,11 @@ class QueueView(ScrollView, can_focus=True):
         self._pages.clear()
         self.virtual_size = Size(0, len(ids))
         position = ids.index(keep) if keep is not None and keep in ids else 0
-        self._list_first = list_first
         if position != self.cursor:
             self.cursor = position
-        elif list_first:
-            self.call_after_refresh(self._highlighted)
         else:
             self.on_highlight(self.current_id)
-        self._list_first = False
         self.refresh()
-
-    def _highlighted(self) -> None:
-        self.on_highlight(self.current_id)
 
     def refresh_rows(self) -> None:
         """Re-read the rows on screen (their statuses change as results land)."""
@@ -169,9 +152,6 @@ class QueueView(ScrollView, can_focus=True):
         self.refresh_line(old)
         self.refresh_line(new)
         self.scroll_to_region_of(new)
-        if self._list_first:
-            self.call_after_refresh(self._highlighted)
-            return
         with self.app.batch_update():
             self.on_highlight(self.current_id)
 

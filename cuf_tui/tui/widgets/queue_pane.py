@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -117,12 +118,7 @@ class QueuePane(Container):
             line.append(" · counting…", style="dim")
         self.query_one("#filter-line", Static).update(line)
         self.detail.mark_hits(chosen.search)
-        self.queue.show(
-            ids,
-            keep=self.queue.current_id,
-            hold=not new_filter,
-            list_first=new_filter and bool(chosen.search),
-        )
+        self.queue.show(ids, keep=self.queue.current_id, hold=not new_filter)
 
     @survives("The instruction was not read")
     def show_instruction(self, instruction_id: int | None) -> None:
@@ -190,8 +186,7 @@ class QueuePane(Container):
     def search_changed(self, event: Input.Changed) -> None:
         """Search as the reviewer types: once typing pauses, in a thread (a search reads
         every response on a large store), the newest text only."""
-        current = self.filter
-        chosen = QueueFilter(current.preference, current.status, current.model, event.value)
+        chosen = replace(self.filter, search=event.value)
         if self._search_timer is not None:
             self._search_timer.stop()
         self._search_timer = self.set_timer(SEARCH_AFTER_S, lambda: self.search(chosen))
@@ -214,10 +209,7 @@ class QueuePane(Container):
 
     @survives("The search was not shown")
     def _searched(self, chosen: QueueFilter, ids: list[int], complete: bool) -> None:
-        current = self.filter
-        wanted = QueueFilter(
-            current.preference, current.status, current.model, self.search_box.value
-        )
+        wanted = replace(self.filter, search=self.search_box.value)
         if wanted == chosen:
             self.show_queue(chosen, ids, complete=complete)
         elif wanted.search == chosen.search and complete:  # a filter changed meanwhile: again
@@ -238,8 +230,7 @@ class QueuePane(Container):
         if event.value != self.filter.search:
             if self._search_timer is not None:
                 self._search_timer.stop()
-            current = self.filter
-            self.search(QueueFilter(current.preference, current.status, current.model, event.value))
+            self.search(replace(self.filter, search=event.value))
         self.queue.focus()
 
     def action_open(self) -> None:
