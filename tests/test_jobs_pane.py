@@ -4,6 +4,7 @@ bar; unparsed judgments and cut-off answers are shown as needing attention."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from textual.widgets import DataTable
@@ -89,6 +90,17 @@ async def test_a_long_log_never_squeezes_the_jobs_table_at_80x24(tmp_path: Path,
         assert table.size.height >= 6  # the header and at least five rows in view
         costs = [cell(table, key, 6) for key in range(1, 7)]
         assert set(costs) == {"<$0.01"}
+        with sqlite3.connect(root / "cuf.db") as db:  # a fast job: 4,113 units in 10 s
+            db.execute(
+                "UPDATE jobs SET state = 'done', total = 4113, done = 4113, failed = 0, "
+                "finished_at = '2026-11-01T10:00:10.000Z' WHERE id = 6"
+            )
+        app.query_one("#jobs-pane").refresh_jobs()
+        await pilot.pause(0.2)
+        labels = [str(column.label) for column in table.columns.values()]
+        rate = labels.index("rate")
+        assert cell(table, 6, rate) == "411/s"  # whole numbers from 10 a second up
+        assert cell(table, 5, rate) == "0.7/s"
         first = table.cursor_row
         await pilot.press("j", "j")  # the queue's keys move here too
         await pilot.pause()

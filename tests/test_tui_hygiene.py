@@ -166,6 +166,8 @@ async def test_help_speaks_of_keys_as_printed_and_panes_by_name(private_home) ->
             assert not [word for word in RAW_WORDS if word in shown], shown
             if tab == "f2":
                 assert "?/F1" in shown and "]" in shown and "/ " in shown
+                keys = {k for _, pairs in app.screen.sections for k, _ in pairs}
+                assert {"PgDn", "PgUp", "Home", "End"} <= keys, keys
             if tab == "f3":
                 assert "on a score: the grades behind it" in shown
             await pilot.press("escape")

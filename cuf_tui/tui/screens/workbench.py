@@ -239,8 +239,22 @@ def key_label(binding: Binding) -> str:
     shown = []
     for key in binding.key.split(","):
         label = format_key(key.strip())
-        shown.append(label.upper() if len(label) == 2 and label[0] == "f" else label)
-    return "/".join(dict.fromkeys(label.replace("esc", "Esc") for label in shown))
+        if label.startswith("f") and label[1:].isdigit():
+            label = label.upper()  # F1
+        shown.append(PRINTED_KEYS.get(label, label))
+    return "/".join(dict.fromkeys(shown))
+
+
+# Keys whose names Textual writes in lower case, as keyboards print them.
+PRINTED_KEYS = {
+    "esc": "Esc",
+    "pgdn": "PgDn",
+    "pgup": "PgUp",
+    "home": "Home",
+    "end": "End",
+    "tab": "Tab",
+    "enter": "Enter",
+}
 
 
 def _bindings(node: DOMNode) -> list[Binding]:

@@ -49,7 +49,8 @@ def rate_and_eta(row: JobRow, now: dt.datetime | None = None) -> tuple[str, str]
     rate = finished / seconds
     remaining = (row.total or 0) - finished
     eta = f"{remaining / rate:.0f}s" if row.state == "running" and remaining > 0 else "-"
-    return f"{rate:.1f}/s", eta
+    # Tenths only where they tell something, so the last column fits at 80 columns.
+    return (f"{rate:.0f}/s" if rate >= 10 else f"{rate:.1f}/s"), eta
 
 
 def short_count(count: int) -> str:
