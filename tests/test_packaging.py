@@ -10,7 +10,21 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("datasets", "openai", "vllm", "pyarrow", "pandas", "textual", "sqlite_utils", "pydantic")
+HEAVY = (
+    "datasets",
+    "openai",
+    "vllm",
+    "pyarrow",
+    "pandas",
+    "textual",
+    "sqlite_utils",
+    "pydantic",
+    # judge trust's statistics
+    "numpy",
+    "scipy",
+    "sklearn",
+    "krippendorff",
+)
 
 
 def _python(code: str, cwd: Path = ROOT, **env: str) -> str:
