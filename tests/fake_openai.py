@@ -18,7 +18,8 @@ Behaviour is chosen by words in the requested model name:
 - judges (`judge-<style>`): answer in a style judges really use: markdown, json, fenced,
   paper, reordered, numbered, inline, outofrange, garbage (unreadable, then JSON when asked
   to repair), garbagealways, varied (a grader whose grades vary by answer: 1-10, unreadable
-  or failing with a 500, see `varied_grade`).
+  or failing with a 500, see `varied_grade`); and biased judges: `firstplus`, `longer`,
+  `favours-<family>` (see `_shown_ratings`).
 A generated answer ends with `-- answered by <model>`; a judge rates each response it is
 shown by the model that wrote it (RATINGS), so a test can check that every rating lands on
 the right response whatever order the judge saw.
@@ -40,6 +41,36 @@ from typing import Any
 
 RATINGS = {"alpha": 5, "beta": 2, "gamma": 4, "delta": 1, "epsilon": 3}
 SIGNATURE = re.compile(r"-- answered by (\S+)")
+SHOWN_COUNT = re.compile(r"an instruction and (\d+) responses")
+
+
+def shown_responses(prompt: str) -> list[str]:
+    """The responses a judge prompt shows, in order (a response may hold marker-like text:
+    each one ends where the next one's marker follows its own end marker)."""
+    count = SHOWN_COUNT.search(prompt)
+    if count is None:
+        return []
+    n = int(count.group(1))
+    at = prompt.index("</instruction>")
+    texts = []
+    for i in range(1, n + 1):
+        start = prompt.index(f"<response {i}>\n", at) + len(f"<response {i}>\n")
+        if i < n:
+            end = prompt.index(f"\n</response {i}>\n\n<response {i + 1}>\n", start)
+        else:
+            end = prompt.rindex(f"\n</response {n}>")
+        texts.append(prompt[start:end])
+        at = end
+    return texts
+
+
+LENGTH_STEP = 150  # `judge-longer`: a point more per this many characters
+
+
+def text_rating(text: str) -> int:
+    """A truthful judge's rating of an unsigned answer: fixed by its text, 1 to 4 (so a
+    judge that adds a point can)."""
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % 4 + 1
 
 
 def expected_rating(model: str) -> int:
@@ -263,7 +294,7 @@ class FakeOpenAI:
         ):
             text = self._grade(model, messages, constrained)
         elif model.startswith("judge") and constrained:
-            text = self._judge_constrained(messages, constrained)
+            text = self._judge_constrained(messages, constrained, model)
         elif model.startswith("judge"):
             text = self._judge(model, messages)
         else:
@@ -361,16 +392,32 @@ class FakeOpenAI:
             return json.dumps({"rationale": f"json grade {grade}", "rating": grade})
         return f"Compared with the reference, it is {grade} material.\n\nRating: {grade}/10"
 
-    def _shown_ratings(self, messages: list[dict[str, str]]) -> list[int]:
-        prompt = messages[1]["content"]
-        shown = SIGNATURE.findall(prompt.split("</instruction>", 1)[-1])
-        return [expected_rating(m) for m in shown]
+    def _shown_ratings(self, messages: list[dict[str, str]], judge: str = "judge") -> list[int]:
+        """The rating of each response shown, in order: by the model that signed it (else
+        by its text), then the judge's bias, named in its model name: `firstplus` adds 1 to
+        whatever is shown first, `longer` rates by length alone (1 + a point per
+        LENGTH_STEP characters), `favours-<family>` adds 1 to answers by that family."""
+        ratings = []
+        for position, text in enumerate(shown_responses(messages[1]["content"]), start=1):
+            writers = SIGNATURE.findall(text)
+            rating = expected_rating(writers[0]) if writers else text_rating(text)
+            if "longer" in judge:
+                rating = 1 + min(4, len(text) // LENGTH_STEP)
+            if "firstplus" in judge and position == 1:
+                rating = min(5, rating + 1)
+            favoured = judge.split("favours-", 1)[1] if "favours-" in judge else None
+            if favoured and writers and favoured in writers[0]:
+                rating = min(5, rating + 1)
+            ratings.append(rating)
+        return ratings
 
-    def _judge_constrained(self, messages: list[dict[str, str]], constraint: dict[str, Any]) -> str:
+    def _judge_constrained(
+        self, messages: list[dict[str, str]], constraint: dict[str, Any], judge: str = "judge"
+    ) -> str:
         """What a schema-constrained engine returns: the JSON object and nothing else, with
         each entry's position given only by its place in the list. A schema that does not
         ask for one entry per response shown gets an answer no reader can use."""
-        ratings = self._shown_ratings(messages)
+        ratings = self._shown_ratings(messages, judge)
         schema = (constraint.get("json_schema") or {}).get("schema") or constraint.get("schema")
         if schema is not None:
             listed = schema["properties"]["ratings"]
@@ -383,7 +430,7 @@ class FakeOpenAI:
         style = model.split("-", 1)[1] if "-" in model else "markdown"
         last = messages[-1]["content"]
         repairing = last.startswith("I could not read")
-        ratings = self._shown_ratings(messages)
+        ratings = self._shown_ratings(messages, model)
         if repairing:
             if style == "garbagealways":
                 return "I would rather not say."

@@ -13,6 +13,7 @@ from cuf_tui.jobs.kinds import (
     BenchRequest,
     GenerateRequest,
     JudgeRequest,
+    ProbeRequest,
     request_from_params,
 )
 from cuf_tui.jobs.kinds.base import ParamsError
@@ -25,6 +26,8 @@ REQUESTS = [
     JudgeRequest("judge-json", 3, False),
     BenchRequest("alpha"),
     BenchRequest("alpha", "judge-json", "gpt-4-turbo", 7, True),
+    ProbeRequest(),
+    ProbeRequest("judge-json", 20, True),
 ]
 
 
@@ -32,7 +35,7 @@ REQUESTS = [
 def test_a_request_comes_back_whole_from_its_stored_parameters(request_) -> None:
     stored = json.dumps(request_.params(), sort_keys=True)
     assert request_from_params(request_.kind, stored) == request_
-    assert set(KINDS) == {"generate", "judge", "bench"}
+    assert set(KINDS) == {"generate", "judge", "bench", "probe"}
 
 
 def test_parameters_stay_those_of_jobs_already_in_stores() -> None:
@@ -50,6 +53,7 @@ def test_parameters_stay_those_of_jobs_already_in_stores() -> None:
         "limit": None,
         "retry_failed": False,
     }
+    assert ProbeRequest("j", 20).params() == {"judge": "j", "sample": 20, "retry_failed": False}
 
 
 @pytest.mark.parametrize(

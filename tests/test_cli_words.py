@@ -153,3 +153,10 @@ def test_a_hub_that_misbehaves_fails_within_seconds_in_one_line(
         hub.close()
     assert run.code != 0 and len(run.err.strip().splitlines()) == 1, run.err
     assert said in run.err
+
+
+def test_reviewer_is_an_option_of_the_workbench_only(cli, workspace) -> None:
+    run = cli("--reviewer", "ann", "stats", "-w", workspace)
+    assert run.code == 2 and "--reviewer names who reviews in the workbench" in run.err
+    run = cli("--reviewer", "ann", "import", "x.jsonl", "--format", "reviews", "-w", workspace)
+    assert run.code == 2 and "each line of a reviews file names its own" in run.err

@@ -15,7 +15,7 @@ import pytest
 from cuf_tui.store.claims import claim_key, claim_units
 from cuf_tui.store.db import StoreLocked, open_store
 from cuf_tui.store.jobs import find_or_create_job
-from cuf_tui.store.reviews import review_of, write_review
+from cuf_tui.store.reviews import current_reviewer, review_of, write_review
 
 
 def _store_with_instructions(root: Path, count: int = 20) -> Path:
@@ -68,7 +68,7 @@ def test_reviews_land_while_a_worker_commits_200_times_a_second(tmp_path: Path) 
     assert commits > 200, f"the worker committed only {commits} times"
     with open_store(path) as store:
         assert store.scalar("SELECT count(*) FROM reviews") == 40
-        assert review_of(store, 20, "b") == {
+        assert review_of(store, 20, "b", current_reviewer()) == {
             "rating": 1 + 199 % 5,
             "agrees_with_judge": 0,
             "flagged": 0,

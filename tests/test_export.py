@@ -76,15 +76,45 @@ def test_a_human_review_replaces_the_judges_rating(cli, workspace, tmp_path) -> 
     import sqlite3
 
     with sqlite3.connect(workspace / "cuf.db") as conn:
-        conn.execute("INSERT INTO reviews (instruction_id, model, rating) VALUES (1, 'a', 2)")
-        conn.execute("INSERT INTO reviews (instruction_id, model, rating) VALUES (1, 'c', 4)")
-        conn.execute("INSERT INTO reviews (instruction_id, model, flagged) VALUES (1, 'b', 1)")
+        conn.executemany(
+            "INSERT INTO reviews (instruction_id, model, rating, flagged, reviewer) "
+            "VALUES (1, ?, ?, ?, ?)",
+            [
+                ("a", 2, 0, "ann"),
+                ("a", 1, 0, "bo"),  # with ann's 2: 1.5, a half rounded up
+                ("c", 4, 0, "ann"),
+                ("c", 3, 0, "bo"),
+                ("c", None, 0, "cy"),  # no rating: not counted
+                ("b", None, 1, "bo"),
+            ],
+        )
     out = tmp_path / "pairs.jsonl"
     assert cli("export", "--format", "dpo", "--out", out, "-w", workspace).code == 0
     (pair,) = read_jsonl(out)
-    assert (pair["model_chosen"], pair["rating_chosen"]) == ("c", 4)
+    assert (pair["model_chosen"], pair["rating_chosen"]) == ("c", 4)  # 3.5 rounded up
     assert (pair["model_rejected"], pair["rating_rejected"]) == ("b", 1)
     assert pair["human_reviewed"] is True
+    assert [r["reviewer"] for r in pair["review_chosen"]] == ["ann", "bo", "cy"]
+    assert pair["review_rejected"] == [
+        {"rating": None, "reviewer": "bo", "flagged": True, "note": None}
+    ]
+    assert (
+        cli(
+            "export",
+            "--format",
+            "dpo",
+            "--out",
+            out,
+            "--force",
+            "--exclude-flagged",
+            "-w",
+            workspace,
+        ).code
+        == 0
+    )
+    (pair,) = read_jsonl(out)
+    assert (pair["model_chosen"], pair["model_rejected"]) == ("c", "a")
+    assert pair["rating_rejected"] == 2
 
 
 def test_exports_are_reproducible_and_the_seed_matters(cli, workspace, tmp_path) -> None:

@@ -215,13 +215,11 @@ def test_reviews_travel_with_the_rows_and_flags_can_keep_a_response_out(
     assert cli("export", "--format", "binarized", "--out", kept, "-w", workspace).code == 0
     row = read_jsonl(kept)[1]
     assert row["model_chosen"] == pair["model_chosen"]  # flags change nothing unless asked
-    assert row["review_chosen"] == {
-        "rating": None,
-        "reviewer": "ada",
-        "flagged": True,
-        "note": "copies a blog",
-    }
-    assert row["review_rejected"]["rating"] == 1 and row["review_rejected"]["reviewer"] == "ada"
+    assert row["review_chosen"] == [
+        {"rating": None, "reviewer": "ada", "flagged": True, "note": "copies a blog"}
+    ]
+    (rejected,) = row["review_rejected"]
+    assert rejected["rating"] == 1 and rejected["reviewer"] == "ada"
     assert {r["model"] for r in row["reviews"]} == {pair["model_chosen"], pair["model_rejected"]}
 
     out = tmp_path / "unflagged.jsonl"

@@ -160,3 +160,28 @@ def test_bench_80x24(snap_compare, sample: Workspace) -> None:
 
 def test_transcript_80x24(snap_compare, sample: Workspace) -> None:
     assert snap_compare(build_app(sample), terminal_size=(80, 24), run_before=keys("t"))
+
+
+def _with_trust_data(sample: Workspace) -> Workspace:
+    from tests.trust_data import add_trust_data
+
+    add_trust_data(sample.db_path)
+    return sample
+
+
+async def _judge_tab(pilot) -> None:
+    """F5, then everything the tab measures in its thread, shown."""
+    await pilot.press("f5")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.3)
+
+
+def test_judge_pane_80x24(snap_compare, sample: Workspace) -> None:
+    app = build_app(_with_trust_data(sample))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_judge_tab)
+
+
+def test_judge_pane_160x48(snap_compare, sample: Workspace) -> None:
+    app = build_app(_with_trust_data(sample))
+    assert snap_compare(app, terminal_size=(160, 48), run_before=_judge_tab)

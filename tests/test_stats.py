@@ -30,7 +30,8 @@ def test_counts_by_state(cli, workspace: Path, tmp_path: Path) -> None:
             "VALUES (1, 'c', 'failed', 'HTTP 400: context too long', 'generated')"
         )
         conn.execute(
-            "INSERT INTO reviews (instruction_id, model, rating, flagged) VALUES (1, 'a', 5, 1)"
+            "INSERT INTO reviews (instruction_id, model, rating, flagged, reviewer) "
+            "VALUES (1, 'a', 5, 1, 'ann')"
         )
 
     with open_store(workspace / "cuf.db") as store:

@@ -14,7 +14,7 @@ from cuf_tui.store.browse import (
     queue_ids,
     queue_rows,
 )
-from cuf_tui.store.reviews import restore_review, review_of, write_review
+from cuf_tui.store.reviews import current_reviewer, restore_review, review_of, write_review
 from cuf_tui.workspace import Workspace, ensure_sample_workspace
 
 
@@ -77,10 +77,10 @@ def test_a_review_is_kept_beside_the_judge_and_undone_exactly(sample: Workspace)
         reviewed = next(r for r in shown.responses if r.model == response.model)
         assert (reviewed.human_rating, reviewed.flagged, reviewed.note) == (2, True, "too terse")
         assert reviewed.rating == response.rating  # the judge's rating is untouched
-        restore_review(store, 2, response.model, again)
-        assert review_of(store, 2, response.model)["flagged"] == 0
-        restore_review(store, 2, response.model, before)
-        assert review_of(store, 2, response.model) is None
+        restore_review(store, 2, response.model, current_reviewer(), again)
+        assert review_of(store, 2, response.model, current_reviewer())["flagged"] == 0
+        restore_review(store, 2, response.model, current_reviewer(), before)
+        assert review_of(store, 2, response.model, current_reviewer()) is None
 
 
 def test_review_fields_are_checked(sample: Workspace) -> None:
@@ -136,3 +136,30 @@ def test_the_queue_the_filters_and_the_detail_show_the_same_judgment(sample: Wor
                 if view.judgment.state == "unparsed":
                     assert instruction_id in needs
         assert queue_ids(store, QueueFilter(status="unjudged"), judge="nobody") == []
+
+
+def test_each_reviewer_keeps_their_own_review_of_a_response(sample: Workspace) -> None:
+    needs = QueueFilter(status="needs review")
+    with sample.open_store() as store:
+        view = instruction_view(store, 1)
+        assert view is not None
+        for response in view.responses:
+            write_review(store, 1, response.model, "alice", rating=response.rating or 1)
+        first = view.responses[0].model
+        write_review(store, 1, first, "bob", rating=1, flagged=1)
+        assert review_of(store, 1, first, "alice")["rating"] == (view.responses[0].rating or 1)
+        assert review_of(store, 1, first, "bob")["rating"] == 1
+        # alice has rated everything; bob has not, and differs where he has
+        assert 1 not in queue_ids(store, needs, reviewer="alice")
+        assert 1 in queue_ids(store, needs, reviewer="bob")
+        as_alice = instruction_view(store, 1, reviewer="alice")
+        assert as_alice is not None
+        shown = next(r for r in as_alice.responses if r.model == first)
+        assert shown.human_rating == (view.responses[0].rating or 1)
+        assert not shown.flagged and shown.flagged_by == ["bob"]
+        assert shown.other_reviewers == {"bob": 1}
+        as_bob = instruction_view(store, 1, reviewer="bob")
+        assert as_bob is not None
+        other = next(r for r in as_bob.responses if r.model == view.responses[1].model)
+        assert other.human_rating is None and "alice" in other.other_reviewers
+        assert queue_ids(store, QueueFilter(status="flagged"), reviewer="alice") == [1]

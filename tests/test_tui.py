@@ -418,7 +418,10 @@ async def test_the_workbench_keeps_working_under_a_dialog_and_while_quitting(sam
         await pilot.press("question_mark")
         await pilot.pause()
         with sqlite3.connect(sample.db_path) as conn:  # another process writes meanwhile
-            conn.execute("INSERT INTO reviews (instruction_id, model, flagged) VALUES (2, 'x', 1)")
+            conn.execute(
+                "INSERT INTO reviews (instruction_id, model, flagged, reviewer) "
+                "VALUES (2, 'x', 1, 'ann')"
+            )
         await pilot.pause(0.3)  # polls and the pre-rendering timer run under the dialog
         assert isinstance(app.screen, HelpDialog)
         await pilot.press("escape", "j")

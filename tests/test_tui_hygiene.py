@@ -10,6 +10,7 @@ import pkgutil
 import re
 
 from textual.app import App
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 
@@ -42,7 +43,7 @@ HOOKS = {
 def _made_for_every_subclass() -> set[str]:
     """The attributes Textual sets on every class it sees (bindings, CSS type names, ...)."""
     made: set[str] = set()
-    for base in (Widget, Screen, ModalScreen, App):
+    for base in (Widget, Screen, ModalScreen, App, Message):
         blank = type("Blank", (base,), {})
         made |= set(blank.__dict__)
     return made

@@ -21,9 +21,29 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def judge(args: argparse.Namespace) -> int:
+    """Judge with one judge, or with several one after another (each its own batch; with
+    --detach, each its own worker). The exit status is the worst of theirs."""
+    from cuf_tui.errors import CufError
     from cuf_tui.jobs.kinds import JudgeRequest
 
-    return run_batch(args, JudgeRequest(args.judge, args.limit, args.retry_failed))
+    judges: list[str | None] = list(dict.fromkeys(args.judge or [])) or [None]
+    if args.all_judges:
+        if args.judge:
+            raise CufError("--all-judges judges with every [[judges]] entry; leave out --judge")
+        config = workspace_of(args).config
+        judges = [entry.name for entry in config.judges]
+        if not judges:
+            config.judge_named(None)  # the error that says how to add one
+    elif len(judges) > 1:
+        config = workspace_of(args).config
+        for name in judges:
+            config.judge_named(name)  # every name checked before the first batch starts
+    status = 0
+    for name in judges:
+        if len(judges) > 1:
+            console(stderr=True).print(f"[bold]judge {name}[/]")
+        status = max(status, run_batch(args, JudgeRequest(name, args.limit, args.retry_failed)))
+    return status
 
 
 def bench(args: argparse.Namespace) -> int:

@@ -40,6 +40,8 @@ def import_source(args: argparse.Namespace) -> int:
     workspace.config  # a broken cuf.toml is reported before any work  # noqa: B018
     if args.format == "grades":
         return _import_grades(args, workspace)
+    if args.format == "reviews":
+        return _import_reviews(args, workspace)
     if args.format == "answers" or args.model:
         return _import_answers(args, workspace)
     with (
@@ -122,12 +124,65 @@ def _import_answers(args: argparse.Namespace, workspace: Workspace) -> int:
     return 0
 
 
+def _import_reviews(args: argparse.Namespace, workspace: Workspace) -> int:
+    from cuf_tui.errors import CufError
+    from cuf_tui.interchange.review_import import import_reviews
+
+    options = {
+        "--model": args.model,
+        "--reference": args.reference,
+        "--judge": args.judge,
+        "--preference": args.preference,
+        "--partial": args.partial,
+        "--split": args.split,
+        "--limit": args.limit,
+    }
+    given = [flag for flag, value in options.items() if value]
+    if given:
+        raise CufError(
+            f"--format reviews takes no {', '.join(given)}: a review file is imported whole, "
+            "and each of its lines names its instruction, model and reviewer"
+        )
+    with (
+        console(stderr=True).status(f"Importing {args.source}..."),
+        workspace.open_store() as store,
+    ):
+        report = import_reviews(store, args.source)
+    shown, named = list(report.by_reviewer.items()), 8  # a team's names, not a crowd's
+    who = ", ".join(f"{name} {count}" for name, count in shown[:named])
+    if len(shown) > named:
+        who += f", and {len(shown) - named} more"
+    out = console()
+    out.print(
+        f"{report.source}: {_count(report.reviews, 'review')} by "
+        f"{_count(len(shown), 'reviewer')} ({who}); {report.new:,} new, {report.updated:,} "
+        f"updated, {report.unchanged:,} unchanged"
+    )
+    if report.workbench_replaced:
+        out.print(
+            f"  {report.workbench_replaced} of the updated were made in the workbench by the "
+            "same reviewer; the file's ratings replace them"
+        )
+    if report.new == report.updated == 0:
+        out.print(f"  nothing changed: {workspace.db_path} already held every one of them")
+    else:
+        out.print(f"  into {workspace.db_path}")
+    return 0
+
+
 def export(args: argparse.Namespace) -> int:
+    from cuf_tui.errors import CufError
     from cuf_tui.interchange.export_rows import DEFAULT_TIES, ExportFormat, ExportOptions
     from cuf_tui.interchange.exporter import export_dataset
 
     workspace = workspace_of(args)
     seed = args.seed if args.seed is not None else workspace.config.workspace.seed
+    judges = list(dict.fromkeys(args.judge or []))
+    if len(judges) > 1 and args.panel is None:
+        raise CufError(
+            f"--judge is given {len(judges)} times: an export uses one judge's ratings, or "
+            "combines several with --panel mean|median|majority"
+        )
     out = Path(args.out)
     layout: ExportFormat = "binarized" if args.format == "hf" else args.format
     with (
@@ -137,7 +192,9 @@ def export(args: argparse.Namespace) -> int:
         options = ExportOptions(
             strategy=args.strategy,
             seed=seed,
-            judge=args.judge,
+            judge=judges[0] if judges and args.panel is None else None,
+            panel=args.panel,
+            panel_judges=tuple(judges),
             include_truncated=args.include_truncated,
             ties=args.ties,
             exclude_flagged=args.exclude_flagged,

@@ -21,6 +21,14 @@ def _handler(command: str | None) -> Handler:
         from cuf_tui.cli import workbench
 
         return workbench.workbench if command is None else workbench.demo_model
+    if command == "agreement":
+        from cuf_tui.cli import trust
+
+        return trust.agreement
+    if command == "probe":
+        from cuf_tui.cli import probes
+
+        return probes.probe
     if command in ("generate", "judge", "bench", "jobs", "cancel", "worker"):
         from cuf_tui.cli import batches
 
@@ -75,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         args.workspace = opened
+    if args.reviewer is not None and args.command is not None:
+        print(
+            f"cuf-tui: error: --reviewer names who reviews in the workbench (`cuf-tui [DIR] "
+            f"--reviewer NAME`); {args.command} takes no reviewer"
+            + (" (each line of a reviews file names its own)" if args.command == "import" else ""),
+            file=sys.stderr,
+        )
+        return 2
 
     import sqlite3
 

@@ -18,6 +18,8 @@ COMMANDS = (
     "judge",
     "bench",
     "bench-report",
+    "agreement",
+    "probe",
     "prompts",
     "jobs",
     "cancel",
@@ -40,13 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="cuf-tui",
-        usage="cuf-tui [-h] [-w DIR] [--version] [DIR | COMMAND ...]",
+        usage="cuf-tui [-h] [-w DIR] [--version] [--reviewer NAME] [DIR | COMMAND ...]",
         description="A terminal workbench for building, reviewing and benchmarking "
         "LLM-as-a-Judge preference data for code (CodeUltraFeedback, CODAL-Bench).",
         epilog="Run `cuf-tui [DIR]` to open a workspace; `cuf-tui COMMAND --help` for a command.",
         parents=[workspace],
     )
     parser.add_argument("--version", action="version", version=f"cuf-tui {__version__}")
+    parser.add_argument(
+        "--reviewer",
+        metavar="NAME",
+        help="whose reviews the workbench writes and shows (default: $CUF_TUI_REVIEWER, else "
+        "the login name); each reviewer keeps their own",
+    )
     # prog: each command's usage starts "cuf-tui COMMAND", not with the top usage line.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", prog="cuf-tui")
 
@@ -71,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument(
         "--format",
-        choices=("auto", "cuf", "codal", "instructions", "answers", "grades"),
+        choices=("auto", "cuf", "codal", "instructions", "answers", "grades", "reviews"),
         default="auto",
         help="the layout (default: picked from the columns); answers: a model's answers to "
         "CODAL-Bench items (instruction + response rows), with --model; grades: a model's "
         "bench grades as the paper's scripts write them (a rating 1-10 or N/A per line, in "
-        "the bench's order), with --model, --judge and --reference",
+        "the bench's order), with --model, --judge and --reference; reviews: human ratings "
+        "made elsewhere (instruction or instruction_id, model, rating 1-5, reviewer, and "
+        "optionally note and flagged per line), each stored under its reviewer",
     )
     imp.add_argument(
         "--model",
@@ -160,7 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--seed", type=int, help="seed for tie-breaking (default: the workspace seed)")
     exp.add_argument(
-        "--judge", metavar="NAME", help="use this judge's ratings (default: the latest)"
+        "--judge",
+        action="append",
+        metavar="NAME",
+        help="use this judge's ratings (default: each instruction's latest judgment); with "
+        "--panel, a member of the panel (repeatable; default: every judge in the store)",
+    )
+    exp.add_argument(
+        "--panel",
+        choices=("mean", "median", "majority"),
+        help="combine several judges' ratings of each response: their mean, their median, or "
+        "the rating most of them gave (none where two tie); rows name the panel as their judge",
     )
     exp.add_argument(
         "--include-truncated",
@@ -216,7 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rate the responses of every instruction not yet judged by this judge "
         "with this template.",
     )
-    judge.add_argument("--judge", metavar="NAME", help="the judge (default: the first in cuf.toml)")
+    judge.add_argument(
+        "--judge",
+        action="append",
+        metavar="NAME",
+        help="the judge (default: the first in cuf.toml); repeat it to judge with several, "
+        "one batch each, their judgments kept side by side",
+    )
+    judge.add_argument(
+        "--all-judges",
+        action="store_true",
+        help="judge with every [[judges]] entry, one batch each",
+    )
     judge.add_argument("--limit", type=positive, metavar="N", help="at most N instructions")
 
     bench = commands.add_parser(
@@ -260,6 +291,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, help="the bootstrap's seed (default: the workspace seed)"
     )
 
+    agreement = commands.add_parser(
+        "agreement",
+        parents=[workspace],
+        help="how far the judges and reviewers agree: kappa, rho and alpha, with 95%% intervals",
+        description="Every pair of raters (judges, each by its latest readable judgment of an "
+        "instruction, and reviewers) over the responses both rated: exact and within-one "
+        "agreement, quadratic-weighted Cohen's kappa and Spearman's rho with 95% bootstrap "
+        "intervals; Krippendorff's alpha (ordinal) over all raters; overall and per "
+        "preference. A pair sharing fewer than 10 responses gets no figures.",
+    )
+    agreement.add_argument(
+        "--judge",
+        action="append",
+        metavar="NAME",
+        help="compare only this judge (repeatable; default: every judge) with the reviewers",
+    )
+    agreement.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    agreement.add_argument(
+        "--resamples",
+        type=positive,
+        default=200,
+        metavar="N",
+        help="bootstrap resamples per interval (default: 200)",
+    )
+    agreement.add_argument(
+        "--seed", type=int, help="the bootstrap's seed (default: the workspace seed)"
+    )
+
     prompts = commands.add_parser(
         "prompts",
         parents=[workspace],
@@ -279,6 +338,75 @@ def build_parser() -> argparse.ArgumentParser:
     )
     paper.add_argument("dir", type=Path, metavar="DIR")
     paper.add_argument("--force", action="store_true", help="replace overrides already there")
+
+    probe = commands.add_parser(
+        "probe",
+        parents=[workspace],
+        help="measure a judge's biases: position, length, self-preference",
+        description="Probes of how far a judge can be trusted. position re-judges a seeded "
+        "sample with the responses in every other order (requests; stored apart, never "
+        "exported); length and self read the ratings already stored (no requests).",
+    )
+    probes = probe.add_subparsers(dest="probe", metavar="PROBE", required=True)
+    position = probes.add_parser(
+        "position",
+        parents=[batch],
+        help="re-judge a seeded sample in rotated orders and report each position's effect",
+        description="Judge N instructions the judge has judged again, the responses shown in "
+        "every other cyclic rotation of the order it first saw (N x (responses - 1) requests), "
+        "then report per position the mean rating change of the same response, the share of "
+        "ratings and of best responses that changed, with 95%% bootstrap intervals. Running it "
+        "again requests only what is missing; a larger --sample adds to a smaller one.",
+    )
+    position.add_argument("--judge", metavar="NAME", help="the judge (default: the first)")
+    position.add_argument(
+        "--sample",
+        type=positive,
+        default=50,
+        metavar="N",
+        help="instructions to probe, drawn with the workspace seed (default: 50)",
+    )
+    position.add_argument(
+        "--report",
+        action="store_true",
+        help="only report what the stored probe judgments show; request nothing",
+    )
+    length = probes.add_parser(
+        "length",
+        parents=[workspace],
+        help="correlation of ratings with response length, judges beside reviewers",
+        description="Spearman's rho between each rater's ratings and the responses' length "
+        "(characters, and lines of code in fenced blocks), overall and per preference, with "
+        "95%% bootstrap intervals; judges and reviewers alike, so a judge that rewards length "
+        "more than people do shows. No requests.",
+    )
+    length.add_argument(
+        "--judge", action="append", metavar="NAME", help="only this judge (repeatable)"
+    )
+    self_probe = probes.add_parser(
+        "self",
+        parents=[workspace],
+        help="does a judge favour answers of its own model family?",
+        description="Compare the judge's ratings of its own family's answers with another "
+        "rater's ratings of the same answers, beside the same comparison on every other "
+        "answer. No requests.",
+    )
+    self_probe.add_argument("--judge", metavar="NAME", help="the judge (default: the first)")
+    self_probe.add_argument(
+        "--against",
+        metavar="NAME|reviewers",
+        help="the other rater: a judge, or reviewers (default: reviewers where they rated "
+        "enough, else the judge that shares the most rated responses)",
+    )
+    for sub in (position, length, self_probe):
+        sub.add_argument("--json", action="store_true", help="print JSON instead of tables")
+        sub.add_argument(
+            "--resamples",
+            type=positive,
+            default=500,
+            metavar="N",
+            help="bootstrap resamples for the intervals (default: 500)",
+        )
 
     jobs = commands.add_parser(
         "jobs",

@@ -21,7 +21,7 @@ def workbench(args: argparse.Namespace) -> int:
 
     workspace = workspace_of(args)
     workspace.config  # a broken cuf.toml is reported before the screen takes over  # noqa: B018
-    return run_workbench(build_app(workspace))
+    return run_workbench(build_app(workspace, reviewer=getattr(args, "reviewer", None)))
 
 
 def run_workbench(app: App[None], *, headless: bool = False) -> int:

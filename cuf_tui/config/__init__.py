@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from cuf_tui.config.messages import a_type, key_of, message_of, shown
+from cuf_tui.core.families import infer_family
 from cuf_tui.errors import CufError
 
 CONFIG_NAME = "cuf.toml"
@@ -126,6 +127,13 @@ class ModelEntry(_Strict):
     server: ServerSettings = ServerSettings()
     # How a judge answers: auto is a JSON schema on local engines, text on APIs.
     judge_output: Literal["auto", "text", "json", "json_schema"] = "auto"
+    # The model's family (gpt, claude, llama, ...), for self-preference; read from the model
+    # id when absent (see core.families).
+    family: Name | None = None
+
+    @property
+    def model_family(self) -> str | None:
+        return self.family or infer_family(self.model) or infer_family(self.name)
 
     @property
     def managed(self) -> bool:
@@ -322,6 +330,14 @@ class Config(_Strict):
                 return entry
         known = ", ".join(e.name for e in self.judges)
         raise ConfigError(f"no judge named {name!r} in [[judges]] (configured: {known})")
+
+    def family_of(self, model: str) -> str | None:
+        """The family of a model as the store names it: its [[models]] (or [[judges]])
+        entry's, else read from the name."""
+        for entry in (*self.models, *self.judges):
+            if entry.name == model:
+                return entry.model_family
+        return infer_family(model)
 
     def model_named(self, name: str) -> ModelEntry:
         for entry in self.models:

@@ -26,6 +26,7 @@ from cuf_tui.analysis.binarize import (
     binarize,
     pair_rng,
 )
+from cuf_tui.analysis.panel import PanelMethod, panel_judgments, panel_members
 from cuf_tui.core.records import rating_to_dataset
 from cuf_tui.errors import CufError
 from cuf_tui.store.db import Store
@@ -33,6 +34,7 @@ from cuf_tui.store.queries import (
     StoredInstruction,
     StoredJudgment,
     StoredReview,
+    consensus_rating,
     cut_off_responses,
     instructions_with_responses,
     latest_judgments,
@@ -58,6 +60,10 @@ class ExportOptions:
     strategy: Strategy = "best-worst"  # dpo: which pairs
     seed: int = 42  # ties broken, splits drawn
     judge: str | None = None  # whose ratings (None: each instruction's latest judgment)
+    # Several judges' ratings combined (see analysis.panel); panel_judges: who sits on it
+    # (empty: every judge in the store).
+    panel: PanelMethod | None = None
+    panel_judges: tuple[str, ...] = ()
     # Pairs leave out responses cut off at max_tokens unless this: a cut-off answer is not
     # the model's answer, and paired as 'rejected' it would teach that stopping mid-code is
     # the flaw. The cuf layout is the raw dataset and keeps them.
@@ -88,10 +94,10 @@ def export_rows(
     reviews = stored_reviews(store)
 
     def kept(instruction: StoredInstruction, model: str) -> bool:
-        review = reviews.get((instruction.id, model))
-        if exclude_flagged and review is not None and review.flagged:
+        given = reviews.get((instruction.id, model), [])
+        if exclude_flagged and any(review.flagged for review in given):
             return False
-        return not reviewed_only or (review is not None and review.rating is not None)
+        return not reviewed_only or any(review.rating is not None for review in given)
 
     if exclude_flagged or reviewed_only:
         for instruction in instructions:
@@ -114,13 +120,21 @@ def export_rows(
         raise ExportError(
             f"unknown export format {layout!r} (expected one of: {', '.join(EXPORT_FORMATS)})"
         )
-    judgments = latest_judgments(store, judge)
+    if options.panel is not None:
+        members = panel_members(store, options.panel_judges)
+        judgments = panel_judgments(store, options.panel, members)
+    else:
+        judgments = latest_judgments(store, judge)
     if layout == "cuf":
         for instruction in instructions:
             if instruction.responses:
                 yield _cuf_row(instruction, judgments.get(instruction.id), reviews)
         return
-    reviewed = {key: r.rating for key, r in reviews.items() if r.rating is not None}
+    reviewed = {
+        key: rating
+        for key, given in reviews.items()
+        if (rating := consensus_rating(given)) is not None
+    }
     cut_off = set() if include_truncated else cut_off_responses(store)
     tied = ties or DEFAULT_TIES[layout]
     for instruction in instructions:
@@ -143,7 +157,8 @@ def _rated(
     reviewed: dict[tuple[int, str], int],
     cut_off: set[tuple[int, str]],
 ) -> list[RatedResponse]:
-    """The instruction's responses that have a rating: a reviewer's before the judge's."""
+    """The instruction's responses that have a rating: the reviewers' (their median) before
+    the judge's."""
     judge_said = {r.model: r.rating for r in judgment.ratings} if judgment else {}
     rated: list[RatedResponse] = []
     for model, text in instruction.responses.items():
@@ -156,7 +171,7 @@ def _rated(
     return rated
 
 
-Reviews = dict[tuple[int, str], StoredReview]
+Reviews = dict[tuple[int, str], list[StoredReview]]
 
 
 def _cuf_row(
@@ -172,6 +187,7 @@ def _cuf_row(
         ],
         "annotations": [
             {"model": r.model, "rating": rating_to_dataset(r.rating), "rationale": r.rationale}
+            | ({} if r.by_judge is None else {"panel": r.by_judge})
             for r in (judgment.ratings if judgment else [])
             if r.model in shown
         ],
@@ -180,16 +196,16 @@ def _cuf_row(
         "reviews": [
             {"model": model, **review.as_record()}
             for model in instruction.responses
-            if (review := reviews.get((instruction.id, model))) is not None
+            for review in reviews.get((instruction.id, model), [])
         ],
     }
 
 
 def _review_of(
     instruction: StoredInstruction, model: str, reviews: Reviews
-) -> dict[str, object] | None:
-    review = reviews.get((instruction.id, model))
-    return None if review is None else review.as_record()
+) -> list[dict[str, object]]:
+    """The reviews of one response, one per reviewer."""
+    return [review.as_record() for review in reviews.get((instruction.id, model), [])]
 
 
 def _binarized_row(

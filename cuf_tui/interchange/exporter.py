@@ -195,10 +195,20 @@ def _filters_said(store: Store, options: ExportOptions) -> str:
     """What the review filters left out, in the words of their options ("" for none)."""
     said = []
     if options.exclude_flagged:
-        flagged = int(store.scalar("SELECT count(*) FROM reviews WHERE flagged"))
+        flagged = int(
+            store.scalar(
+                "SELECT count(*) FROM (SELECT DISTINCT instruction_id, model FROM reviews "
+                "WHERE flagged)"
+            )
+        )
         said.append(f"--exclude-flagged left out the {_responses(flagged)} a reviewer flagged")
     if options.reviewed_only:
-        rated = int(store.scalar("SELECT count(*) FROM reviews WHERE rating IS NOT NULL"))
+        rated = int(
+            store.scalar(
+                "SELECT count(*) FROM (SELECT DISTINCT instruction_id, model FROM reviews "
+                "WHERE rating IS NOT NULL)"
+            )
+        )
         said.append(f"--reviewed-only kept only the {_responses(rated)} a reviewer rated")
     return " and ".join(said)
 

@@ -15,6 +15,7 @@ from cuf_tui.core.records import text_key
 from cuf_tui.interchange.importer import read_one
 from cuf_tui.interchange.sources import FILE_SUFFIXES, Row, SourceError, load_source
 from cuf_tui.store.db import Store
+from cuf_tui.store.reviews import save_imported_review
 
 REVIEW_COLUMNS = ("instruction", "instruction_id", "model", "rating", "reviewer", "note", "flagged")
 WHAT_A_REVIEW_HOLDS = (
@@ -249,7 +250,16 @@ def _store_reviews(store: Store, source: str, reviews: list[ImportedReview]) -> 
                 workbench_replaced += held[0]["source"] == "workbench"
             else:
                 new += 1
-            _save_imported_review(store, review, source)
+            save_imported_review(
+                store,
+                review.instruction_id,
+                review.model,
+                review.reviewer,
+                review.rating,
+                flagged=review.flagged,
+                note=review.note,
+                source=source,
+            )
     by_reviewer = Counter(review.reviewer for review in reviews)
     return ReviewsReport(
         source,
@@ -258,26 +268,4 @@ def _store_reviews(store: Store, source: str, reviews: list[ImportedReview]) -> 
         updated,
         unchanged,
         workbench_replaced,
-    )
-
-
-def _save_imported_review(store: Store, review: ImportedReview, source: str) -> None:
-    # An imported rating was made against no judgment of ours: it neither links to one nor
-    # agrees with one.
-    store.db.execute(
-        "INSERT INTO reviews (instruction_id, model, reviewer, judgment_id, rating, "
-        "agrees_with_judge, flagged, note, source) VALUES (?, ?, ?, NULL, ?, 0, ?, ?, ?) "
-        "ON CONFLICT (instruction_id, model, reviewer) DO UPDATE SET "
-        "judgment_id = NULL, rating = excluded.rating, agrees_with_judge = 0, "
-        "flagged = excluded.flagged, note = excluded.note, source = excluded.source, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-        (
-            review.instruction_id,
-            review.model,
-            review.reviewer,
-            review.rating,
-            int(review.flagged),
-            review.note,
-            source,
-        ),
     )

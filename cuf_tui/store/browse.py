@@ -46,6 +46,8 @@ _STATUS_SQL: Final[dict[str, str]] = {
     "unparsed": f"{SHOWN_STATE} = 'unparsed'",
     "flagged": "EXISTS (SELECT 1 FROM reviews v WHERE v.instruction_id = i.id AND v.flagged)",
 }
+# A review by the reviewer at the keyboard (:reviewer; None: by anyone).
+_BY_REVIEWER = "(:reviewer IS NULL OR v.reviewer = :reviewer)"
 # Needs review: the judgment on show is unparsed; or it is read and some response has no
 # review yet (a review counts once it gives a rating or agrees with the judge; a flag or a
 # note alone does not); or a reviewer's rating differs from the judgment's.
@@ -53,9 +55,10 @@ _STATUS_SQL["needs review"] = (
     f"({SHOWN_STATE} = 'unparsed' OR ({SHOWN_STATE} = 'done' AND EXISTS (SELECT 1 FROM "
     "json_each(i.models) m WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE "
     "v.instruction_id = i.id AND v.model = m.value AND (v.rating IS NOT NULL OR "
-    "v.agrees_with_judge)))) OR EXISTS (SELECT 1 FROM reviews v JOIN judgment_ratings jr "
-    f"ON jr.judgment_id = {SHOWN_JUDGMENT} AND jr.model = v.model WHERE "
-    "v.instruction_id = i.id AND v.rating IS NOT NULL AND jr.rating IS NOT v.rating))"
+    f"v.agrees_with_judge) AND {_BY_REVIEWER}))) OR EXISTS (SELECT 1 FROM reviews v "
+    f"JOIN judgment_ratings jr ON jr.judgment_id = {SHOWN_JUDGMENT} AND jr.model = v.model "
+    f"WHERE v.instruction_id = i.id AND v.rating IS NOT NULL AND jr.rating IS NOT v.rating "
+    f"AND {_BY_REVIEWER}))"
 )
 
 
@@ -93,13 +96,18 @@ SEARCH_INDEX_CHARS = 3  # the trigram index answers searches this long or longer
 
 
 def queue_ids(
-    store: Store, chosen: QueueFilter, limit: int | None = None, judge: str | None = None
+    store: Store,
+    chosen: QueueFilter,
+    limit: int | None = None,
+    judge: str | None = None,
+    reviewer: str | None = None,
 ) -> list[int]:
     """The ids of the instructions the filter keeps, in queue order; with ``limit``, the
     first ones only (a search shows them before it has counted every match). ``judge``: the
-    primary judge, whose judgment an instruction shows when it has one."""
+    primary judge, whose judgment an instruction shows when it has one; ``reviewer``: whose
+    reviews count for "needs review" (None: anyone's)."""
     where = [_STATUS_SQL[chosen.status]]
-    params: dict[str, Any] = {"judge": judge}
+    params: dict[str, Any] = {"judge": judge, "reviewer": reviewer}
     if chosen.preference:
         where.append("i.preference = :preference")
         params["preference"] = chosen.preference
@@ -126,7 +134,12 @@ def queue_ids(
 
 
 def first_matches(
-    store: Store, chosen: QueueFilter, first: int, budget_s: float, judge: str | None = None
+    store: Store,
+    chosen: QueueFilter,
+    first: int,
+    budget_s: float,
+    judge: str | None = None,
+    reviewer: str | None = None,
 ) -> list[int] | None:
     """The first ``first`` ids ``chosen`` keeps, or None when reading them would take
     longer than ``budget_s`` (the read stops there): a screen may wait that long, not more."""
@@ -136,7 +149,7 @@ def first_matches(
     deadline = time.perf_counter() + budget_s
     conn.set_progress_handler(lambda: time.perf_counter() > deadline, 1000)
     try:
-        return queue_ids(store, chosen, limit=first, judge=judge)
+        return queue_ids(store, chosen, limit=first, judge=judge, reviewer=reviewer)
     except sqlite3.OperationalError as err:
         if "interrupted" in str(err):
             return None
@@ -164,8 +177,11 @@ def changes_seen(store: Store) -> int:
     return int(store.scalar("PRAGMA data_version"))
 
 
-def queue_rows(store: Store, ids: list[int], judge: str | None = None) -> dict[int, QueueRow]:
-    """Short rows for a page of the queue (``judge``: the primary judge, as for queue_ids)."""
+def queue_rows(
+    store: Store, ids: list[int], judge: str | None = None, reviewer: str | None = None
+) -> dict[int, QueueRow]:
+    """Short rows for a page of the queue (``judge`` and ``reviewer`` as for queue_ids; a
+    flag by any reviewer marks the row)."""
     if not ids:
         return {}
     marks = ",".join(f":id{n}" for n in range(len(ids)))
@@ -175,12 +191,12 @@ def queue_rows(store: Store, ids: list[int], judge: str | None = None) -> dict[i
         "(SELECT count(*) FROM responses r WHERE r.instruction_id = i.id AND r.state = 'done'), "
         "(SELECT count(*) FROM responses r WHERE r.instruction_id = i.id AND r.state = 'failed'), "
         f"{SHOWN_STATE}, "
-        "(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id), "
+        f"(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id AND {_BY_REVIEWER}), "
         "(SELECT count(*) FROM reviews v WHERE v.instruction_id = i.id AND v.flagged), "
         "(SELECT count(*) FROM responses r WHERE r.instruction_id = i.id "
         "AND r.finish_reason = 'length') "
         f"FROM instructions i WHERE i.id IN ({marks})",
-        {"judge": judge, **{f"id{n}": id_ for n, id_ in enumerate(ids)}},
+        {"judge": judge, "reviewer": reviewer, **{f"id{n}": id_ for n, id_ in enumerate(ids)}},
     )
     found = {}
     for row in rows:
@@ -202,10 +218,14 @@ class ResponseView:
     rating: int | None = None  # the judge's
     rationale: str = ""
     position_shown: int | None = None
-    human_rating: int | None = None
+    human_rating: int | None = None  # the reviewer's at the keyboard
     agrees: bool = False
-    flagged: bool = False
+    flagged: bool = False  # by this reviewer
     note: str = ""
+    flagged_by: list[str] = field(default_factory=list)  # every reviewer who flagged it
+    # Every other judge's rating and every other reviewer's, by name (None: no rating).
+    other_judges: dict[str, int | None] = field(default_factory=dict)
+    other_reviewers: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -232,9 +252,11 @@ class InstructionView:
 
 
 def instruction_view(
-    store: Store, instruction_id: int, judge: str | None = None
+    store: Store, instruction_id: int, judge: str | None = None, reviewer: str | None = None
 ) -> InstructionView | None:
-    """One instruction in full: its responses, the judgment to show and the reviews."""
+    """One instruction in full: its responses, the judgment to show, the reviews of
+    ``reviewer`` (None: the latest review of each response, whoever made it), and every
+    other judge's and reviewer's rating beside."""
     row = store.db.execute(
         "SELECT id, text, preference, source, models FROM instructions WHERE id = ?",
         (instruction_id,),
@@ -278,14 +300,30 @@ def instruction_view(
         ):
             target = responses.setdefault(model, ResponseView(model, "pending"))
             target.rating, target.rationale, target.position_shown = rating, rationale, position
-    for model, rating, agrees, flagged, note in store.db.execute(
-        "SELECT model, rating, agrees_with_judge, flagged, note FROM reviews "
-        "WHERE instruction_id = ?",
+    shown_id = view.judgment.id if view.judgment is not None else None
+    for judgment_id, other, model, rating in store.db.execute(
+        "SELECT j.id, j.judge, jr.model, jr.rating FROM judgments j JOIN judgment_ratings jr "
+        "ON jr.judgment_id = j.id WHERE j.instruction_id = ? AND j.state = 'done' "
+        "ORDER BY j.finished_at, j.id",
         (instruction_id,),
     ):
+        if judgment_id != shown_id and model in responses:
+            responses[model].other_judges[other] = rating  # the latest of each judge
+    seen: set[str] = set()
+    for model, who, rating, agrees, flagged, note in store.db.execute(
+        "SELECT model, reviewer, rating, agrees_with_judge, flagged, note FROM reviews "
+        "WHERE instruction_id = ? ORDER BY reviewer IS ? DESC, updated_at DESC, id DESC",
+        (instruction_id, reviewer),
+    ):
         target = responses.setdefault(model, ResponseView(model, "pending"))
-        target.human_rating, target.agrees = rating, bool(agrees)
-        target.flagged, target.note = bool(flagged), note or ""
+        if flagged:
+            target.flagged_by.append(who)
+        if model not in seen and (reviewer is None or who == reviewer):
+            seen.add(model)
+            target.human_rating, target.agrees = rating, bool(agrees)
+            target.flagged, target.note = bool(flagged), note or ""
+        elif rating is not None:
+            target.other_reviewers[who] = rating
     view.responses = list(responses.values())
     return view
 

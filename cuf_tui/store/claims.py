@@ -25,6 +25,9 @@ _STORED_SINCE: dict[str, str] = {
     "(state = 'done' OR finished_at >= ?)",
     "judgment": "SELECT 1 FROM judgments WHERE instruction_id = ? AND judge = ? AND "
     "template_sha256 = ? AND (state != 'failed' OR finished_at >= ?)",
+    "probe": "SELECT 1 FROM probe_judgments WHERE instruction_id = ? AND judge = ? AND "
+    "template_sha256 = ? AND probe = 'position' AND rotation = ? AND (state != 'failed' OR "
+    "finished_at >= ?)",
     "bench_answer": "SELECT 1 FROM bench_answers WHERE bench_item_id = ? AND model = ? AND "
     "(state = 'done' OR finished_at >= ?)",
     "grade": "SELECT 1 FROM bench_grades WHERE bench_answer_id = ? AND judge = ? AND "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cuf_tui.store.db import Store
@@ -12,8 +13,9 @@ from cuf_tui.store.db import Store
 class StoredRating:
     model: str
     position_shown: int | None
-    rating: int | None
+    rating: float | None  # a judge's 1-5; a panel's combined rating may be a fraction
     rationale: str
+    by_judge: dict[str, int] | None = None  # a panel's: each member's rating
 
 
 @dataclass
@@ -96,24 +98,29 @@ class StoredReview:
         }
 
 
-def stored_reviews(store: Store) -> dict[tuple[int, str], StoredReview]:
-    """(instruction id, model) -> the review of that response, where there is one."""
-    return {
-        (instruction_id, model): StoredReview(rating, reviewer, bool(flagged), note)
-        for instruction_id, model, rating, reviewer, flagged, note in store.db.execute(
-            "SELECT instruction_id, model, rating, reviewer, flagged, note FROM reviews"
+def stored_reviews(store: Store) -> dict[tuple[int, str], list[StoredReview]]:
+    """(instruction id, model) -> the reviews of that response, one per reviewer, by name."""
+    reviews: dict[tuple[int, str], list[StoredReview]] = {}
+    for instruction_id, model, rating, reviewer, flagged, note in store.db.execute(
+        "SELECT instruction_id, model, rating, reviewer, flagged, note FROM reviews "
+        "ORDER BY instruction_id, model, reviewer"
+    ):
+        reviews.setdefault((instruction_id, model), []).append(
+            StoredReview(rating, reviewer, bool(flagged), note)
         )
-    }
+    return reviews
 
 
-def human_ratings(store: Store) -> dict[tuple[int, str], int]:
-    """(instruction id, model) -> the rating a reviewer gave, where one did."""
-    return {
-        (instruction_id, model): rating
-        for instruction_id, model, rating in store.db.execute(
-            "SELECT instruction_id, model, rating FROM reviews WHERE rating IS NOT NULL"
-        )
-    }
+def consensus_rating(reviews: Sequence[StoredReview]) -> int | None:
+    """What the reviewers of one response say together: the median of their ratings, a half
+    rounded up (two reviewers giving 3 and 4 say 4); None when none gave a rating."""
+    ratings = sorted(r.rating for r in reviews if r.rating is not None)
+    if not ratings:
+        return None
+    middle = len(ratings) // 2
+    if len(ratings) % 2:
+        return ratings[middle]
+    return (ratings[middle - 1] + ratings[middle] + 1) // 2
 
 
 def cut_off_responses(store: Store) -> set[tuple[int, str]]:

@@ -378,4 +378,105 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
     # 8: a full-text index of each instruction with its responses and rationales, for `/`.
     _search_index(),
+    # 9: judge trust. A review is one reviewer's, so several people review the same response
+    # (a review of no named reviewer becomes "unknown"), and says where it came from (the
+    # workbench, or the file of an imported review). Probe judgments (the same instruction
+    # re-judged with its responses in another order) are kept apart from the dataset's
+    # judgments, so no export ever reads them; a probe is a kind of job.
+    """
+    CREATE TABLE reviews_v9 (
+        id INTEGER PRIMARY KEY,
+        instruction_id INTEGER NOT NULL REFERENCES instructions (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,                  -- whose response is reviewed
+        reviewer TEXT NOT NULL,               -- who (the login, CUF_TUI_REVIEWER, --reviewer)
+        judgment_id INTEGER REFERENCES judgments (id) ON DELETE SET NULL,
+        rating INTEGER CHECK (rating BETWEEN 1 AND 5),  -- the human's rating; NULL: none given
+        agrees_with_judge INTEGER NOT NULL DEFAULT 0 CHECK (agrees_with_judge IN (0, 1)),
+        flagged INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+        note TEXT,
+        source TEXT NOT NULL DEFAULT 'workbench',  -- or the file it was imported from
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (instruction_id, model, reviewer)
+    );
+    INSERT INTO reviews_v9 (id, instruction_id, model, reviewer, judgment_id, rating,
+        agrees_with_judge, flagged, note, updated_at)
+    SELECT id, instruction_id, model, coalesce(nullif(trim(reviewer), ''), 'unknown'),
+        judgment_id, rating, agrees_with_judge, flagged, note, updated_at
+    FROM reviews;
+    DROP TABLE reviews;
+    ALTER TABLE reviews_v9 RENAME TO reviews;
+    CREATE INDEX reviews_by_reviewer ON reviews (reviewer, instruction_id);
+
+    CREATE TABLE jobs_v9 (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('generate', 'judge', 'bench', 'probe')),
+        params TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done',
+            'done with failures', 'failed', 'cancelled', 'interrupted')),
+        total INTEGER NOT NULL DEFAULT 0,
+        done INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        unparsed INTEGER NOT NULL DEFAULT 0,
+        truncated INTEGER NOT NULL DEFAULT 0,
+        retries INTEGER NOT NULL DEFAULT 0,
+        rate_limited INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        pid INTEGER,
+        host TEXT,
+        pid_started TEXT,
+        heartbeat_at TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        started_at TEXT,
+        finished_at TEXT,
+        lease_token TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        in_flight INTEGER NOT NULL DEFAULT 0,
+        log_path TEXT
+    );
+    INSERT INTO jobs_v9 SELECT id, kind, params, state, total, done, failed, unparsed,
+        truncated, retries, rate_limited, prompt_tokens, completion_tokens, cost_usd, error,
+        pid, host, pid_started, heartbeat_at, created_at, started_at, finished_at,
+        lease_token, cancel_requested, in_flight, log_path
+    FROM jobs;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_v9 RENAME TO jobs;
+    CREATE INDEX jobs_by_state ON jobs (state, kind);
+
+    CREATE TABLE probe_judgments (
+        id INTEGER PRIMARY KEY,
+        instruction_id INTEGER NOT NULL REFERENCES instructions (id) ON DELETE CASCADE,
+        judge TEXT NOT NULL,
+        template_sha256 TEXT NOT NULL,
+        probe TEXT NOT NULL CHECK (probe IN ('position')),
+        rotation INTEGER NOT NULL,            -- how far the judged order was rotated
+        order_shown TEXT NOT NULL,            -- JSON list of model names in the order shown
+        raw_output TEXT,
+        state TEXT NOT NULL CHECK (state IN ('done', 'unparsed', 'failed')),
+        error TEXT,
+        source TEXT NOT NULL DEFAULT 'generated',
+        repaired INTEGER NOT NULL DEFAULT 0,
+        permanent_failure INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        cost_usd REAL,
+        latency_ms REAL,
+        finish_reason TEXT,
+        replaced_chars INTEGER NOT NULL DEFAULT 0,
+        finished_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (instruction_id, judge, template_sha256, probe, rotation)
+    );
+    CREATE INDEX probe_judgments_by_judge ON probe_judgments (judge, probe, state);
+
+    CREATE TABLE probe_ratings (
+        probe_judgment_id INTEGER NOT NULL REFERENCES probe_judgments (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        position_shown INTEGER NOT NULL,
+        rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+        rationale TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (probe_judgment_id, model)
+    );
+    """,
 )

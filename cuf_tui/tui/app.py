@@ -22,9 +22,16 @@ class WorkbenchApp(App[None]):
     CSS_PATH = str(styles_dir() / "workbench.tcss")
     TITLE = "cuf-tui"
 
-    def __init__(self, workspace: Workspace, store: Store, *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        store: Store,
+        *,
+        poll_interval: float = 1.0,
+        reviewer: str | None = None,
+    ) -> None:
         super().__init__()
-        self.workbench = Workbench(workspace, store)
+        self.workbench = Workbench(workspace, store, reviewer)
         self.poll_interval = poll_interval
         self.sub_title = self.workbench.name
 
@@ -39,8 +46,10 @@ def build_app(
     *,
     poll_interval: float = 1.0,
     busy_timeout_ms: int = WRITE_WAIT_MS,
+    reviewer: str | None = None,
 ) -> WorkbenchApp:
     """The workbench on ``workspace`` (tests build it on a temporary one). A review waits at
-    most ``busy_timeout_ms`` for another program's write lock."""
+    most ``busy_timeout_ms`` for another program's write lock; reviews are ``reviewer``'s
+    (None: $CUF_TUI_REVIEWER or the login)."""
     store = open_for_review(workspace, busy_timeout_ms)
-    return WorkbenchApp(workspace, store, poll_interval=poll_interval)
+    return WorkbenchApp(workspace, store, poll_interval=poll_interval, reviewer=reviewer)

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.store import browse, queries
 from cuf_tui.store.browse import InstructionView, QueueFilter, QueueRow, ResponseView
-from cuf_tui.store.reviews import restore_review, write_review
+from cuf_tui.store.reviews import current_reviewer, restore_review, write_review
 from cuf_tui.workspace import Workspace
 
 if TYPE_CHECKING:
     from cuf_tui.analysis.leaderboard import LeaderboardRow
+    from cuf_tui.analysis.trust import JudgeTrust
     from cuf_tui.store.jobs import JobRow
 from cuf_tui.store.db import Store, StoreLocked
 
@@ -50,10 +51,12 @@ def open_for_review(workspace: Workspace, write_wait_ms: int) -> Store:
 class Workbench:
     """One workspace as the workbench sees it: reads, reviews (with their undo) and jobs."""
 
-    def __init__(self, workspace: Workspace, store: Store) -> None:
+    def __init__(self, workspace: Workspace, store: Store, reviewer: str | None = None) -> None:
         self.workspace = workspace
         self.store = store
+        self.reviewer = current_reviewer(reviewer)
         self.undo_stack: list[tuple[int, str, dict[str, Any] | None]] = []
+        self.judge_on_show: str | None = None  # None: the first [[judges]] entry
 
     @property
     def name(self) -> str:
@@ -63,9 +66,28 @@ class Workbench:
 
     @property
     def primary_judge(self) -> str | None:
-        """The judge whose judgment an instruction shows when it has one."""
+        """The judge whose judgment an instruction shows when it has one: the one chosen
+        with `v`, else the first [[judges]] entry."""
+        if self.judge_on_show is not None:
+            return self.judge_on_show
         judge = self.workspace.config.default_judge
         return judge.name if judge else None
+
+    def judges(self) -> list[str]:
+        """The judges one can show: those configured, then those only the store knows."""
+        configured = [entry.name for entry in self.workspace.config.judges]
+        stored = [name for name in queries.judge_names(self.store) if name not in configured]
+        return configured + stored
+
+    def next_judge(self) -> str | None:
+        """Show the next judge's judgments (around to the first); None: no judge at all."""
+        judges = self.judges()
+        if not judges:
+            return None
+        current = self.primary_judge
+        at = judges.index(current) if current in judges else -1
+        self.judge_on_show = judges[(at + 1) % len(judges)]
+        return self.judge_on_show
 
     def queue_ids(self, chosen: QueueFilter) -> list[int]:
         if chosen.search:
@@ -73,11 +95,15 @@ class Workbench:
             # first; normally there are none, and a store too busy to wait for keeps them.
             with suppress(StoreLocked):
                 browse.bring_index_up_to_date(self.store)
-        return browse.queue_ids(self.store, chosen, judge=self.primary_judge)
+        return browse.queue_ids(
+            self.store, chosen, judge=self.primary_judge, reviewer=self.reviewer
+        )
 
     def first_matches(self, chosen: QueueFilter, first: int, budget_s: float) -> list[int] | None:
         """The first ids ``chosen`` keeps, if the store gives them within ``budget_s``."""
-        return browse.first_matches(self.store, chosen, first, budget_s, self.primary_judge)
+        return browse.first_matches(
+            self.store, chosen, first, budget_s, self.primary_judge, self.reviewer
+        )
 
     def search_apart(self, chosen: QueueFilter, first: int) -> Iterator[tuple[list[int], bool]]:
         """The ids ``chosen`` keeps, on a connection of its own, for a thread (a search):
@@ -87,16 +113,21 @@ class Workbench:
             if chosen.search:
                 browse.bring_index_up_to_date(store)
             if first:
-                ids = browse.queue_ids(store, chosen, limit=first, judge=self.primary_judge)
+                ids = browse.queue_ids(
+                    store, chosen, limit=first, judge=self.primary_judge, reviewer=self.reviewer
+                )
                 if len(ids) < first:
                     yield ids, True
                     return
                 yield ids, False
-            yield browse.queue_ids(store, chosen, judge=self.primary_judge), True
+            yield (
+                browse.queue_ids(store, chosen, judge=self.primary_judge, reviewer=self.reviewer),
+                True,
+            )
 
     def queue_rows(self, ids: list[int]) -> dict[int, QueueRow]:
         """The short rows of these instructions, as the queue lists them."""
-        return browse.queue_rows(self.store, ids, self.primary_judge)
+        return browse.queue_rows(self.store, ids, self.primary_judge, self.reviewer)
 
     def instruction_count(self) -> int:
         return queries.instruction_count(self.store)
@@ -149,7 +180,9 @@ class Workbench:
 
     def instruction(self, instruction_id: int) -> InstructionView | None:
         """One instruction in full, with the default judge's judgment when it has one."""
-        return browse.instruction_view(self.store, instruction_id, self.primary_judge)
+        return browse.instruction_view(
+            self.store, instruction_id, self.primary_judge, self.reviewer
+        )
 
     def next_filter(self, current: QueueFilter, which: str) -> QueueFilter:
         """``current`` with its ``which`` ("preference", "status" or "model") moved to the
@@ -232,7 +265,7 @@ class Workbench:
         changes = dict(review.changes)
         if view.judgment is not None:
             changes.setdefault("judgment_id", view.judgment.id)
-        before = write_review(self.store, view.id, response.model, **changes)
+        before = write_review(self.store, view.id, response.model, self.reviewer, **changes)
         self.undo_stack.append((view.id, response.model, before))
 
     def undo(self) -> Undone | None:
@@ -241,9 +274,26 @@ class Workbench:
         if not self.undo_stack:
             return None
         instruction_id, model, before = self.undo_stack[-1]
-        restore_review(self.store, instruction_id, model, before)
+        restore_review(self.store, instruction_id, model, self.reviewer, before)
         self.undo_stack.pop()
         return Undone(instruction_id, model)
+
+    # --------------------------------------------------------------------- judge trust
+
+    def judge_trust(self, intervals: bool = True) -> JudgeTrust:
+        """Agreement, disagreements, the judge on show's probes and warnings (for a thread:
+        it reads on a connection of its own); without ``intervals``, in a fraction of the
+        time."""
+        from cuf_tui.analysis.trust import PANE_RESAMPLES, judge_trust
+
+        with self.workspace.open_store() as store:
+            return judge_trust(
+                store,
+                self.workspace.config,
+                self.primary_judge,
+                self.workspace.config.workspace.seed,
+                PANE_RESAMPLES if intervals else 0,
+            )
 
     # --------------------------------------------------------------------- jobs, bench
 

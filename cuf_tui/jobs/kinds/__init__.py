@@ -16,11 +16,13 @@ from cuf_tui.jobs.kinds.base import (
 from cuf_tui.jobs.kinds.bench import BenchRequest
 from cuf_tui.jobs.kinds.generate import GenerateRequest
 from cuf_tui.jobs.kinds.judge import JudgeRequest
+from cuf_tui.jobs.kinds.probe import ProbeRequest
 
 KINDS: dict[str, Any] = {
     GenerateRequest.kind: GenerateRequest,
     JudgeRequest.kind: JudgeRequest,
     BenchRequest.kind: BenchRequest,
+    ProbeRequest.kind: ProbeRequest,
 }
 
 
@@ -48,6 +50,7 @@ __all__ = [
     "GenerateRequest",
     "JudgeRequest",
     "Planning",
+    "ProbeRequest",
     "check_endpoints",
     "request_from_params",
 ]

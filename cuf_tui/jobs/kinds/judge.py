@@ -5,10 +5,12 @@ its response through that order."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cuf_tui.config import ModelEntry
+from cuf_tui.config import Config, ModelEntry
+from cuf_tui.core.families import same_family
 from cuf_tui.core.judge_output import judgment_schema, read_judge_output
 from cuf_tui.engines.openai_client import ChatEndpoint, response_format
 from cuf_tui.jobs.kinds.asking import Verdict, ask_judge
@@ -54,13 +56,36 @@ class JudgeRequest:
             self.limit,
             self.retry_failed,
         )
-        return JudgePlanned(JudgeRequest(plan.judge.name, self.limit, self.retry_failed), plan)
+        judged = {model for unit in plan.units for model in unit.responses}
+        return JudgePlanned(
+            JudgeRequest(plan.judge.name, self.limit, self.retry_failed),
+            plan,
+            own_family_models(planning.config, plan.judge, judged),
+        )
+
+
+def own_family_models(config: Config, judge: ModelEntry, models: Iterable[str]) -> list[str]:
+    """The models among ``models`` of the judge's own family, whose answers it may favour."""
+    family = judge.model_family
+    return sorted(m for m in models if same_family(config.family_of(m), family))
+
+
+def self_preference_warning(judge: ModelEntry, own: list[str]) -> str | None:
+    """What to tell a user about to judge answers of the judge's own family."""
+    if not own:
+        return None
+    return (
+        f"{judge.name} ({judge.model_family}) judges answers of its own family "
+        f"({', '.join(own)}); it may favour them: `cuf-tui probe self --judge {judge.name}` "
+        "measures it against another judge or the reviewers"
+    )
 
 
 @dataclass(frozen=True)
 class JudgePlanned:
     request: JudgeRequest
     plan: JudgePlan
+    own_family: list[str]  # models judged that share the judge's family
 
     @property
     def requests(self) -> int:
@@ -82,9 +107,15 @@ class JudgePlanned:
         return None
 
     def notes(self) -> list[str]:
-        if not self.plan.waiting:
-            return []
-        return [f"{self.plan.waiting} instructions wait for responses before they can be judged"]
+        notes = []
+        if self.plan.waiting:
+            notes.append(
+                f"{self.plan.waiting} instructions wait for responses before they can be judged"
+            )
+        warning = self_preference_warning(self.plan.judge, self.own_family)
+        if warning:
+            notes.append(warning)
+        return notes
 
     def nothing_to_do(self) -> str:
         if not self.plan.instructions:

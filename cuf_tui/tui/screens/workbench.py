@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import Provider
@@ -25,6 +25,7 @@ from cuf_tui.tui.service import Workbench
 from cuf_tui.tui.widgets.bench import BenchPane
 from cuf_tui.tui.widgets.footer import FittingFooter
 from cuf_tui.tui.widgets.jobs import JobsPane
+from cuf_tui.tui.widgets.judge import JudgePane, OpenInstruction
 from cuf_tui.tui.widgets.queue_pane import QueuePane
 
 NARROW_BELOW = 120  # columns: below this the queue sits above the detail
@@ -35,6 +36,7 @@ PANE_NAMES = {
     "InstructionDetail": "Detail",
     "JobsPane": "Jobs",
     "BenchPane": "Bench",
+    "JudgePane": "Judge trust",
     "DataTable": "Table",
     "ContentTabs": "Tabs",
     "Tabs": "Tabs",
@@ -68,6 +70,7 @@ class WorkbenchScreen(Screen[None]):
         Binding("f2", "show_tab('queue')", "Queue", show=False),
         Binding("f3", "show_tab('bench')", "Bench", show=False),
         Binding("f4", "show_tab('jobs')", "Jobs", show=False),
+        Binding("f5", "show_tab('judge')", "Judge trust", show=False),
         Binding("G", "launch('generate')", "Generate"),
         Binding("J", "launch('judge')", "Judge"),
         Binding("B", "launch_bench", "Bench run"),
@@ -91,6 +94,8 @@ class WorkbenchScreen(Screen[None]):
                 yield BenchPane(self.workbench, id="bench-pane")
             with TabPane("Jobs F4", id="jobs"):
                 yield JobsPane(self.workbench, id="jobs-pane")
+            with TabPane("Judge F5", id="judge"):
+                yield JudgePane(self.workbench, id="judge-pane")
         yield FittingFooter()
 
     def on_mount(self) -> None:
@@ -121,6 +126,8 @@ class WorkbenchScreen(Screen[None]):
             self.query_one(JobsPane).refresh_jobs()
         elif shown == "bench":
             self.query_one(BenchPane).refresh_scores()
+        elif shown == "judge":
+            self.query_one(JudgePane).follow()
         self.call_later(queue.refresh_detail)
 
     def action_show_tab(self, tab: str) -> None:
@@ -135,6 +142,17 @@ class WorkbenchScreen(Screen[None]):
             bench = self.query_one(BenchPane)
             bench.refresh_scores()
             bench.query_one("#bench-table").focus()
+        elif tab == "judge":
+            judge = self.query_one(JudgePane)
+            judge.refresh_trust()
+            judge.query_one("#agreement").focus()
+
+    @on(OpenInstruction)
+    @survives("The instruction was not opened")
+    def open_instruction(self, message: OpenInstruction) -> None:
+        """An instruction chosen elsewhere (a disagreement): show it in the queue."""
+        self.action_show_tab("queue")
+        self.query_one(QueuePane).go_to(message.instruction_id)
 
     # ---------------------------------------------------------------------------- batches
 

@@ -134,6 +134,8 @@ def judge_box(preference: str, response: ResponseView, judged: str = "") -> Rend
     if response.position_shown:
         judge.append(f"  (shown #{response.position_shown})", style="dim")
     lines.append(judge)
+    if response.other_judges:
+        lines.append(_others("Other judges: ", response.other_judges, preference))
     if response.rationale:
         lines.append(long_plain(response.rationale, "italic", RATIONALE_CHARS))
     review = Text("You: ", style="bold")
@@ -150,9 +152,24 @@ def judge_box(preference: str, response: ResponseView, judged: str = "") -> Rend
     if response.flagged:
         review.append("  ⚑ flagged", style="bold red")
     lines.append(review)
+    if response.other_reviewers:
+        lines.append(_others("Other reviewers: ", response.other_reviewers, preference))
+    if response.flagged_by and not response.flagged:
+        lines.append(Text(f"⚑ flagged by {', '.join(response.flagged_by)}", style="red"))
     if response.note:
         lines.append(Text(f"Note: {response.note}", style="cyan"))
     return Group(*lines)
+
+
+def _others(label: str, ratings: dict[str, int | None], preference: str) -> Text:
+    """Every other rater's rating of a response, on one line: "Other judges: a 4 · b N/A"."""
+    line = Text(label, style="bold dim")
+    for n, (name, rating) in enumerate(sorted(ratings.items())):
+        if n:
+            line.append(" · ", style="dim")
+        line.append(f"{name} ", style="dim")
+        line.append("N/A" if rating is None else str(rating), style="yellow")
+    return line
 
 
 def judgment_line(view: InstructionView) -> Text:
@@ -174,7 +191,7 @@ def judgment_line(view: InstructionView) -> Text:
     if judgment.repaired:
         line.append(" · read after a repair request")
     if len(view.judges) > 1:
-        line.append(f" · judges: {', '.join(view.judges)}", style="dim")
+        line.append(f" · judges: {', '.join(view.judges)} (v shows the next)", style="dim")
     return line
 
 

@@ -52,6 +52,7 @@ class QueuePane(Container):
         Binding("l,right", "select_response(1)", "Next response", key_display="h/l"),
         Binding("h,left", "select_response(-1)", "Prev response", show=False),
         Binding("r", "raw", "Raw"),
+        Binding("v", "next_judge", "Judge", show=False),
         Binding("t", "transcript", "Transcript", show=False),
         Binding("f", "full_text", "Full text", show=False),  # long texts say so
         Binding("slash", "search", "Search"),
@@ -120,6 +121,21 @@ class QueuePane(Container):
         self.detail.mark_hits(chosen.search)
         self.queue.show(ids, keep=self.queue.current_id, hold=not new_filter)
 
+    def go_to(self, instruction_id: int) -> None:
+        """Put the cursor on ``instruction_id``; the filters are cleared when they hide it."""
+        ids = self.workbench.queue_ids(self.filter)
+        chosen = self.filter
+        if instruction_id not in ids:
+            chosen = QueueFilter()
+            ids = self.workbench.queue_ids(chosen)
+            if instruction_id not in ids:
+                self.notify(f"Instruction #{instruction_id} is no longer in the store.")
+                return
+        self.filter = chosen  # the same filter: the cursor goes where it is told
+        self.show_queue(chosen, ids)
+        self.queue.show(ids, keep=instruction_id)
+        self.queue.focus()
+
     @survives("The instruction was not read")
     def show_instruction(self, instruction_id: int | None) -> None:
         """The queue's cursor moved: show that instruction in the same frame."""
@@ -151,6 +167,19 @@ class QueuePane(Container):
             instruction_id = self.queue.current_id
         view = self.workbench.instruction(instruction_id) if instruction_id is not None else None
         self.detail.show(view, keep_selection=True)
+
+    @survives("The judge on show was not changed")
+    def action_next_judge(self) -> None:
+        """Show the next judge's judgments everywhere: the detail, the queue's marks and the
+        filters that read the judgment on show."""
+        judge = self.workbench.next_judge()
+        if judge is None:
+            self.notify("No judge yet: add a [[judges]] entry, or judge with J.")
+            return
+        self.queue.refresh_rows()
+        self.reload_queue()
+        self.refresh_detail()
+        self.notify(f"Showing {judge}'s judgments (v: the next judge).")
 
     @survives("The filter was not changed")
     def action_cycle_filter(self, which: str) -> None:

@@ -1,0 +1,107 @@
+"""A panel of judges: each response's ratings by several judges combined into one, for exports
+that should not rest on a single judge.
+
+- ``mean``: the mean of the members' ratings (a fraction, to two places);
+- ``median``: their median (two members giving 3 and 4 give 3.5);
+- ``majority``: the rating most members gave; none when two ratings tie for most (no
+  majority), so the response is left unrated rather than given a rating nobody chose.
+
+A member that gave no rating (N/A) or has no readable judgment of the instruction does not
+count; a response no member rated has no panel rating."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from typing import Final, Literal
+
+from cuf_tui.errors import CufError
+from cuf_tui.store.db import Store
+from cuf_tui.store.queries import StoredJudgment, StoredRating, judge_names, latest_judgments
+
+PanelMethod = Literal["mean", "median", "majority"]
+PANEL_METHODS: Final[tuple[PanelMethod, ...]] = ("mean", "median", "majority")
+
+
+class PanelError(CufError):
+    """A panel that cannot be formed as asked."""
+
+
+def combined_rating(ratings: Sequence[int], method: PanelMethod) -> float | None:
+    """The members' ratings of one response, combined; None when there is nothing to say."""
+    if not ratings:
+        return None
+    if method == "mean":
+        value = round(statistics.fmean(ratings), 2)
+    elif method == "median":
+        value = float(statistics.median(ratings))
+    else:
+        counts = Counter(ratings).most_common()
+        if len(counts) > 1 and counts[0][1] == counts[1][1]:
+            return None
+        value = float(counts[0][0])
+    return int(value) if value.is_integer() else value
+
+
+def panel_name(method: PanelMethod, members: Sequence[str]) -> str:
+    """How exported rows name the panel's judgment: ``panel:median(a,b)``."""
+    return f"panel:{method}({','.join(members)})"
+
+
+def panel_members(store: Store, judges: Sequence[str] | None) -> list[str]:
+    """The judges on the panel: those named, else every judge with judgments in the store.
+    A name the store does not know is an error naming those it does."""
+    known = judge_names(store)
+    if not judges:
+        if not known:
+            raise PanelError("--panel needs judgments, and the store holds none")
+        return known
+    unknown = [name for name in judges if name not in known]
+    if unknown:
+        raise PanelError(
+            f"no judgments by {', '.join(map(repr, unknown))} in the store "
+            f"(judges there: {', '.join(known) or 'none'})"
+        )
+    return list(dict.fromkeys(judges))
+
+
+def panel_judgments(
+    store: Store, method: PanelMethod, members: Sequence[str]
+) -> dict[int, StoredJudgment]:
+    """Per instruction, one judgment whose ratings combine the members' (each member's
+    latest readable judgment of it); each rating keeps the members' own in ``by_judge``."""
+    by_member = {judge: latest_judgments(store, judge) for judge in members}
+    name = panel_name(method, members)
+    panel: dict[int, StoredJudgment] = {}
+    instruction_ids = sorted({i for judgments in by_member.values() for i in judgments})
+    for instruction_id in instruction_ids:
+        given: dict[str, dict[str, int]] = {}  # model -> judge -> rating
+        for judge, judgments in by_member.items():
+            judgment = judgments.get(instruction_id)
+            if judgment is None or judgment.state != "done":
+                continue
+            for rating in judgment.ratings:
+                if rating.rating is not None:
+                    given.setdefault(rating.model, {})[judge] = int(rating.rating)
+        if not given:
+            continue
+        panel[instruction_id] = StoredJudgment(
+            id=0,
+            instruction_id=instruction_id,
+            judge=name,
+            template_sha256="panel",
+            state="done",
+            raw_output=None,
+            ratings=[
+                StoredRating(
+                    model,
+                    None,
+                    combined_rating(list(ratings.values()), method),
+                    "",
+                    by_judge=ratings,
+                )
+                for model, ratings in given.items()
+            ],
+        )
+    return panel

@@ -1,0 +1,149 @@
+"""How far the judges can be trusted, all in one reading for the Judge pane: agreement between
+every pair of raters, the largest disagreements, the judge on show's position probe and its
+ratings by response length beside the reviewers', and warnings in words."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from cuf_tui.analysis.agreement import Agreement, Disagreement, disagreements, rater_agreement
+from cuf_tui.analysis.bias import (
+    PositionReport,
+    length_correlations,
+    length_findings,
+    position_report,
+)
+from cuf_tui.config import Config
+from cuf_tui.core.families import same_family
+from cuf_tui.store.db import Store
+from cuf_tui.store.probes import placed_ratings
+from cuf_tui.store.ratings import rated_texts, rater_ratings
+
+LENGTH_BINS: Final = 5  # the length plot's bins, by quantile of the judge's rated responses
+PANE_RESAMPLES: Final = 200  # the pane's intervals (the CLI's --resamples goes further)
+POOR_KAPPA: Final = 0.4  # a judge agreeing with a reviewer less than this is said to
+DISAGREEMENTS_LISTED: Final = 200
+
+
+@dataclass(frozen=True)
+class LengthPlot:
+    """Mean rating per length bin, for the judge on show and for the reviewers."""
+
+    bins: list[str]  # "<812", "812-1.4k", ...
+    series: dict[str, list[float | None]]  # rater label -> mean rating per bin
+
+
+@dataclass(frozen=True)
+class JudgeTrust:
+    judge: str | None  # the judge on show
+    agreement: Agreement | None  # None: no ratings at all
+    disagreements: list[Disagreement]
+    position: PositionReport | None  # None: the judge on show was never probed
+    length: LengthPlot | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def judge_trust(
+    store: Store, config: Config, judge: str | None, seed: int, resamples: int = PANE_RESAMPLES
+) -> JudgeTrust:
+    """Everything the Judge tab shows; with ``resamples`` 0, without intervals (fast)."""
+    ratings = rater_ratings(store)
+    agreement = rater_agreement(ratings, resamples=resamples, seed=seed) if ratings else None
+    listed = disagreements(ratings, DISAGREEMENTS_LISTED) if ratings else []
+    position = None
+    if judge is not None:
+        placed = placed_ratings(store, judge)
+        if placed:
+            position = position_report(placed, judge, resamples, seed)
+    rated = rated_texts(store)
+    length = length_plot(rated, judge) if judge is not None else None
+    warnings = self_preference_warnings(store, config)
+    if position is not None and position.favoured:
+        warnings.append(position.verdict)
+    ours = [r for r in rated if r[1] == "reviewer" or r[0] == judge]
+    warnings += length_findings(length_correlations(ours, resamples=resamples, seed=seed))
+    if agreement is not None:
+        warnings += agreement_warnings(agreement, judge)
+    return JudgeTrust(judge, agreement, listed, position, length, warnings)
+
+
+def self_preference_warnings(store: Store, config: Config) -> list[str]:
+    """Each configured judge whose own family wrote answers in the store."""
+    models = [
+        row[0]
+        for row in store.db.execute(
+            "SELECT DISTINCT model FROM responses WHERE state = 'done' ORDER BY 1"
+        )
+    ]
+    out = []
+    for entry in config.judges:
+        family = entry.model_family
+        own = [m for m in models if same_family(config.family_of(m), family)]
+        if own:
+            out.append(
+                f"{entry.name} ({family}) judges answers of its own family ({', '.join(own)}): "
+                f"`cuf-tui probe self --judge {entry.name}` measures whether it favours them"
+            )
+    return out
+
+
+def agreement_warnings(agreement: Agreement, judge: str | None) -> list[str]:
+    reviewers = [r for r in agreement.raters if r.kind == "reviewer"]
+    if not reviewers:
+        return [
+            "No reviewer has rated yet, so no one knows how well the judges agree with people: "
+            "rate responses with 1-5 in the queue, or `cuf-tui import FILE --format reviews`"
+        ]
+    out = []
+    for pair in agreement.overall.pairs:
+        kinds = {pair.first.kind, pair.second.kind}
+        names = {pair.first.name, pair.second.name}
+        if kinds != {"judge", "reviewer"} or (judge is not None and judge not in names):
+            continue
+        if pair.kappa is not None and pair.kappa.high is not None and pair.kappa.high < POOR_KAPPA:
+            out.append(
+                f"{pair.first.label} and {pair.second.label} agree poorly: weighted kappa "
+                f"{pair.kappa.value:.2f} (at most {pair.kappa.high:.2f}) over {pair.shared} "
+                "responses"
+            )
+    return out
+
+
+def length_plot(rated: Sequence[tuple[str, str, str, int, str]], judge: str) -> LengthPlot | None:
+    """Mean rating by length bin: bins cut at quantiles of the judge's rated responses."""
+    judged = sorted(
+        len(text) for rater, kind, _, _, text in rated if kind == "judge" and rater == judge
+    )
+    if len(judged) < LENGTH_BINS * 2:
+        return None
+    edges = [judged[len(judged) * k // LENGTH_BINS] for k in range(1, LENGTH_BINS)]
+    edges = sorted(set(edges))
+    labels = _bin_labels(edges)
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(labels))
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(labels))
+    for rater, kind, _, rating, text in rated:
+        if kind == "judge" and rater != judge:
+            continue
+        label = judge if kind == "judge" else "reviewers"
+        at = sum(1 for edge in edges if len(text) >= edge)
+        sums[label][at] += rating
+        counts[label][at] += 1
+    series = {
+        label: [s / c if c else None for s, c in zip(sums[label], counts[label], strict=True)]
+        for label in sums
+    }
+    return LengthPlot(labels, series)
+
+
+def _short(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def _bin_labels(edges: list[int]) -> list[str]:
+    labels = [f"<{_short(edges[0])}"]
+    labels += [f"{_short(a)}-{_short(b)}" for a, b in zip(edges, edges[1:], strict=False)]
+    labels.append(f"{_short(edges[-1])}+")
+    return labels

@@ -1,0 +1,230 @@
+"""`cuf-tui probe position|length|self`: a judge's biases, measured and said plainly."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+from cuf_tui.cli.output import console, workspace_of
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cuf_tui.analysis.bias import Interval, LengthCorrelation, PositionReport
+    from cuf_tui.workspace import Workspace
+
+
+def probe(args: argparse.Namespace) -> int:
+    if args.probe == "position":
+        return _position(args)
+    if args.probe == "length":
+        return _length(args)
+    return _self(args)
+
+
+def interval_text(interval: Interval | None, signed: bool = True) -> str:
+    if interval is None:
+        return "-"
+    form = "{:+.2f}" if signed else "{:.2f}"
+    return f"[{form.format(interval[0])}, {form.format(interval[1])}]"
+
+
+def _seed(workspace: Workspace) -> int:
+    return workspace.config.workspace.seed
+
+
+# ---------------------------------------------------------------------------- position
+
+
+def _position(args: argparse.Namespace) -> int:
+    from cuf_tui.analysis.bias import position_report
+    from cuf_tui.cli.batches import run_batch
+    from cuf_tui.jobs.kinds import ProbeRequest
+    from cuf_tui.store.probes import placed_ratings
+
+    workspace = workspace_of(args)
+    judge = workspace.config.judge_named(args.judge).name
+    status = 0
+    if not args.report:
+        status = run_batch(args, ProbeRequest(judge, args.sample, args.retry_failed))
+        if args.dry_run or args.detach:
+            return status
+    with workspace.open_store() as store:
+        placed = placed_ratings(store, judge)
+    report = position_report(placed, judge, args.resamples, _seed(workspace))
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        render_position(console(), report)
+    return status
+
+
+def render_position(out: Console, report: PositionReport) -> None:
+    from rich.table import Table
+
+    out.print(
+        f"Position probe of {report.judge}: {report.instructions} instructions, "
+        f"{report.probe_judgments} probe judgments"
+    )
+    if report.instructions:
+        table = Table(box=None, pad_edge=False)
+        for header in ("position", "responses", "mean change", "95% interval", "changed"):
+            table.add_column(header, justify="right")
+        for e in report.effects:
+            table.add_row(
+                str(e.position),
+                str(e.responses),
+                f"{e.mean_change:+.2f}",
+                interval_text(e.interval),
+                f"{e.share_changed:.0%}",
+            )
+        out.print(table)
+        out.print(
+            "mean change: the rating a response gets in this position minus its mean rating "
+            "in the others; changed: of the responses first shown elsewhere, the share rated "
+            "differently here"
+        )
+        out.print(
+            f"Responses not rated alike in every position: {report.share_responses_changed:.0%}; "
+            f"instructions whose best response changed with the order: "
+            f"{report.share_best_changed:.0%}"
+        )
+    out.print(report.verdict)
+
+
+# ------------------------------------------------------------------------------ length
+
+
+def _length(args: argparse.Namespace) -> int:
+    from cuf_tui.analysis.bias import length_correlations
+    from cuf_tui.store.ratings import rated_texts
+
+    workspace = workspace_of(args)
+    with workspace.open_store() as store:
+        rated = rated_texts(store, args.judge)
+    correlations = length_correlations(rated, args.resamples, _seed(workspace))
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(c) for c in correlations], indent=2))
+        return 0
+    out = console()
+    if not correlations:
+        out.print("No ratings yet: judge some instructions, or review them, first.")
+        return 0
+    render_length(out, correlations)
+    return 0
+
+
+def render_length(out: Console, correlations: list[LengthCorrelation]) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for header in (
+        "rater",
+        "preference",
+        "n",
+        "rho chars",
+        "95% interval",
+        "rho code lines",
+        "95% interval",
+    ):
+        table.add_column(header, justify="left" if header in ("rater", "preference") else "right")
+    for c in correlations:
+        name = c.rater if c.kind == "judge" else f"{c.rater} (reviewer)"
+        if c.rho_chars is None and c.rho_code_lines is None:
+            table.add_row(name, c.preference, str(c.responses), "too few", "", "", "")
+            continue
+        table.add_row(
+            name,
+            c.preference,
+            str(c.responses),
+            _rho(c.rho_chars),
+            interval_text(c.interval_chars),
+            _rho(c.rho_code_lines),
+            interval_text(c.interval_code_lines),
+        )
+    out.print(table)
+    out.print(
+        "rho: Spearman's rank correlation of the rating with the length (1: longer is always "
+        "rated higher; 0: no relation)."
+    )
+    from cuf_tui.analysis.bias import length_findings
+
+    for line in length_findings(correlations):
+        out.print(line)
+
+
+def _rho(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+# -------------------------------------------------------------------------- self
+
+
+def _self(args: argparse.Namespace) -> int:
+    from cuf_tui.analysis.bias import self_preference
+    from cuf_tui.core.families import same_family
+    from cuf_tui.errors import CufError
+    from cuf_tui.store.ratings import Rater, rater_ratings
+
+    workspace = workspace_of(args)
+    config = workspace.config
+    judge = config.judge_named(args.judge)
+    family = judge.model_family
+    with workspace.open_store() as store:
+        ratings = rater_ratings(store)
+    by_rater: dict[Rater, dict[tuple[int, str], int]] = {}
+    for r in ratings:
+        by_rater.setdefault(r.rater, {})[(r.instruction_id, r.model)] = r.rating
+    mine = by_rater.get(Rater("judge", judge.name), {})
+    if not mine:
+        raise CufError(f"{judge.name} has rated nothing yet: `cuf-tui judge --judge {judge.name}`")
+    reviewers: dict[tuple[int, str], list[int]] = {}
+    for rater, rated in by_rater.items():
+        if rater.kind == "reviewer":
+            for key, value in rated.items():
+                reviewers.setdefault(key, []).append(value)
+    judges = {r.name: v for r, v in by_rater.items() if r.kind == "judge" and r.name != judge.name}
+    against = args.against
+    if against is None:
+        shared_people = sum(1 for key in mine if key in reviewers)
+        best_judge = max(judges, key=lambda n: sum(1 for k in mine if k in judges[n]), default=None)
+        against = "reviewers" if shared_people >= 20 or best_judge is None else best_judge
+    if against == "reviewers":
+        other = {key: round(sum(v) / len(v)) for key, v in reviewers.items()}
+    elif against in judges:
+        other = judges[against]
+    else:
+        known = ", ".join(sorted(judges)) or "none"
+        raise CufError(
+            f"--against {against!r}: no ratings by a judge of that name (other judges: {known}; "
+            "or say reviewers)"
+        )
+    pairs: list[tuple[str, bool, int, int]] = [
+        (model, same_family(config.family_of(model), family), rating, other[(i, model)])
+        for (i, model), rating in mine.items()
+        if (i, model) in other
+    ]
+    report = self_preference(judge.name, family, against, pairs, args.resamples, _seed(workspace))
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+        return 0
+    out = console()
+    out.print(
+        f"Self-preference of {judge.name} (family {family or 'unknown'}) beside {against}: "
+        f"{report.own} responses of its family ({', '.join(report.own_models) or 'none'}), "
+        f"{report.others} others"
+    )
+    if report.own_gap is not None and report.other_gap is not None:
+        out.print(
+            f"  {judge.name} minus {against}: {_gap(report.own_gap)} on its family's answers, "
+            f"{_gap(report.other_gap)} on the others'"
+        )
+    out.print(report.verdict)
+    return 0
+
+
+def _gap(value: float) -> str:
+    return f"{value:+.2f}"
