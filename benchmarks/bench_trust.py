@@ -40,10 +40,7 @@ def add_raters(root: Path, count: int) -> None:
         conn.executemany(
             "INSERT INTO judgment_ratings (judgment_id, model, position_shown, rating, rationale) "
             "VALUES (?, ?, ?, ?, '')",
-            [
-                (j + count, m, p, max(1, min(5, r + (j + p) % 3 - 1)))
-                for j, m, p, r in ratings
-            ],
+            [(j + count, m, p, max(1, min(5, r + (j + p) % 3 - 1))) for j, m, p, r in ratings],
         )
         conn.executemany(
             "INSERT INTO reviews (instruction_id, model, reviewer, rating) VALUES (?, ?, ?, ?)",
@@ -55,9 +52,9 @@ def add_raters(root: Path, count: int) -> None:
             ],
         )
         for i in range(1, PROBED + 1):
-            order = json.loads(conn.execute(
-                "SELECT order_shown FROM judgments WHERE id = ?", (i,)
-            ).fetchone()[0])
+            order = json.loads(
+                conn.execute("SELECT order_shown FROM judgments WHERE id = ?", (i,)).fetchone()[0]
+            )
             for rotation in range(1, len(order)):
                 shown = order[rotation:] + order[:rotation]
                 probe = conn.execute(
@@ -111,10 +108,11 @@ def main() -> None:
 
         workspace = Workspace(root)
         with workspace.open_store() as store:
-            start = time.perf_counter()
-            judge_trust(store, workspace.config, JUDGES[0], 42)
-            print(f"  the Judge tab's reading (in its thread)            "
-                  f"{time.perf_counter() - start:6.1f} s")
+            for what, resamples in (("figures", 0), ("then intervals", 200)):
+                start = time.perf_counter()
+                judge_trust(store, workspace.config, JUDGES[0], 42, resamples)
+                took = time.perf_counter() - start
+                print(f"  the Judge tab, in its thread: {what:<22} {took:6.1f} s")
 
 
 if __name__ == "__main__":

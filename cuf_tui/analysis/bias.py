@@ -242,15 +242,15 @@ class LengthCorrelation:
     interval_code_lines: Interval | None
 
 
-def _spearman(pairs: Sequence[tuple[float, float]]) -> float | None:
+def _spearman(x: Any, y: Any) -> float | None:
+    """Spearman's rho (SciPy); None where it is undefined (too few, or a constant side:
+    checked here rather than silenced, as warnings filters are not for threads)."""
     from scipy.stats import spearmanr
 
-    if len(pairs) < 3:
+    if len(x) < 3 or (x == x[0]).all() or (y == y[0]).all():
         return None
-    xs, ys = zip(*pairs, strict=True)
-    if len(set(xs)) < 2 or len(set(ys)) < 2:
-        return None
-    return float(spearmanr(xs, ys).statistic)
+    value = float(spearmanr(x, y).statistic)
+    return None if value != value else value
 
 
 MIN_RESPONSES: Final = 10  # fewer shared or rated responses carry no correlation
@@ -263,12 +263,20 @@ def length_correlations(
 ) -> list[LengthCorrelation]:
     """``rated``: (rater, kind, preference, rating, response text). Per rater, overall
     ("all") then per preference: Spearman's rho of rating with characters and with lines of
-    code, with intervals; groups under MIN_RESPONSES give no numbers."""
+    code; the overall ones with intervals (a rater's per-preference figures show where its
+    length bias lies; the interval of the whole says whether it has one). Groups under
+    MIN_RESPONSES give no numbers."""
+    import numpy as np
+
+    measured: dict[int, tuple[int, int]] = {}  # a response's text is one object, whoever rated
     groups: dict[tuple[str, str, str], list[tuple[int, int, int]]] = defaultdict(list)
     for rater, kind, preference, rating, text in rated:
-        measured = (rating, len(text), code_lines(text))
-        groups[(rater, kind, "all")].append(measured)
-        groups[(rater, kind, preference)].append(measured)
+        size = measured.get(id(text))
+        if size is None:
+            size = measured[id(text)] = (len(text), code_lines(text))
+        row = (rating, *size)
+        groups[(rater, kind, "all")].append(row)
+        groups[(rater, kind, preference)].append(row)
     out = []
     for (rater, kind, preference), rows in sorted(
         groups.items(), key=lambda item: (item[0][1], item[0][0], item[0][2] != "all", item[0][2])
@@ -278,26 +286,44 @@ def length_correlations(
                 LengthCorrelation(rater, kind, preference, len(rows), None, None, None, None)
             )
             continue
-
-        def by_chars(chosen: Sequence[tuple[int, int, int]]) -> float | None:
-            return _spearman([(r[1], r[0]) for r in chosen])
-
-        def by_lines(chosen: Sequence[tuple[int, int, int]]) -> float | None:
-            return _spearman([(r[2], r[0]) for r in chosen])
-
+        data = np.array(rows, dtype=float)
+        overall = preference == "all"
         out.append(
             LengthCorrelation(
                 rater,
                 kind,
                 preference,
                 len(rows),
-                by_chars(rows),
-                bootstrap_interval(rows, by_chars, resamples, seed),
-                by_lines(rows),
-                bootstrap_interval(rows, by_lines, resamples, seed + 1),
+                _spearman(data[:, 1], data[:, 0]),
+                _rho_interval(data[:, 1], data[:, 0], resamples, seed) if overall else None,
+                _spearman(data[:, 2], data[:, 0]),
+                _rho_interval(data[:, 2], data[:, 0], resamples, seed + 1) if overall else None,
             )
         )
     return out
+
+
+def _rho_interval(x: Any, y: Any, resamples: int, seed: int) -> Interval | None:
+    """The 95% percentile bootstrap interval of Spearman's rho (pairs resampled; over more
+    than BOOTSTRAP_CAP pairs, from a seeded sample of that many, as bootstrap_interval)."""
+    import numpy as np
+
+    if resamples < 1 or len(x) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    if len(x) > BOOTSTRAP_CAP:
+        kept = rng.choice(len(x), BOOTSTRAP_CAP, replace=False)
+        x, y = x[kept], y[kept]
+    values = []
+    for _ in range(resamples):
+        picked = rng.integers(0, len(x), len(x))
+        value = _spearman(x[picked], y[picked])
+        if value is not None:
+            values.append(value)
+    if len(values) < resamples // 2:
+        return None
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def length_findings(correlations: list[LengthCorrelation]) -> list[str]:
