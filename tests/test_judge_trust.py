@@ -237,3 +237,16 @@ def test_the_length_probe_names_the_judge_that_rewards_length(cli, server, tmp_p
     table = cli("probe", "length", "-w", ws)
     assert "judge-longer rewards length more than the reviewers do" in table.out
     assert f"{TRUTHFUL} rewards" not in table.out
+
+
+def test_the_workbench_confirmation_warns_of_a_judge_of_the_pools_family(cli, server, tmp_path):
+    from cuf_tui.tui.batch import describe_plan
+    from cuf_tui.workspace import Workspace
+
+    two = [{"instruction": f"Write helper {i}.", "preference": "style"} for i in range(2)]
+    ws = make_workspace(tmp_path / "ws", server.base_url, POOL, ["judge-favours-llama"], two)
+    assert cli("generate", "-w", ws).code == 0
+    title, summary, params = describe_plan(Workspace(ws), "judge")
+    assert title == "Judge?" and params is not None
+    assert "judge-favours-llama (llama) judges answers of its own family" in summary
+    assert "beta-llama, delta-llama" in summary

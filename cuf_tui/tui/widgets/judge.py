@@ -83,7 +83,7 @@ class JudgePane(VerticalScroll):
         yield agreement
         yield Horizontal(id="judge-plots")
         listed: DataTable[Any] = DataTable(id="disagreements", cursor_type="row")
-        for column in ("#", "model", "preference", "rater", "said", "rater", "said"):
+        for column in ("#", "model", "ratings", "preference"):
             listed.add_column(column)
         yield listed
 
@@ -211,11 +211,8 @@ class JudgePane(VerticalScroll):
             table.add_row(
                 str(d.instruction_id),
                 d.model,
+                f"{d.first.label} {d.first_rating} · {d.second.label} {d.second_rating}",
                 d.preference,
-                d.first.label,
-                str(d.first_rating),
-                d.second.label,
-                str(d.second_rating),
                 key=str(n),
             )
         table.move_cursor(row=min(row, max(0, table.row_count - 1)))
