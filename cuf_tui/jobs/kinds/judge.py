@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cuf_tui.config import Config, ModelEntry
 from cuf_tui.core.families import same_family
 from cuf_tui.core.judge_output import judgment_schema, read_judge_output
+from cuf_tui.core.preferences import Preference
 from cuf_tui.engines.openai_client import ChatEndpoint, response_format
 from cuf_tui.jobs.kinds.asking import Verdict, ask_judge
 from cuf_tui.jobs.kinds.base import (
@@ -140,6 +141,42 @@ class JudgePlanned:
         return work
 
 
+async def judge_in_order(
+    batch: Batch,
+    endpoint: ChatEndpoint,
+    instruction: str,
+    preference: Preference,
+    shown: list[str],
+) -> Verdict[Any]:
+    """One judge request: the instruction and the responses in the order ``shown``, under
+    the preference's rubric; its answer read, and repaired once when it cannot be."""
+    entry = endpoint.entry
+    count = len(shown)
+    messages = batch.prompts.judge_messages(
+        instruction, preference, shown, entry.judge_prompt_format
+    )
+    return await ask_judge(
+        batch,
+        endpoint,
+        messages,
+        batch.prompts.repair_message(count),
+        lambda text: read_judge_output(text, count),
+        lambda read: read.parsed,
+        response_format(entry, judgment_schema(count, entry.max_tokens)),
+    )
+
+
+def ratings_in_order(order: list[str], verdict: Verdict[Any]) -> list[JudgedRating]:
+    """Each rating the judge gave, mapped back to its response through the order shown."""
+    read = verdict.read
+    if read is None:
+        return []
+    return [
+        JudgedRating(order[p - 1], p, read.at(p).rating, read.at(p).rationale)
+        for p in range(1, len(order) + 1)
+    ]
+
+
 def _judging_work(batch: Batch, endpoint: ChatEndpoint) -> UnitWork[JudgeUnit, Verdict[Any]]:
     entry = endpoint.entry
     judge = entry.name
@@ -155,15 +192,7 @@ def _judging_work(batch: Batch, endpoint: ChatEndpoint) -> UnitWork[JudgeUnit, V
 
     async def record(unit: JudgeUnit, verdict: Verdict[Any]) -> None:
         order = order_of(unit)
-        read = verdict.read
-        ratings = (
-            [
-                JudgedRating(order[p - 1], p, read.at(p).rating, read.at(p).rationale)
-                for p in range(1, len(order) + 1)
-            ]
-            if read is not None
-            else []
-        )
+        ratings = ratings_in_order(order, verdict)
         stored = await batch.writes(
             save_judgment,
             batch.store,
@@ -181,23 +210,8 @@ def _judging_work(batch: Batch, endpoint: ChatEndpoint) -> UnitWork[JudgeUnit, V
         batch.account(verdict.attempt, stored)
 
     async def ask(unit: JudgeUnit) -> Verdict[Any]:
-        order = order_of(unit)
-        count = len(order)
-        messages = batch.prompts.judge_messages(
-            unit.instruction.text,
-            unit.preference,
-            [unit.responses[m] for m in order],
-            prompt_format,
-        )
-        return await ask_judge(
-            batch,
-            endpoint,
-            messages,
-            batch.prompts.repair_message(count),
-            lambda text: read_judge_output(text, count),
-            lambda read: read.parsed,
-            response_format(entry, judgment_schema(count, entry.max_tokens)),
-        )
+        shown = [unit.responses[m] for m in order_of(unit)]
+        return await judge_in_order(batch, endpoint, unit.instruction.text, unit.preference, shown)
 
     def failure(unit: JudgeUnit, error: str) -> Verdict[Any]:
         return Verdict.failure(error)

@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from cuf_tui.config import ModelEntry
-from cuf_tui.core.judge_output import judgment_schema, read_judge_output
 from cuf_tui.core.preferences import Preference
-from cuf_tui.engines.openai_client import ChatEndpoint, response_format
-from cuf_tui.jobs.kinds.asking import Verdict, ask_judge
+from cuf_tui.engines.openai_client import ChatEndpoint
+from cuf_tui.jobs.kinds.asking import Verdict
 from cuf_tui.jobs.kinds.base import COUNT, FLAG, NAME, Planning, Work, but_failed, checked_params
+from cuf_tui.jobs.kinds.judge import judge_in_order, ratings_in_order
 from cuf_tui.jobs.plan import CHARS_PER_TOKEN, GUESSED_JUDGMENT_TOKENS, Estimate, estimate_requests
 from cuf_tui.jobs.scheduler import Batch, UnitWork
 from cuf_tui.store.attempts import mean_completion_tokens
 from cuf_tui.store.claims import UnitClaim, claim_key
 from cuf_tui.store.instructions import InstructionToAnswer, instructions_in_order
-from cuf_tui.store.judgments import PERMANENT_FAILURE, JudgedRating
+from cuf_tui.store.judgments import PERMANENT_FAILURE
 from cuf_tui.store.probes import judged_orders, probe_states, save_probe_judgment
 from cuf_tui.store.responses import done_responses
 
@@ -200,18 +200,9 @@ class ProbePlanned:
 def _probe_work(batch: Batch, endpoint: ChatEndpoint) -> UnitWork[ProbeUnit, Verdict[Any]]:
     entry = endpoint.entry
     judge = entry.name
-    prompt_format = entry.judge_prompt_format
 
     async def record(unit: ProbeUnit, verdict: Verdict[Any]) -> None:
-        read = verdict.read
-        ratings = (
-            [
-                JudgedRating(unit.order[p - 1], p, read.at(p).rating, read.at(p).rationale)
-                for p in range(1, len(unit.order) + 1)
-            ]
-            if read is not None
-            else []
-        )
+        ratings = ratings_in_order(unit.order, verdict)
         stored = await batch.writes(
             save_probe_judgment,
             batch.store,
@@ -230,22 +221,8 @@ def _probe_work(batch: Batch, endpoint: ChatEndpoint) -> UnitWork[ProbeUnit, Ver
         batch.account(verdict.attempt, stored)
 
     async def ask(unit: ProbeUnit) -> Verdict[Any]:
-        count = len(unit.order)
-        messages = batch.prompts.judge_messages(
-            unit.instruction.text,
-            unit.preference,
-            [unit.responses[m] for m in unit.order],
-            prompt_format,
-        )
-        return await ask_judge(
-            batch,
-            endpoint,
-            messages,
-            batch.prompts.repair_message(count),
-            lambda text: read_judge_output(text, count),
-            lambda read: read.parsed,
-            response_format(entry, judgment_schema(count, entry.max_tokens)),
-        )
+        shown = [unit.responses[m] for m in unit.order]
+        return await judge_in_order(batch, endpoint, unit.instruction.text, unit.preference, shown)
 
     def failure(unit: ProbeUnit, error: str) -> Verdict[Any]:
         return Verdict.failure(error)
