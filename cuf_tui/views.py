@@ -331,7 +331,7 @@ def render_jobs(console: Console, rows: Sequence[JobRow]) -> None:
         state = row.shown_state
         table.add_row(
             str(row.id),
-            row.kind,
+            row.what,
             state,
             f"{row.finished}/{row.total}",
             str(row.failed),

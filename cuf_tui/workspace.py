@@ -41,6 +41,7 @@ responses_per_instruction = 4      # models sampled per instruction from the poo
 # top_p = 0.8                                  # left out of requests when unset
 # max_tokens = 1024
 # engine_args = {{ tensor_parallel_size = 1, gpu_memory_utilization = 0.9 }}
+# family = "deepseek"                          # for self-preference; read from `model` if unset
 #
 # [[models]]
 # name = "gpt-3.5-turbo"
@@ -51,6 +52,8 @@ responses_per_instruction = 4      # models sampled per instruction from the poo
 # price_per_million_tokens = {{ input = 0.5, output = 1.5 }}
 
 # The judges: the first [[judges]] entry is the default judge. Same keys as [[models]].
+# Several judges can judge side by side (`cuf-tui judge --all-judges`); a judge whose family
+# (gpt, claude, llama, ...) wrote answers in the pool is warned of (`cuf-tui probe self`).
 #
 # [[judges]]
 # name = "gpt-3.5-turbo"

@@ -110,7 +110,7 @@ def test_a_later_file_updates_a_reviewers_rating_and_leaves_the_rest(cli, worksp
     assert run.code == 0, run.err
     assert "1 new, 1 updated, 0 unchanged" in run.out
     assert stored(workspace) == [
-        (REVERSE, "m1", "alice", 5, 0, None, "week2.jsonl", 0, None),  # the later file's whole
+        (REVERSE, "m1", "alice", 5, 1, None, "week2.jsonl", 0, None),  # week 2 says no flag
         (REVERSE, "m2", "alice", 3, 0, None, "week1.jsonl", 0, None),
         (REVERSE, "m1", "bob", 1, 0, None, "week2.jsonl", 0, None),
     ]
@@ -119,8 +119,9 @@ def test_a_later_file_updates_a_reviewers_rating_and_leaves_the_rest(cli, worksp
 def test_a_workbench_review_by_the_same_reviewer_is_replaced_and_named(cli, workspace, ids) -> None:
     query(
         workspace,
-        "INSERT INTO reviews (instruction_id, model, reviewer, rating, agrees_with_judge) "
-        "VALUES (?, 'm1', 'alice', 2, 1), (?, 'm1', 'carol', 4, 1)",
+        "INSERT INTO reviews (instruction_id, model, reviewer, rating, agrees_with_judge, "
+        "flagged, note) VALUES (?, 'm1', 'alice', 2, 1, 1, 'too terse'), "
+        "(?, 'm1', 'carol', 4, 1, 0, NULL)",
         (ids[REVERSE], ids[REVERSE]),
     )
     write_jsonl(
@@ -131,10 +132,19 @@ def test_a_workbench_review_by_the_same_reviewer_is_replaced_and_named(cli, work
     assert run.code == 0, run.err
     assert "0 new, 1 updated, 0 unchanged" in run.out
     assert "1 of the updated were made in the workbench" in run.out
+    # The file gives a rating only: alice's flag and note from the workbench stay.
     assert stored(workspace) == [
-        (REVERSE, "m1", "alice", 5, 0, None, "reviews.jsonl", 0, None),
+        (REVERSE, "m1", "alice", 5, 1, "too terse", "reviews.jsonl", 0, None),
         (REVERSE, "m1", "carol", 4, 0, None, "workbench", 1, None),  # another reviewer's: kept
     ]
+    write_jsonl(
+        Path("reviews.jsonl"),
+        [{"instruction": REVERSE, "model": "m1", "rating": 5, "reviewer": "alice",
+          "flagged": False, "note": ""}],
+    )  # fmt: skip
+    run = cli("import", "reviews.jsonl", "--format", "reviews", "-w", workspace)
+    assert run.code == 0 and "0 new, 1 updated" in run.out  # said: the flag and note go
+    assert stored(workspace)[0] == (REVERSE, "m1", "alice", 5, 0, None, "reviews.jsonl", 0, None)
 
 
 def test_csv_json_and_parquet_files_hold_reviews_too(cli, workspace, ids) -> None:
@@ -306,4 +316,18 @@ def test_options_of_other_formats_are_refused(cli, workspace, ids, option: list[
     run = cli("import", "reviews.jsonl", "--format", "reviews", *option, "-w", workspace)
     assert run.code == 1
     assert f"--format reviews takes no {option[0]}:" in run.err
+    assert store_dump(workspace) == before
+
+
+def test_a_reviews_file_imported_without_its_format_is_refused_with_a_hint(
+    cli, workspace, ids
+) -> None:
+    write_jsonl(
+        Path("reviews.jsonl"),
+        [{"instruction": REVERSE, "model": "m1", "rating": 4, "reviewer": "alice"}],
+    )
+    before = store_dump(workspace)
+    for extra in ([], ["--preference", "style"]):
+        run = cli("import", "reviews.jsonl", *extra, "-w", workspace)
+        assert run.code == 1 and "--format reviews" in run.err
     assert store_dump(workspace) == before

@@ -44,7 +44,8 @@ def test_several_judges_judge_side_by_side_and_exports_combine_them(cli, server,
         ("judge", "done"),
         ("judge", "done"),
     ]
-    # The first shown got a point more from judge-firstplus; the panel says so in halves.
+    # The first shown got a point more from judge-firstplus: a half more in the mean and the
+    # median of two, rounded up to a whole rating; no majority of two that differ.
     first_shown = dict(
         rows(
             ws,
@@ -53,7 +54,7 @@ def test_several_judges_judge_side_by_side_and_exports_combine_them(cli, server,
             (FIRST_PLUS,),
         )
     )
-    for method, bumped in (("mean", 0.5), ("median", 0.5), ("majority", None)):
+    for method, bumped in (("mean", 1), ("median", 1), ("majority", None)):
         out = tmp_path / f"{method}.jsonl"
         run = cli("export", "--format", "cuf", "--panel", method, "--out", out, "-w", ws)
         assert run.code == 0, run.err
@@ -73,6 +74,16 @@ def test_several_judges_judge_side_by_side_and_exports_combine_them(cli, server,
                     assert note["rating"] == "N/A"
                 else:
                     assert note["rating"] == str(truth + bumped)
+    # By default, the first [[judges]] entry's ratings (not the latest judge's), and the
+    # output says whose they are and which judges it left out.
+    default = tmp_path / "default.jsonl"
+    run = cli("export", "--format", "cuf", "--out", default, "-w", ws)
+    assert {r["judge"] for r in read_jsonl(default)} == {TRUTHFUL}
+    assert f"ratings by {TRUTHFUL} (6)" in run.out and f"not used: {FIRST_PLUS}" in run.out
+    # A panel's cuf export reads back.
+    again = make_workspace(tmp_path / "again", server.base_url, POOL, [TRUTHFUL], [])
+    imported = cli("import", tmp_path / "mean.jsonl", "-w", again)
+    assert imported.code == 0, imported.err
     # One judge by name, or several only as a panel.
     out = tmp_path / "one.jsonl"
     assert cli("export", "--format", "cuf", "--judge", TRUTHFUL, "--out", out, "-w", ws).code == 0

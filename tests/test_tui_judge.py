@@ -55,6 +55,7 @@ async def test_the_judge_tab_measures_and_enter_opens_a_disagreement(sample: Wor
         assert app.query_one("TabbedContent").active == "queue"
         assert queue(app).current_id == chosen.instruction_id
         assert detail(app).view.id == chosen.instruction_id
+        assert detail(app).selected_response.model == chosen.model  # the disputed response
 
 
 async def test_v_shows_the_next_judge_and_every_rating_beside(sample: Workspace) -> None:

@@ -215,29 +215,33 @@ def _table(ratings: Sequence[RaterRating]) -> _Table:
 
 
 def rater_agreement(
-    ratings: Sequence[RaterRating], *, resamples: int = RESAMPLES, seed: int = 0
+    ratings: Sequence[RaterRating],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    by_preference: bool = True,
 ) -> Agreement:
-    """Every pair of raters and alpha over all of them, overall and per preference.
-    Intervals are seeded per (seed, group, pair): a pair's figures do not change when raters
-    are added or left out."""
+    """Every pair of raters and alpha over all of them, overall and (unless told not to)
+    per preference. Intervals are seeded per (seed, group, pair): a pair's figures do not
+    change when raters are added or left out."""
     import numpy as np
 
     table = _table(ratings)
     counted = ~np.isnan(table.matrix)
     with _quiet_libraries():
         overall = _group(None, table.raters, table.matrix, resamples, seed)
-        by_preference: dict[str, GroupAgreement] = {}
-        for preference in PREFERENCES:
+        groups: dict[str, GroupAgreement] = {}
+        for preference in PREFERENCES if by_preference else ():
             columns = table.preferences == preference
             if columns.any():
-                by_preference[preference] = _group(
+                groups[preference] = _group(
                     preference, table.raters, table.matrix[:, columns], resamples, seed
                 )
     return Agreement(
         table.raters,
         tuple(int(n) for n in counted.sum(axis=1)),
         overall,
-        by_preference,
+        groups,
         resamples,
         seed,
     )

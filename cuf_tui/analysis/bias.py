@@ -366,6 +366,7 @@ class SelfPreference:
     preference: float | None  # own_gap - other_gap
     interval: Interval | None
     verdict: str
+    named: bool = False  # the judge favours (or is harder on) its own family, surely
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -375,7 +376,7 @@ def self_preference(
     judge: str,
     family: str | None,
     against: str,
-    pairs: Sequence[tuple[str, bool, int, int]],
+    pairs: Sequence[tuple[str, bool, float, float]],
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> SelfPreference:
@@ -385,10 +386,10 @@ def self_preference(
     others = [(m, a - b) for m, mine, a, b in pairs if not mine]
     own_models = sorted({m for m, _ in own})
 
-    def mean(values: Sequence[tuple[str, int]]) -> float | None:
+    def mean(values: Sequence[tuple[str, float]]) -> float | None:
         return sum(v for _, v in values) / len(values) if values else None
 
-    def gap(chosen: Sequence[tuple[bool, str, int]]) -> float | None:
+    def gap(chosen: Sequence[tuple[bool, str, float]]) -> float | None:
         a = [(m, d) for mine, m, d in chosen if mine]
         b = [(m, d) for mine, m, d in chosen if not mine]
         own_mean, other_mean = mean(a), mean(b)
@@ -398,6 +399,7 @@ def self_preference(
     size = gap(tagged)
     enough = len(own) >= MIN_RESPONSES and len(others) >= MIN_RESPONSES
     interval = bootstrap_interval(tagged, gap, resamples, seed) if enough else None
+    named = False
     if family is None:
         verdict = (
             f"{judge}'s family is unknown: name it with `family = ...` in its [[judges]] entry"
@@ -411,7 +413,7 @@ def self_preference(
             f"too few responses rated by both {judge} and {against} ({len(own)} of its family, "
             f"{len(others)} others; {MIN_RESPONSES} of each are needed)"
         )
-    elif size is not None and _excludes_zero(interval) and abs(size) >= NOTABLE:
+    elif named := (size is not None and _excludes_zero(interval) and abs(size) >= NOTABLE):
         low, high = interval or (size, size)
         word = "favours" if size > 0 else "is harder on"
         verdict = (
@@ -434,4 +436,5 @@ def self_preference(
         size,
         interval,
         verdict,
+        named,
     )

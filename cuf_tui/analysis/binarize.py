@@ -18,7 +18,7 @@ Ties = Literal["keep", "drop"]
 class RatedResponse:
     model: str
     text: str
-    rating: float  # 1-5; a panel's combined rating may be a fraction
+    rating: int
     human: bool = False  # the rating is a reviewer's, not the judge's
 
 

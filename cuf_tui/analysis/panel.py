@@ -1,10 +1,14 @@
 """A panel of judges: each response's ratings by several judges combined into one, for exports
 that should not rest on a single judge.
 
-- ``mean``: the mean of the members' ratings (a fraction, to two places);
-- ``median``: their median (two members giving 3 and 4 give 3.5);
+- ``mean``: the mean of the members' ratings, rounded to a whole rating (a half up);
+- ``median``: their median, rounded the same way (3 and 4 give 4), as the reviewers' ratings
+  are combined;
 - ``majority``: the rating most members gave; none when two ratings tie for most (no
   majority), so the response is left unrated rather than given a rating nobody chose.
+
+A panel's rating is a whole number from 1 to 5 like every other, so its exports read back
+as any other (`cuf` round-trips); each member's own rating travels beside it.
 
 A member that gave no rating (N/A) or has no readable judgment of the instruction does not
 count; a response no member rated has no panel rating."""
@@ -14,6 +18,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Final, Literal
 
 from cuf_tui.errors import CufError
@@ -28,20 +33,17 @@ class PanelError(CufError):
     """A panel that cannot be formed as asked."""
 
 
-def combined_rating(ratings: Sequence[int], method: PanelMethod) -> float | None:
+def combined_rating(ratings: Sequence[int], method: PanelMethod) -> int | None:
     """The members' ratings of one response, combined; None when there is nothing to say."""
     if not ratings:
         return None
-    if method == "mean":
-        value = round(statistics.fmean(ratings), 2)
-    elif method == "median":
-        value = float(statistics.median(ratings))
-    else:
+    if method == "majority":
         counts = Counter(ratings).most_common()
         if len(counts) > 1 and counts[0][1] == counts[1][1]:
             return None
-        value = float(counts[0][0])
-    return int(value) if value.is_integer() else value
+        return counts[0][0]
+    value = statistics.fmean(ratings) if method == "mean" else statistics.median(ratings)
+    return int(Fraction(value).limit_denominator(1000) + Fraction(1, 2))  # a half up
 
 
 def panel_name(method: PanelMethod, members: Sequence[str]) -> str:

@@ -6,21 +6,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from cuf_tui.analysis.agreement import Agreement, Disagreement, disagreements, rater_agreement
 from cuf_tui.analysis.bias import (
     PositionReport,
+    SelfPreference,
     length_correlations,
     length_findings,
     position_report,
+    self_preference,
 )
-from cuf_tui.config import Config
+from cuf_tui.config import Config, ModelEntry
 from cuf_tui.core.families import same_family
+from cuf_tui.errors import CufError
 from cuf_tui.store.db import Store
 from cuf_tui.store.probes import placed_ratings
-from cuf_tui.store.ratings import rated_texts, rater_ratings
+from cuf_tui.store.ratings import Rater, RaterRating, rated_texts, rater_ratings
 
 LENGTH_BINS: Final = 5  # the length plot's bins, by quantile of the judge's rated responses
 PANE_RESAMPLES: Final = 200  # the pane's intervals (the CLI's --resamples goes further)
@@ -47,11 +50,19 @@ class JudgeTrust:
 
 
 def judge_trust(
-    store: Store, config: Config, judge: str | None, seed: int, resamples: int = PANE_RESAMPLES
+    store: Store,
+    config: Config,
+    judge: str | None,
+    seed: int,
+    resamples: int = PANE_RESAMPLES,
+    agreement: Agreement | None = None,
 ) -> JudgeTrust:
-    """Everything the Judge tab shows; with ``resamples`` 0, without intervals (fast)."""
+    """Everything the Judge tab shows; with ``resamples`` 0, without intervals (fast). The
+    agreement of the whole (it does not depend on the judge on show) may be given, measured
+    before on the same ratings."""
     ratings = rater_ratings(store)
-    agreement = rater_agreement(ratings, resamples=resamples, seed=seed) if ratings else None
+    if agreement is None and ratings:
+        agreement = rater_agreement(ratings, resamples=resamples, seed=seed, by_preference=False)
     listed = disagreements(ratings, DISAGREEMENTS_LISTED) if ratings else []
     position = None
     if judge is not None:
@@ -60,9 +71,14 @@ def judge_trust(
             position = position_report(placed, judge, resamples, seed)
     rated = rated_texts(store)
     length = length_plot(rated, judge) if judge is not None else None
-    warnings = self_preference_warnings(store, config)
+    warnings = self_preference_warnings(store, config, ratings, resamples, seed)
     if position is not None and position.favoured:
         warnings.append(position.verdict)
+    elif position is None and judge is not None:
+        warnings.append(
+            f"No position probe of {judge} yet: `cuf-tui probe position --judge {judge}` "
+            "re-judges a sample in rotated orders"
+        )
     ours = [r for r in rated if r[1] == "reviewer" or r[0] == judge]
     warnings += length_findings(length_correlations(ours, resamples=resamples, seed=seed))
     if agreement is not None:
@@ -70,8 +86,11 @@ def judge_trust(
     return JudgeTrust(judge, agreement, listed, position, length, warnings)
 
 
-def self_preference_warnings(store: Store, config: Config) -> list[str]:
-    """Each configured judge whose own family wrote answers in the store."""
+def self_preference_warnings(
+    store: Store, config: Config, ratings: Sequence[RaterRating], resamples: int, seed: int
+) -> list[str]:
+    """For each configured judge whose own family wrote answers in the store: what the
+    self-preference probe finds (no requests needed), or that it has not rated them yet."""
     models = [
         row[0]
         for row in store.db.execute(
@@ -82,11 +101,18 @@ def self_preference_warnings(store: Store, config: Config) -> list[str]:
     for entry in config.judges:
         family = entry.model_family
         own = [m for m in models if same_family(config.family_of(m), family)]
-        if own:
-            out.append(
-                f"{entry.name} ({family}) judges answers of its own family ({', '.join(own)}): "
-                f"`cuf-tui probe self --judge {entry.name}` measures whether it favours them"
-            )
+        if not own:
+            continue
+        said = f"{entry.name} ({family}) judges answers of its own family ({', '.join(own)})"
+        if not resamples:  # the figures before their intervals: nothing to say yet
+            out.append(f"{said}; measuring whether it favours them")
+            continue
+        try:
+            found = self_preference_of(ratings, config, entry, None, resamples, seed)
+        except ProbeError:
+            out.append(f"{said}; it has rated none of them yet")
+            continue
+        out.append(found.verdict if found.named else f"{said}: {found.verdict}")
     return out
 
 
@@ -147,3 +173,69 @@ def _bin_labels(edges: list[int]) -> list[str]:
     labels += [f"{_short(a)}-{_short(b)}" for a, b in zip(edges, edges[1:], strict=False)]
     labels.append(f"{_short(edges[-1])}+")
     return labels
+
+
+class ProbeError(CufError):
+    """A probe that cannot be made as asked."""
+
+
+REVIEWERS: Final = "reviewers"
+MIN_SHARED_WITH_PEOPLE: Final = 20  # below this, another judge is the default comparison
+
+
+def self_preference_of(
+    ratings: Sequence[RaterRating],
+    config: Config,
+    judge: ModelEntry,
+    against: str | None,
+    resamples: int,
+    seed: int,
+) -> SelfPreference:
+    """``judge``'s self-preference beside ``against``: "reviewers" (their mean rating of each
+    response), a reviewer or another judge by name, or None: the reviewers where they share
+    MIN_SHARED_WITH_PEOPLE responses with the judge, else the judge that shares the most."""
+    by_rater: dict[Rater, dict[tuple[int, str], float]] = defaultdict(dict)
+    for r in ratings:
+        by_rater[r.rater][(r.instruction_id, r.model)] = r.rating
+    mine = by_rater.get(Rater("judge", judge.name), {})
+    if not mine:
+        raise ProbeError(
+            f"{judge.name} has rated nothing yet: `cuf-tui judge --judge {judge.name}`"
+        )
+    people: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for rater, rated in by_rater.items():
+        if rater.kind == "reviewer":
+            for key, value in rated.items():
+                people[key].append(value)
+    judges = {r.name: v for r, v in by_rater.items() if r.kind == "judge" and r.name != judge.name}
+    reviewers = {r.name: v for r, v in by_rater.items() if r.kind == "reviewer"}
+    if against is None:
+        shared = sum(1 for key in mine if key in people)
+        best = max(judges, key=lambda n: sum(1 for k in mine if k in judges[n]), default=None)
+        against = REVIEWERS if shared >= MIN_SHARED_WITH_PEOPLE or best is None else best
+    if against == REVIEWERS:
+        other = {key: sum(values) / len(values) for key, values in people.items()}
+    elif against in judges:
+        other = judges[against]
+    elif against in reviewers:
+        other, against = reviewers[against], f"{against} (reviewer)"
+    else:
+        raise ProbeError(
+            f"--against {against!r}: no ratings by a judge or reviewer of that name (judges: "
+            f"{', '.join(sorted(judges)) or 'none'}; reviewers: "
+            f"{', '.join(sorted(reviewers)) or 'none'}; or say {REVIEWERS})"
+        )
+    family = judge.model_family
+    pairs = [
+        (model, same_family(config.family_of(model), family), rating, other[(i, model)])
+        for (i, model), rating in mine.items()
+        if (i, model) in other
+    ]
+    report = self_preference(judge.name, family, against, pairs, resamples, seed)
+    if family is None:
+        known = [f"{e.name} ({e.model_family})" for e in config.judges if e.model_family]
+        if known:
+            report = replace(
+                report, verdict=report.verdict + f"; judges with a family: {', '.join(known)}"
+            )
+    return report

@@ -41,7 +41,7 @@ def judge(args: argparse.Namespace) -> int:
     status = 0
     for name in judges:
         if len(judges) > 1:
-            console(stderr=True).print(f"[bold]judge {name}[/]")
+            console(stderr=True).print(f"judge {name}:")
         status = max(status, run_batch(args, JudgeRequest(name, args.limit, args.retry_failed)))
     return status
 

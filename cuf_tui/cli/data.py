@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from cuf_tui.cli.output import console, workspace_of
 
 if TYPE_CHECKING:
+    from cuf_tui.interchange.exporter import ExportReport
     from cuf_tui.workspace import Workspace
 
 
@@ -161,7 +162,8 @@ def _import_reviews(args: argparse.Namespace, workspace: Workspace) -> int:
     if report.workbench_replaced:
         out.print(
             f"  {report.workbench_replaced} of the updated were made in the workbench by the "
-            "same reviewer; the file's ratings replace them"
+            "same reviewer; the file's ratings replace theirs (their flags and notes stay "
+            "where the file gives none)"
         )
     if report.new == report.updated == 0:
         out.print(f"  nothing changed: {workspace.db_path} already held every one of them")
@@ -174,6 +176,7 @@ def export(args: argparse.Namespace) -> int:
     from cuf_tui.errors import CufError
     from cuf_tui.interchange.export_rows import DEFAULT_TIES, ExportFormat, ExportOptions
     from cuf_tui.interchange.exporter import export_dataset
+    from cuf_tui.store.queries import judge_names
 
     workspace = workspace_of(args)
     seed = args.seed if args.seed is not None else workspace.config.workspace.seed
@@ -193,6 +196,7 @@ def export(args: argparse.Namespace) -> int:
             strategy=args.strategy,
             seed=seed,
             judge=judges[0] if judges and args.panel is None else None,
+            preferred_judge=default.name if (default := workspace.config.default_judge) else None,
             panel=args.panel,
             panel_judges=tuple(judges),
             include_truncated=args.include_truncated,
@@ -209,6 +213,7 @@ def export(args: argparse.Namespace) -> int:
             folder=args.format == "hf" or args.out.endswith(("/", os.sep)),
             force=args.force,
         )
+        store_judges = judge_names(store)
     paired = layout in ("binarized", "dpo")
     unit = ("pair" if paired else "row") + ("" if report.rows == 1 else "s")
     how = f"{args.strategy}, " if layout == "dpo" else ""
@@ -235,7 +240,32 @@ def export(args: argparse.Namespace) -> int:
         paths = " and ".join(str(p) for p in report.paths)
         where = f"{paths} ({report.container}; {split}, stratified by preference)"
     console().print(f"Wrote {report.rows} {unit}{extra} to {where}{note}")
+    for line in _ratings_said(store_judges, report, judges, args.panel):
+        console().print(f"  {line}")
     return 0
+
+
+def _ratings_said(
+    in_store: list[str], report: ExportReport, named: list[str], panel: str | None
+) -> list[str]:
+    """Whose ratings the rows carry, and the judges they leave out, so that an export never
+    rests on a judge the user did not mean without saying so."""
+    lines = []
+    if report.judges and (len(in_store) > 1 or panel is not None):
+        used = ", ".join(f"{judge} ({count:,})" for judge, count in report.judges.items())
+        lines.append(f"ratings by {used}")
+    if report.reviewed:
+        lines.append(
+            f"{report.reviewed:,} paired responses carry the reviewers' rating in place of the "
+            "judges'"
+        )
+    others = [j for j in in_store if j not in report.judges and j not in named]
+    if others and panel is None and not named:
+        lines.append(
+            f"not used: {', '.join(others)} (--judge NAME uses one; --panel mean|median|"
+            "majority combines them all)"
+        )
+    return lines
 
 
 def _count(count: int, thing: str) -> str:

@@ -83,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         args.workspace = opened
+    if args.reviewer is not None and (
+        not args.reviewer.strip() or not args.reviewer.strip().isprintable()
+    ):
+        print(
+            f"cuf-tui: error: --reviewer {args.reviewer!r}: a reviewer is a name on one line",
+            file=sys.stderr,
+        )
+        return 2
     if args.reviewer is not None and args.command is not None:
         print(
             f"cuf-tui: error: --reviewer names who reviews in the workbench (`cuf-tui [DIR] "

@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Judge N instructions the judge has judged again, the responses shown in "
         "every other cyclic rotation of the order it first saw (N x (responses - 1) requests), "
         "then report per position the mean rating change of the same response, the share of "
-        "ratings and of best responses that changed, with 95%% bootstrap intervals. Running it "
+        "ratings and of best responses that changed, with 95% bootstrap intervals. Running it "
         "again requests only what is missing; a larger --sample adds to a smaller one.",
     )
     position.add_argument("--judge", metavar="NAME", help="the judge (default: the first)")
@@ -377,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="correlation of ratings with response length, judges beside reviewers",
         description="Spearman's rho between each rater's ratings and the responses' length "
         "(characters, and lines of code in fenced blocks), overall and per preference, with "
-        "95%% bootstrap intervals; judges and reviewers alike, so a judge that rewards length "
+        "95% bootstrap intervals; judges and reviewers alike, so a judge that rewards length "
         "more than people do shows. No requests.",
     )
     length.add_argument(

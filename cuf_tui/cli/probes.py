@@ -164,63 +164,31 @@ def _rho(value: float | None) -> str:
 
 
 def _self(args: argparse.Namespace) -> int:
-    from cuf_tui.analysis.bias import self_preference
-    from cuf_tui.core.families import same_family
-    from cuf_tui.errors import CufError
-    from cuf_tui.store.ratings import Rater, rater_ratings
+    from cuf_tui.analysis.trust import self_preference_of
+    from cuf_tui.store.ratings import rater_ratings
 
     workspace = workspace_of(args)
     config = workspace.config
     judge = config.judge_named(args.judge)
-    family = judge.model_family
     with workspace.open_store() as store:
         ratings = rater_ratings(store)
-    by_rater: dict[Rater, dict[tuple[int, str], int]] = {}
-    for r in ratings:
-        by_rater.setdefault(r.rater, {})[(r.instruction_id, r.model)] = r.rating
-    mine = by_rater.get(Rater("judge", judge.name), {})
-    if not mine:
-        raise CufError(f"{judge.name} has rated nothing yet: `cuf-tui judge --judge {judge.name}`")
-    reviewers: dict[tuple[int, str], list[int]] = {}
-    for rater, rated in by_rater.items():
-        if rater.kind == "reviewer":
-            for key, value in rated.items():
-                reviewers.setdefault(key, []).append(value)
-    judges = {r.name: v for r, v in by_rater.items() if r.kind == "judge" and r.name != judge.name}
-    against = args.against
-    if against is None:
-        shared_people = sum(1 for key in mine if key in reviewers)
-        best_judge = max(judges, key=lambda n: sum(1 for k in mine if k in judges[n]), default=None)
-        against = "reviewers" if shared_people >= 20 or best_judge is None else best_judge
-    if against == "reviewers":
-        other = {key: round(sum(v) / len(v)) for key, v in reviewers.items()}
-    elif against in judges:
-        other = judges[against]
-    else:
-        known = ", ".join(sorted(judges)) or "none"
-        raise CufError(
-            f"--against {against!r}: no ratings by a judge of that name (other judges: {known}; "
-            "or say reviewers)"
-        )
-    pairs: list[tuple[str, bool, int, int]] = [
-        (model, same_family(config.family_of(model), family), rating, other[(i, model)])
-        for (i, model), rating in mine.items()
-        if (i, model) in other
-    ]
-    report = self_preference(judge.name, family, against, pairs, args.resamples, _seed(workspace))
+    report = self_preference_of(
+        ratings, config, judge, args.against, args.resamples, _seed(workspace)
+    )
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
         return 0
     out = console()
+    family = report.family or "unknown"
     out.print(
-        f"Self-preference of {judge.name} (family {family or 'unknown'}) beside {against}: "
+        f"Self-preference of {judge.name} (family {family}) beside {report.against}: "
         f"{report.own} responses of its family ({', '.join(report.own_models) or 'none'}), "
         f"{report.others} others"
     )
     if report.own_gap is not None and report.other_gap is not None:
         out.print(
-            f"  {judge.name} minus {against}: {_gap(report.own_gap)} on its family's answers, "
-            f"{_gap(report.other_gap)} on the others'"
+            f"  {judge.name} minus {report.against}: {_gap(report.own_gap)} on its family's "
+            f"answers, {_gap(report.other_gap)} on the others'"
         )
     out.print(report.verdict)
     return 0

@@ -36,6 +36,12 @@ class LayoutError(CufError):
 def detect_layout(columns: Iterable[str]) -> Layout:
     """Pick the layout whose columns a source has; raise LayoutError when none fits."""
     names = set(columns)
+    if {"reviewer", "rating"} <= names:
+        # Never read as instructions: the ratings would be dropped without a word.
+        raise LayoutError(
+            f"this looks like a file of reviews (columns: {_listing(names)}); import it with "
+            "--format reviews"
+        )
     if "instruction" not in names:
         raise LayoutError(
             f"no 'instruction' column (columns: {_listing(names)}); every layout needs one"

@@ -81,5 +81,5 @@ def rating_from_dataset(value: object) -> int | None:
     raise ValueError(f"expected a rating '1'..'5' or 'N/A', got {type(value).__name__}")
 
 
-def rating_to_dataset(rating: float | None) -> str:
+def rating_to_dataset(rating: int | None) -> str:
     return NO_RATING_TEXT if rating is None else str(rating)

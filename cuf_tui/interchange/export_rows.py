@@ -60,6 +60,7 @@ class ExportOptions:
     strategy: Strategy = "best-worst"  # dpo: which pairs
     seed: int = 42  # ties broken, splits drawn
     judge: str | None = None  # whose ratings (None: each instruction's latest judgment)
+    preferred_judge: str | None = None  # without judge: this one's where it has judged
     # Several judges' ratings combined (see analysis.panel); panel_judges: who sits on it
     # (empty: every judge in the store).
     panel: PanelMethod | None = None
@@ -124,7 +125,7 @@ def export_rows(
         members = panel_members(store, options.panel_judges)
         judgments = panel_judgments(store, options.panel, members)
     else:
-        judgments = latest_judgments(store, judge)
+        judgments = latest_judgments(store, judge, options.preferred_judge)
     if layout == "cuf":
         for instruction in instructions:
             if instruction.responses:

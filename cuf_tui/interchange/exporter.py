@@ -8,9 +8,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ class ExportReport:
     splits: dict[str, int] | None = None  # rows per split, when split
     paths: tuple[Path, ...] = ()  # every file or folder written
     without_rows: int = 0  # instructions with responses that gave no row (pairs: no pair)
+    judges: dict[str, int] = field(default_factory=dict)  # rows by whose ratings they carry
+    reviewed: int = 0  # pairs: responses whose rating is the reviewers', not a judge's
 
 
 def split_paths(out: Path) -> dict[str, Path]:
@@ -80,6 +83,8 @@ def export_dataset(
         raise ExportError(_nothing_to_export(store, layout, options, cut_off))
     key = "prompt" if layout == "dpo" else "instruction"
     distinct = len({json.dumps(r[key]) for r in rows})
+    judges = dict(Counter(str(r["judge"]) for r in rows if r.get("judge")).most_common())
+    reviewed = sum(bool(r.get("review_chosen")) + bool(r.get("review_rejected")) for r in rows)
     unpaired = responded_instructions(store) - distinct if layout in PAIRED else 0
     if test_size is None:
         if as_folder:
@@ -87,7 +92,15 @@ def export_dataset(
         else:
             (_write_jsonl if container == "jsonl" else _write_parquet)(rows, out)
         return ExportReport(
-            out, container, len(rows), distinct, cut_off, paths=(out,), without_rows=unpaired
+            out,
+            container,
+            len(rows),
+            distinct,
+            cut_off,
+            paths=(out,),
+            without_rows=unpaired,
+            judges=judges,
+            reviewed=reviewed,
         )
     splits = split_by_preference(rows, test_size, options.seed)
     for split, members in splits.items():
@@ -104,7 +117,16 @@ def export_dataset(
             write(splits[split], path)
     counts = {split: len(members) for split, members in splits.items()}
     return ExportReport(
-        out, container, len(rows), distinct, cut_off, counts, tuple(targets), unpaired
+        out,
+        container,
+        len(rows),
+        distinct,
+        cut_off,
+        counts,
+        tuple(targets),
+        unpaired,
+        judges,
+        reviewed,
     )
 
 

@@ -31,8 +31,9 @@ class ImportedReview:
     model: str
     reviewer: str
     rating: int
-    flagged: bool
-    note: str | None
+    flagged: bool | None  # None: the file does not say (a review held keeps its flag)
+    note: str | None  # None: none (a blank note clears one held)
+    note_given: bool = True  # False: the file has no note (a review held keeps its note)
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,16 @@ def _read_review(values: dict[str, Any], instructions: _Instructions) -> Importe
         raise FieldError("reviewer", f"must be one line, not {_shown(reviewer)}")
     note = read_optional_text_field(values, "note")
     flagged = values.get("flagged")
-    if flagged is None:
-        flagged = False
-    if not isinstance(flagged, bool):
+    if flagged is not None and not isinstance(flagged, bool):
         raise FieldError("flagged", f"must be true or false, not {_shown(flagged)}")
     return ImportedReview(
-        instruction_id, model, reviewer, rating, flagged, note if note and note.strip() else None
+        instruction_id,
+        model,
+        reviewer,
+        rating,
+        flagged,
+        note if note and note.strip() else None,
+        note_given=values.get("note") is not None,
     )
 
 
@@ -234,10 +239,15 @@ def _store_reviews(store: Store, source: str, reviews: list[ImportedReview]) -> 
                 "FROM reviews WHERE instruction_id = ? AND model = ? AND reviewer = ?",
                 (review.instruction_id, review.model, review.reviewer),
             )
+            # What the file does not say (a flag, a note) a review held keeps.
+            flagged = review.flagged
+            if flagged is None:
+                flagged = bool(held and held[0]["flagged"])
+            note = review.note if review.note_given or not held else held[0]["note"]
             wanted = {
                 "rating": review.rating,
-                "flagged": int(review.flagged),
-                "note": review.note,
+                "flagged": int(flagged),
+                "note": note,
                 "agrees_with_judge": 0,
                 "judgment_id": None,
                 "source": source,
@@ -256,8 +266,8 @@ def _store_reviews(store: Store, source: str, reviews: list[ImportedReview]) -> 
                 review.model,
                 review.reviewer,
                 review.rating,
-                flagged=review.flagged,
-                note=review.note,
+                flagged=flagged,
+                note=note,
                 source=source,
             )
     by_reviewer = Counter(review.reviewer for review in reviews)

@@ -63,6 +63,20 @@ class JobRow:
     servers: list[ServerRow] = field(default_factory=list)  # the model servers it ran
 
     @property
+    def what(self) -> str:
+        """The batch in a few words: its kind and whom it asks ("judge gpt-4", "bench m")."""
+        try:
+            params = json.loads(self.params)
+        except ValueError:
+            return self.kind
+        if not isinstance(params, dict):
+            return self.kind
+        whom = params.get("judge") if self.kind in ("judge", "probe") else params.get("model")
+        if self.kind == "generate" and isinstance(params.get("models"), list):
+            whom = ", ".join(str(m) for m in params["models"])
+        return f"{self.kind} {whom}" if isinstance(whom, str) and whom else self.kind
+
+    @property
     def shown_state(self) -> str:
         return "interrupted" if self.stale else self.state
 

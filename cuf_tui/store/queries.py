@@ -13,7 +13,7 @@ from cuf_tui.store.db import Store
 class StoredRating:
     model: str
     position_shown: int | None
-    rating: float | None  # a judge's 1-5; a panel's combined rating may be a fraction
+    rating: int | None  # 1-5 (a panel's: its members' combined)
     rationale: str
     by_judge: dict[str, int] | None = None  # a panel's: each member's rating
 
@@ -60,15 +60,19 @@ def instructions_with_responses(store: Store) -> list[StoredInstruction]:
     return list(instructions.values())
 
 
-def latest_judgments(store: Store, judge: str | None = None) -> dict[int, StoredJudgment]:
-    """Per instruction, the judgment to use: by ``judge`` when given, a parsed one before an
-    unparsed one, the newest first."""
-    where = "state IN ('done', 'unparsed')" + (" AND judge = ?" if judge else "")
+def latest_judgments(
+    store: Store, judge: str | None = None, preferred: str | None = None
+) -> dict[int, StoredJudgment]:
+    """Per instruction, the judgment to use: by ``judge`` when given; else the ``preferred``
+    judge's where it has one (the first [[judges]] entry, as the workbench shows); a parsed
+    one before an unparsed one, the newest first."""
+    where = "state IN ('done', 'unparsed')" + (" AND judge = :judge" if judge else "")
     chosen: dict[int, StoredJudgment] = {}
     for row in store.db.query(
         "SELECT id, instruction_id, judge, template_sha256, state, raw_output FROM judgments "
-        f"WHERE {where} ORDER BY instruction_id, state = 'done' DESC, finished_at DESC, id DESC",
-        (judge,) if judge else (),
+        f"WHERE {where} ORDER BY instruction_id, judge IS :preferred DESC, state = 'done' DESC, "
+        "finished_at DESC, id DESC",
+        {"judge": judge, "preferred": preferred},
     ):
         if row["instruction_id"] not in chosen:
             chosen[row["instruction_id"]] = StoredJudgment(**row)

@@ -49,7 +49,7 @@ def describe_plan(
     if kind == "bench":
         request = BenchRequest(options["model"], reference=options.get("reference"))
     else:
-        request = GenerateRequest() if kind == "generate" else JudgeRequest()
+        request = GenerateRequest() if kind == "generate" else JudgeRequest(options.get("judge"))
     config = load_config(workspace.config_path)  # read again: the user may have edited it
     with workspace.open_store() as store:
         planning = Planning(store, config, load_prompts(workspace.root))

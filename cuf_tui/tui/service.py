@@ -16,6 +16,7 @@ from cuf_tui.store.reviews import current_reviewer, restore_review, write_review
 from cuf_tui.workspace import Workspace
 
 if TYPE_CHECKING:
+    from cuf_tui.analysis.agreement import Agreement
     from cuf_tui.analysis.leaderboard import LeaderboardRow
     from cuf_tui.analysis.trust import JudgeTrust
     from cuf_tui.store.jobs import JobRow
@@ -57,6 +58,7 @@ class Workbench:
         self.reviewer = current_reviewer(reviewer)
         self.undo_stack: list[tuple[int, str, dict[str, Any] | None]] = []
         self.judge_on_show: str | None = None  # None: the first [[judges]] entry
+        self.reviews_written = 0  # by this workbench (its own commits change no data_version)
 
     @property
     def name(self) -> str:
@@ -266,6 +268,7 @@ class Workbench:
         if view.judgment is not None:
             changes.setdefault("judgment_id", view.judgment.id)
         before = write_review(self.store, view.id, response.model, self.reviewer, **changes)
+        self.reviews_written += 1
         self.undo_stack.append((view.id, response.model, before))
 
     def undo(self) -> Undone | None:
@@ -275,24 +278,33 @@ class Workbench:
             return None
         instruction_id, model, before = self.undo_stack[-1]
         restore_review(self.store, instruction_id, model, self.reviewer, before)
+        self.reviews_written += 1
         self.undo_stack.pop()
         return Undone(instruction_id, model)
 
     # --------------------------------------------------------------------- judge trust
 
-    def judge_trust(self, intervals: bool = True) -> JudgeTrust:
-        """Agreement, disagreements, the judge on show's probes and warnings (for a thread:
-        it reads on a connection of its own); without ``intervals``, in a fraction of the
-        time."""
+    def ratings_version(self) -> tuple[int, int]:
+        """A value that changes whenever a rating may have: another program's commit, or a
+        review written here."""
+        return self.changes_seen(), self.reviews_written
+
+    def judge_trust(
+        self, judge: str | None, intervals: bool = True, agreement: Agreement | None = None
+    ) -> JudgeTrust:
+        """Agreement, disagreements, ``judge``'s probes and warnings (for a thread: it reads
+        on a connection of its own); without ``intervals``, in a fraction of the time; with
+        ``agreement``, that of the same ratings measured before."""
         from cuf_tui.analysis.trust import PANE_RESAMPLES, judge_trust
 
         with self.workspace.open_store() as store:
             return judge_trust(
                 store,
                 self.workspace.config,
-                self.primary_judge,
+                judge,
                 self.workspace.config.workspace.seed,
                 PANE_RESAMPLES if intervals else 0,
+                agreement,
             )
 
     # --------------------------------------------------------------------- jobs, bench

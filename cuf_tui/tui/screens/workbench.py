@@ -152,12 +152,18 @@ class WorkbenchScreen(Screen[None]):
     def open_instruction(self, message: OpenInstruction) -> None:
         """An instruction chosen elsewhere (a disagreement): show it in the queue."""
         self.action_show_tab("queue")
-        self.query_one(QueuePane).go_to(message.instruction_id)
+        self.query_one(QueuePane).go_to(message.instruction_id, message.model)
 
     # ---------------------------------------------------------------------------- batches
 
     def action_launch(self, kind: str) -> None:
-        self.plan_batch(kind)
+        """G or J; J judges with the judge on show (`v`) when it is one of [[judges]]."""
+        judge = self.workbench.judge_on_show
+        configured = [entry.name for entry in self.workbench.workspace.config.judges]
+        if kind == "judge" and judge in configured:
+            self.plan_batch(kind, {"judge": judge})
+        else:
+            self.plan_batch(kind)
 
     @survives("The bench run was not planned")
     def action_launch_bench(self) -> None:

@@ -278,6 +278,13 @@ class InstructionDetail(ScrollView, can_focus=True):
             if self.view is not None:
                 self._rebuild()
 
+    def select_model(self, model: str) -> None:
+        """Select ``model``'s response (its column is paged into view)."""
+        if self.view is not None:
+            models = [response.model for response in self.view.responses]
+            if model in models:
+                self.move_selection(models.index(model) - self.selected)
+
     def move_selection(self, step: int) -> None:
         if self.view and self.view.responses:
             self.selected = (self.selected + step) % len(self.view.responses)

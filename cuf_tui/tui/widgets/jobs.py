@@ -242,7 +242,7 @@ class JobsPane(Vertical):
         shown = Text()
         if row.error:  # whole here; the table's column shows its start
             shown += Text(f"job {job_id}: {row.error}\n\n", style="red")
-        shown += Text(f"job {job_id} log (last lines):\n", style="bold") + Text(
+        shown += Text(f"job {job_id} ({row.what}) log (last lines):\n", style="bold") + Text(
             log_tail(row.log_path)
         )
         if row.servers:

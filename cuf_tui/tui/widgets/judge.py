@@ -16,13 +16,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from cuf_tui.tui.failures import report_worker_failure
 from cuf_tui.tui.service import Workbench
 
 if TYPE_CHECKING:
-    from cuf_tui.analysis.agreement import Estimate
+    from cuf_tui.analysis.agreement import Agreement, Estimate
     from cuf_tui.analysis.trust import JudgeTrust
 
 FOLLOW_EVERY_S = 30.0
@@ -34,11 +34,12 @@ NO_RATINGS = (
 
 
 class OpenInstruction(Message):
-    """Show this instruction in the queue."""
+    """Show this instruction in the queue, with this response selected."""
 
-    def __init__(self, instruction_id: int) -> None:
+    def __init__(self, instruction_id: int, model: str | None = None) -> None:
         super().__init__()
         self.instruction_id = instruction_id
+        self.model = model  # the response to select
 
 
 def estimate_text(estimate: Estimate | None, percent: bool = False, interval: bool = True) -> str:
@@ -72,13 +73,15 @@ class JudgePane(VerticalScroll):
         self.workbench = workbench
         self.trust: JudgeTrust | None = None
         self.measured_at = float("-inf")
+        self.generation = 0  # of the reading whose findings may be shown
+        self.agreements: dict[tuple[int, int], Agreement] = {}  # by ratings_version
 
     def compose(self) -> ComposeResult:
         yield Static("Reading the ratings…", id="judge-heading")
         yield Static(id="judge-warnings")
         agreement: DataTable[Any] = DataTable(id="agreement", cursor_type="row")
         # n: responses both rated; ±1: the share at most a point apart.
-        for column in ("raters", "n", "exact", "±1", "kappa [95%]", "rho"):
+        for column in ("raters", "n", "kappa [95%]", "exact", "±1", "rho"):
             agreement.add_column(column, key=column)
         yield agreement
         yield Horizontal(id="judge-plots")
@@ -93,6 +96,15 @@ class JudgePane(VerticalScroll):
         if time.monotonic() - self.measured_at >= FOLLOW_EVERY_S:
             self.refresh_trust()
 
+    def refresh_trust(self) -> None:
+        """Measure again, for the judge on show now. A reading started before (for another
+        judge, or older ratings) is let go: what it finds is not shown."""
+        self.generation += 1
+        self.measured_at = time.monotonic()
+        version = self.workbench.ratings_version()
+        cached = self.agreements.get(version)
+        self._measure(self.generation, self.workbench.primary_judge, version, cached)
+
     @work(
         thread=True,
         exclusive=True,
@@ -100,17 +112,42 @@ class JudgePane(VerticalScroll):
         exit_on_error=False,
         description="measuring the judges",
     )
-    def refresh_trust(self) -> None:
-        """Everything measured in a thread: the figures first, then their intervals (the
-        bootstrap takes seconds on a large workspace)."""
-        self.measured_at = time.monotonic()
-        self.app.call_from_thread(self.show, self.workbench.judge_trust(intervals=False), False)
-        self.app.call_from_thread(self.show, self.workbench.judge_trust(intervals=True))
+    def _measure(
+        self,
+        generation: int,
+        judge: str | None,
+        version: tuple[int, int],
+        agreement: Agreement | None,
+    ) -> None:
+        """In a thread: the figures first, then their intervals (the bootstrap takes seconds
+        on a large workspace). The agreement of the same ratings is measured once, whichever
+        judge is on show."""
+        worker = get_current_worker()
+        if agreement is None:
+            quick = self.workbench.judge_trust(judge, intervals=False)
+            if worker.is_cancelled:
+                return
+            self.app.call_from_thread(self.show, quick, generation, False)
+        trust = self.workbench.judge_trust(judge, intervals=True, agreement=agreement)
+        if worker.is_cancelled:
+            return
+        self.app.call_from_thread(self.show, trust, generation, True, version)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_failure(self, event)
 
-    def show(self, trust: JudgeTrust, complete: bool = True) -> None:
+    def show(
+        self,
+        trust: JudgeTrust,
+        generation: int | None = None,
+        complete: bool = True,
+        version: tuple[int, int] | None = None,
+    ) -> None:
+        """Show what a reading found, unless a newer reading has started since."""
+        if generation is not None and generation != self.generation:
+            return
+        if version is not None and trust.agreement is not None:
+            self.agreements = {version: trust.agreement}  # the latest ratings' only
         self.trust = trust
         heading = Text(justify="left")
         heading.append(f"Judge on show: {trust.judge or 'none'}", style="bold")
@@ -154,9 +191,9 @@ class JudgePane(VerticalScroll):
             table.add_row(
                 raters,
                 str(pair.shared),
+                estimate_text(pair.kappa),
                 estimate_text(pair.exact, percent=True, interval=wide),
                 estimate_text(pair.within_one, percent=True, interval=wide),
-                estimate_text(pair.kappa),
                 estimate_text(pair.rho, interval=wide),
             )
         table.move_cursor(row=min(row, max(0, table.row_count - 1)))
@@ -222,7 +259,7 @@ class JudgePane(VerticalScroll):
         if self.trust is None or event.row_key.value is None:
             return
         chosen = self.trust.disagreements[int(event.row_key.value)]
-        self.post_message(OpenInstruction(chosen.instruction_id))
+        self.post_message(OpenInstruction(chosen.instruction_id, chosen.model))
 
     def action_move_cursor(self, step: int) -> None:
         focused = self.screen.focused

@@ -52,7 +52,7 @@ class QueuePane(Container):
         Binding("l,right", "select_response(1)", "Next response", key_display="h/l"),
         Binding("h,left", "select_response(-1)", "Prev response", show=False),
         Binding("r", "raw", "Raw"),
-        Binding("v", "next_judge", "Judge", show=False),
+        Binding("v", "next_judge", "Next judge on show", show=False),
         Binding("t", "transcript", "Transcript", show=False),
         Binding("f", "full_text", "Full text", show=False),  # long texts say so
         Binding("slash", "search", "Search"),
@@ -121,8 +121,9 @@ class QueuePane(Container):
         self.detail.mark_hits(chosen.search)
         self.queue.show(ids, keep=self.queue.current_id, hold=not new_filter)
 
-    def go_to(self, instruction_id: int) -> None:
-        """Put the cursor on ``instruction_id``; the filters are cleared when they hide it."""
+    def go_to(self, instruction_id: int, model: str | None = None) -> None:
+        """Put the cursor on ``instruction_id`` (and select ``model``'s response); the
+        filters are cleared when they hide it."""
         ids = self.workbench.queue_ids(self.filter)
         chosen = self.filter
         if instruction_id not in ids:
@@ -134,6 +135,9 @@ class QueuePane(Container):
         self.filter = chosen  # the same filter: the cursor goes where it is told
         self.show_queue(chosen, ids)
         self.queue.show(ids, keep=instruction_id)
+        self.refresh_detail(instruction_id)
+        if model is not None:
+            self.detail.select_model(model)
         self.queue.focus()
 
     @survives("The instruction was not read")
