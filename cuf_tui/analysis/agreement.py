@@ -67,10 +67,13 @@ class PairAgreement:
     within_one: Estimate | None = None  # the share at most one point apart
     kappa: Estimate | None = None  # quadratic-weighted Cohen's kappa
     rho: Estimate | None = None  # Spearman's rho
+    # Who gave every shared response one rating, in words: kappa then says nothing of them
+    # (0 or undefined) and rho is undefined.
+    constant: str | None = None
 
     @property
     def note(self) -> str | None:
-        return too_few_note(self.shared) if self.too_few else None
+        return too_few_note(self.shared) if self.too_few else self.constant
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -316,6 +319,11 @@ def _pair(
     gaps = np.abs(cells[0] - cells[1])
     kappa = _kappa(first, second)
     rho = _rho(first, second)
+    same = [
+        f"{rater.label} rated every one {int(ratings[0])}"
+        for rater, ratings in ((first_rater, first), (second_rater, second))
+        if (ratings == ratings[0]).all()
+    ]
     return PairAgreement(
         first_rater,
         second_rater,
@@ -333,6 +341,9 @@ def _pair(
         else _estimate(
             rho, [_rho(np.repeat(cells[0], draw), np.repeat(cells[1], draw)) for draw in draws]
         ),
+        constant=f"{' and '.join(same)}: kappa and rho cannot tell agreement here"
+        if same
+        else None,
     )
 
 

@@ -117,6 +117,8 @@ def _pairs_table(title: str, group: GroupAgreement) -> Table:
             _interval(pair.kappa, "undefined"),
             _interval(pair.rho, "undefined"),
         )
+        if pair.constant:
+            table.add_row("", "", "", "", pair.constant, "")
     return table
 
 

@@ -191,7 +191,7 @@ class JudgePane(VerticalScroll):
             table.add_row(
                 raters,
                 str(pair.shared),
-                estimate_text(pair.kappa),
+                estimate_text(pair.kappa) if not pair.constant else Text("one rating", style="dim"),
                 estimate_text(pair.exact, percent=True, interval=wide),
                 estimate_text(pair.within_one, percent=True, interval=wide),
                 estimate_text(pair.rho, interval=wide),
