@@ -120,6 +120,8 @@ def _length(args: argparse.Namespace) -> int:
 def render_length(out: Console, correlations: list[LengthCorrelation]) -> None:
     from rich.table import Table
 
+    from cuf_tui.analysis.bias import MIN_RESPONSES
+
     table = Table(box=None, pad_edge=False)
     for header in (
         "rater",
@@ -134,7 +136,8 @@ def render_length(out: Console, correlations: list[LengthCorrelation]) -> None:
     for c in correlations:
         name = c.rater if c.kind == "judge" else f"{c.rater} (reviewer)"
         if c.rho_chars is None and c.rho_code_lines is None:
-            table.add_row(name, c.preference, str(c.responses), "too few", "", "", "")
+            why = "too few" if c.responses < MIN_RESPONSES else "undefined"
+            table.add_row(name, c.preference, str(c.responses), why, "", "", "")
             continue
         table.add_row(
             name,
@@ -148,7 +151,7 @@ def render_length(out: Console, correlations: list[LengthCorrelation]) -> None:
     out.print(table)
     out.print(
         "rho: Spearman's rank correlation of the rating with the length (1: longer is always "
-        "rated higher; 0: no relation)."
+        "rated higher; 0: no relation); undefined where every rating (or length) is the same."
     )
     from cuf_tui.analysis.bias import length_findings
 
