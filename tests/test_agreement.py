@@ -236,15 +236,20 @@ def test_each_preference_is_its_own_group(rated) -> None:
                 assert len(first) < 10
                 continue
             expected = expected_pair(first, second)
-            assert pair.kappa.value == pytest.approx(expected["kappa"], abs=1e-12)
+            if len(set(first)) == 1 or len(set(second)) == 1:
+                # One rating throughout: kappa is 0 by construction; said to be undefined.
+                assert pair.kappa is None and "rated every one" in pair.note
+            else:
+                assert pair.kappa.value == pytest.approx(expected["kappa"], abs=1e-12)
             assert pair.exact.value == pytest.approx(expected["exact"])
             if expected["rho"] is None:
                 assert pair.rho is None
             else:
                 assert pair.rho.value == pytest.approx(expected["rho"], abs=1e-12)
-    # llama gives every style response a 3: a constant rater has no rho there.
+    # llama gives every style response a 3: a constant rater has no rho and no kappa there.
     style = by_labels(result.by_preference["style"])[("gpt-4", "llama")]
-    assert style.shared == 11 and style.rho is None and style.kappa is not None
+    assert style.shared == 11 and style.rho is None and style.kappa is None
+    assert style.note == "llama rated every one 3: kappa and rho are undefined here"
 
 
 def test_intervals_are_percentile_bootstraps_of_the_shared_responses(rated) -> None:

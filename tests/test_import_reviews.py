@@ -294,7 +294,7 @@ def test_an_empty_or_missing_file_is_refused(cli, workspace, ids) -> None:
     assert run.code == 1 and "gone.jsonl: no such file" in run.err
     Path("folder").mkdir()
     run = cli("import", "folder", "--format", "reviews", "-w", workspace)
-    assert run.code == 1 and "folder: no such file" in run.err
+    assert run.code == 1 and "folder: a folder" in run.err
     assert store_dump(workspace) == before
 
 
@@ -331,3 +331,66 @@ def test_a_reviews_file_imported_without_its_format_is_refused_with_a_hint(
         run = cli("import", "reviews.jsonl", *extra, "-w", workspace)
         assert run.code == 1 and "--format reviews" in run.err
     assert store_dump(workspace) == before
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('{"instruction_id": 1, "model": "m1", "rating": 1, "rating": 5, "reviewer": "ann"}',
+         "the key 'rating' is given twice"),
+        ('{"instruction_id": 1180591620717411303424, "model": "m1", "rating": 5, '
+         '"reviewer": "ann"}', "instruction_id"),
+        ('{"instruction_id": 1, "model": "m1", "rating": 5, "reviewer": "\\u001b[31mred"}',
+         "printable"),
+        ('{"instruction_id": 1, "model": "m1", "rating": 5, "reviewer": "ann\\u0000x"}',
+         "printable"),
+        ('{"instruction_id": 1, "model": "m1", "rating": 5, "reviewer": "\\u200b"}',
+         "printable"),
+    ],
+)  # fmt: skip
+def test_hostile_lines_are_refused_in_one_line(cli, workspace, ids, line, said) -> None:
+    Path("reviews.jsonl").write_text(line + "\n", encoding="utf-8")
+    before = store_dump(workspace)
+    run = cli("import", "reviews.jsonl", "--format", "reviews", "-w", workspace)
+    assert run.code == 1 and said in run.err and "Traceback" not in run.err
+    assert store_dump(workspace) == before
+
+
+def test_csv_numbers_are_ascii_digits(cli, workspace, ids) -> None:
+    for rating in ("²", "５"):
+        with Path("reviews.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["instruction_id", "model", "rating", "reviewer"])
+            writer.writerow([ids[SORT], "m3", rating, "dana"])
+        run = cli("import", "reviews.csv", "--format", "reviews", "-w", workspace)
+        assert run.code == 1 and "rating" in run.err and "Traceback" not in run.err
+
+
+def test_the_same_file_under_another_path_changes_nothing(cli, workspace, ids) -> None:
+    write_jsonl(
+        Path("reviews.jsonl"),
+        [{"instruction": REVERSE, "model": "m1", "rating": 4, "reviewer": "alice"}],
+    )
+    assert cli("import", "reviews.jsonl", "--format", "reviews", "-w", workspace).code == 0
+    before = store_dump(workspace)
+    again = cli("import", Path("reviews.jsonl").resolve(), "--format", "reviews", "-w", workspace)
+    assert again.code == 0 and "0 new, 0 updated, 1 unchanged" in again.out
+    assert store_dump(workspace) == before
+
+
+def test_undo_in_the_workbench_never_removes_a_review_imported_since(cli, workspace, ids):
+    from cuf_tui.store.db import open_store
+    from cuf_tui.store.reviews import ReviewChanged, restore_review, review_of, write_review
+
+    with open_store(workspace / "cuf.db") as store:
+        before = write_review(store, ids[REVERSE], "m1", "ann", rating=4)
+        after = review_of(store, ids[REVERSE], "m1", "ann")
+    write_jsonl(
+        Path("reviews.jsonl"),
+        [{"instruction": REVERSE, "model": "m1", "rating": 1, "reviewer": "ann", "note": "x"}],
+    )
+    assert cli("import", "reviews.jsonl", "--format", "reviews", "-w", workspace).code == 0
+    with open_store(workspace / "cuf.db") as store:
+        with pytest.raises(ReviewChanged, match="changed since"):
+            restore_review(store, ids[REVERSE], "m1", "ann", before, after)
+        assert review_of(store, ids[REVERSE], "m1", "ann")["rating"] == 1

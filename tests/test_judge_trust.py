@@ -261,3 +261,70 @@ def test_the_workbench_confirmation_warns_of_a_judge_of_the_pools_family(cli, se
     assert title == "Judge?" and params is not None
     assert "judge-favours-llama (llama) judges answers of its own family" in summary
     assert "beta-llama, delta-llama" in summary
+
+
+def test_with_two_responses_only_the_favoured_position_is_named() -> None:
+    from cuf_tui.analysis.bias import position_report
+    from cuf_tui.store.probes import PlacedRating
+
+    placed = []
+    for i in range(1, 31):
+        truth = {"a": 1 + i % 3, "b": 2 + i % 2}
+        for rotation, order in ((0, ["a", "b"]), (1, ["b", "a"])):
+            for position, model in enumerate(order, start=1):
+                rating = truth[model] + (position == 1)
+                placed.append(PlacedRating(i, "style", model, rotation, position, rating))
+    report = position_report(placed, "j", resamples=200, seed=1)
+    assert report.favoured == [1]
+    assert "favours position 1 by +1.00" in report.verdict and "disfavours" not in report.verdict
+
+
+def test_a_rater_of_one_rating_throughout_has_no_kappa_and_no_poor_agreement_warning() -> None:
+    from cuf_tui.analysis.agreement import rater_agreement
+    from cuf_tui.analysis.trust import agreement_warnings
+    from cuf_tui.store.ratings import Rater, RaterRating
+
+    judge, person = Rater("judge", "j"), Rater("reviewer", "cara")
+    ratings = [RaterRating(i, "m", "style", person, 3) for i in range(120)]
+    ratings += [RaterRating(i, "m", "style", judge, 4 if i == 0 else 3) for i in range(120)]
+    found = rater_agreement(ratings, resamples=50, seed=1)
+    (pair,) = found.overall.pairs
+    assert pair.kappa is None and pair.rho is None and pair.exact.value > 0.99
+    assert "cara (reviewer) rated every one 3" in pair.note
+    assert agreement_warnings(found, "j") == []
+
+
+def test_a_crowd_of_reviewers_is_measured_as_one_rater() -> None:
+    from cuf_tui.analysis.agreement import rater_agreement
+    from cuf_tui.analysis.trust import MOST_NAMED_REVIEWERS, pooled_reviewers
+    from cuf_tui.store.ratings import Rater, RaterRating
+
+    judge = Rater("judge", "j")
+    ratings = [RaterRating(i, "m", "style", judge, 1 + i % 5) for i in range(60)]
+    crowd = MOST_NAMED_REVIEWERS + 3
+    ratings += [
+        RaterRating(i, "m", "style", Rater("reviewer", f"r{n}"), 1 + (i + n % 2) % 5)
+        for i in range(60)
+        for n in range(crowd)
+        if (i + n) % 3 == 0
+    ]
+    pooled, count = pooled_reviewers(ratings)
+    assert count == crowd
+    found = rater_agreement(pooled, resamples=20, seed=1)
+    assert [r.label for r in found.raters] == ["j", f"all {crowd} (reviewer)"]
+    few, _ = pooled_reviewers(ratings[:80])
+    assert len({r.rater for r in few}) <= MOST_NAMED_REVIEWERS + 1  # named, not pooled
+
+
+def test_stored_ratings_of_a_judge_not_in_cuf_toml_can_be_probed(cli, server, tmp_path):
+    ws = _judged_workspace(cli, server, tmp_path / "ws", [TRUTHFUL, "judge-favours-llama"],
+                           count=12)  # fmt: skip
+    _review_truthfully(ws, "ann")
+    (ws / "cuf.toml").write_text('[workspace]\nname = "later"\n', encoding="utf-8")  # no judges
+    run = cli("probe", "self", "--judge", "judge-favours-llama", "--json", "-w", ws)
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["family"] == "llama"
+    report = cli("probe", "position", "--judge", TRUTHFUL, "--report", "-w", ws)
+    assert report.code == 0, report.err
+    unknown = cli("probe", "length", "--judge", "judge-nobody", "-w", ws)
+    assert unknown.code == 1 and "judge-nobody" in unknown.err and TRUTHFUL in unknown.err

@@ -79,3 +79,15 @@ async def test_v_shows_the_next_judge_and_every_rating_beside(sample: Workspace)
         await pilot.press("v")
         await pilot.pause()
         assert detail(app).view.judgment.judge == "gpt-3.5-turbo"  # around to the first
+
+
+async def test_names_that_look_like_markup_are_shown_as_they_are(sample: Workspace) -> None:
+    app = build_app(sample, reviewer="x[/] [bold]")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("3")
+        judge = await _open_judge_tab(pilot)
+        table = judge.query_one("#agreement", DataTable)
+        labels = [str(table.get_row_at(n)[0]) for n in range(table.row_count)]
+        assert any("x[/] [bold] (reviewer)" in label for label in labels)
+    assert app.return_code in (None, 0)

@@ -317,13 +317,15 @@ def _pair(
     cells = cells.astype(np.int8)  # rho ranks small integers twice as fast
     draws = rng.multinomial(shared, counts / shared, size=resamples)
     gaps = np.abs(cells[0] - cells[1])
-    kappa = _kappa(first, second)
-    rho = _rho(first, second)
     same = [
         f"{rater.label} rated every one {int(ratings[0])}"
         for rater, ratings in ((first_rater, first), (second_rater, second))
         if (ratings == ratings[0]).all()
     ]
+    # A rater of one rating throughout makes kappa 0 by construction, whatever the other
+    # says (99% exact agreement included): it is said to be undefined, as rho is.
+    kappa = None if same else _kappa(first, second)
+    rho = _rho(first, second)
     return PairAgreement(
         first_rater,
         second_rater,
@@ -341,9 +343,7 @@ def _pair(
         else _estimate(
             rho, [_rho(np.repeat(cells[0], draw), np.repeat(cells[1], draw)) for draw in draws]
         ),
-        constant=f"{' and '.join(same)}: kappa and rho cannot tell agreement here"
-        if same
-        else None,
+        constant=f"{' and '.join(same)}: kappa and rho are undefined here" if same else None,
     )
 
 

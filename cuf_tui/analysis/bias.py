@@ -135,14 +135,19 @@ def position_report(
     responses = [r for g in groups for r in g.responses]
     varied = [len(set(r.values())) > 1 for r in responses]
     best_changed = [g.best_changed for g in groups]
-    # A point more in one position shows as a third of a point less in each of three others:
-    # only the positions whose effect is notable, sure, and at least half the largest are
-    # named, so that the position that moves the ratings is named, not its mirror image.
-    largest = max((abs(e.mean_change) for e in effects), default=0.0)
+    # A point more in one position shows as a third of a point less in each of three others
+    # (a whole point less in the other of two): only the positions whose effect has the sign
+    # of the largest, is notable, sure, and at least half the largest are named, so that the
+    # position that moves the ratings is named, not its mirror image.
+    strongest = max(effects, key=lambda e: abs(e.mean_change), default=None)
+    largest = abs(strongest.mean_change) if strongest else 0.0
     favoured = [
         e.position
         for e in effects
-        if _excludes_zero(e.interval) and abs(e.mean_change) >= max(NOTABLE, largest / 2)
+        if strongest is not None
+        and (e.mean_change > 0) == (strongest.mean_change > 0)
+        and _excludes_zero(e.interval)
+        and abs(e.mean_change) >= max(NOTABLE, largest / 2)
     ]
     return PositionReport(
         judge,
@@ -201,7 +206,10 @@ def _position_verdict(
     judge: str, effects: list[PositionEffect], favoured: list[int], instructions: int
 ) -> str:
     if not instructions:
-        return f"no probe judgments of {judge} yet: `cuf-tui probe position --judge {judge}`"
+        return (
+            f"no probe judgments of {judge}: a probe judges again instructions {judge} has a "
+            f"readable judgment of (`cuf-tui probe position --judge {judge}`)"
+        )
     if not favoured:
         largest = max(effects, key=lambda e: abs(e.mean_change), default=None)
         size = (

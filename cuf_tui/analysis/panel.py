@@ -74,7 +74,17 @@ def panel_judgments(
     """Per instruction, one judgment whose ratings combine the members' (each member's
     latest readable judgment of it); each rating keeps the members' own in ``by_judge``."""
     by_member = {judge: latest_judgments(store, judge) for judge in members}
-    name = panel_name(method, members)
+    rated_by = {
+        judge
+        for judge, judgments in by_member.items()
+        if any(
+            j.state == "done" and any(r.rating is not None for r in j.ratings)
+            for j in judgments.values()
+        )
+    }
+    # Named after the members that gave a rating: a judge whose answers were all unreadable
+    # sits on no panel.
+    name = panel_name(method, [judge for judge in members if judge in rated_by])
     panel: dict[int, StoredJudgment] = {}
     instruction_ids = sorted({i for judgments in by_member.values() for i in judgments})
     for instruction_id in instruction_ids:

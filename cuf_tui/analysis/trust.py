@@ -18,8 +18,9 @@ from cuf_tui.analysis.bias import (
     position_report,
     self_preference,
 )
-from cuf_tui.config import Config, ModelEntry
+from cuf_tui.config import Config
 from cuf_tui.core.families import same_family
+from cuf_tui.core.records import median_rating
 from cuf_tui.errors import CufError
 from cuf_tui.store.db import Store
 from cuf_tui.store.probes import placed_ratings
@@ -60,7 +61,7 @@ def judge_trust(
     """Everything the Judge tab shows; with ``resamples`` 0, without intervals (fast). The
     agreement of the whole (it does not depend on the judge on show) may be given, measured
     before on the same ratings."""
-    ratings = rater_ratings(store)
+    ratings, _ = pooled_reviewers(rater_ratings(store))
     if agreement is None and ratings:
         agreement = rater_agreement(ratings, resamples=resamples, seed=seed, by_preference=False)
     listed = disagreements(ratings, DISAGREEMENTS_LISTED) if ratings else []
@@ -108,7 +109,7 @@ def self_preference_warnings(
             out.append(f"{said}; measuring whether it favours them")
             continue
         try:
-            found = self_preference_of(ratings, config, entry, None, resamples, seed)
+            found = self_preference_of(ratings, config, entry.name, None, resamples, seed)
         except ProbeError:
             out.append(f"{said}; it has rated none of them yet")
             continue
@@ -145,8 +146,11 @@ def length_plot(rated: Sequence[tuple[str, str, str, int, str]], judge: str) -> 
     )
     if len(judged) < LENGTH_BINS * 2:
         return None
-    edges = [judged[len(judged) * k // LENGTH_BINS] for k in range(1, LENGTH_BINS)]
-    edges = sorted(set(edges))
+    # Cut at quantiles, never at the shortest length (a first bin nothing is under).
+    edges = sorted({judged[len(judged) * k // LENGTH_BINS] for k in range(1, LENGTH_BINS)})
+    edges = [edge for edge in edges if edge > judged[0]]
+    if not edges:
+        return None  # every response of one length
     labels = _bin_labels(edges)
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(labels))
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(labels))
@@ -186,7 +190,7 @@ MIN_SHARED_WITH_PEOPLE: Final = 20  # below this, another judge is the default c
 def self_preference_of(
     ratings: Sequence[RaterRating],
     config: Config,
-    judge: ModelEntry,
+    judge: str,
     against: str | None,
     resamples: int,
     seed: int,
@@ -197,17 +201,18 @@ def self_preference_of(
     by_rater: dict[Rater, dict[tuple[int, str], float]] = defaultdict(dict)
     for r in ratings:
         by_rater[r.rater][(r.instruction_id, r.model)] = r.rating
-    mine = by_rater.get(Rater("judge", judge.name), {})
+    mine = by_rater.get(Rater("judge", judge), {})
     if not mine:
         raise ProbeError(
-            f"{judge.name} has rated nothing yet: `cuf-tui judge --judge {judge.name}`"
+            f"{judge} has no readable rating yet (`cuf-tui judge --judge {judge}` makes them; "
+            "answers it gave that could not be read wait under the queue's unparsed filter)"
         )
     people: dict[tuple[int, str], list[float]] = defaultdict(list)
     for rater, rated in by_rater.items():
         if rater.kind == "reviewer":
             for key, value in rated.items():
                 people[key].append(value)
-    judges = {r.name: v for r, v in by_rater.items() if r.kind == "judge" and r.name != judge.name}
+    judges = {r.name: v for r, v in by_rater.items() if r.kind == "judge" and r.name != judge}
     reviewers = {r.name: v for r, v in by_rater.items() if r.kind == "reviewer"}
     if against is None:
         shared = sum(1 for key in mine if key in people)
@@ -225,13 +230,13 @@ def self_preference_of(
             f"{', '.join(sorted(judges)) or 'none'}; reviewers: "
             f"{', '.join(sorted(reviewers)) or 'none'}; or say {REVIEWERS})"
         )
-    family = judge.model_family
+    family = config.family_of(judge)
     pairs = [
         (model, same_family(config.family_of(model), family), rating, other[(i, model)])
         for (i, model), rating in mine.items()
         if (i, model) in other
     ]
-    report = self_preference(judge.name, family, against, pairs, resamples, seed)
+    report = self_preference(judge, family, against, pairs, resamples, seed)
     if family is None:
         known = [f"{e.name} ({e.model_family})" for e in config.judges if e.model_family]
         if known:
@@ -239,3 +244,35 @@ def self_preference_of(
                 report, verdict=report.verdict + f"; judges with a family: {', '.join(known)}"
             )
     return report
+
+
+MOST_NAMED_REVIEWERS: Final = 12  # more than this, and the reviewers are one rater
+
+
+def pooled_reviewers(
+    ratings: Sequence[RaterRating], most: int = MOST_NAMED_REVIEWERS
+) -> tuple[list[RaterRating], int]:
+    """The ratings with every reviewer kept apart, or, when there are more than ``most``
+    (a crowd, each rating a few responses: thousands of pairs, each too small to say
+    anything), with the reviewers as one rater "reviewers", whose rating of a response is
+    theirs combined (the median, a half up). Returns the ratings and how many reviewers."""
+    people = {r.rater for r in ratings if r.rater.kind == "reviewer"}
+    if len(people) <= most:
+        return list(ratings), len(people)
+    pooled = Rater("reviewer", f"all {len(people)}")
+    given: dict[tuple[int, str], list[int]] = defaultdict(list)
+    preference: dict[tuple[int, str], str] = {}
+    kept = []
+    for r in ratings:
+        if r.rater.kind == "reviewer":
+            given[(r.instruction_id, r.model)].append(r.rating)
+            preference[(r.instruction_id, r.model)] = r.preference
+        else:
+            kept.append(r)
+    for (instruction_id, model), values in given.items():
+        median = median_rating(values)
+        assert median is not None  # every response here has a rating
+        kept.append(
+            RaterRating(instruction_id, model, preference[(instruction_id, model)], pooled, median)
+        )
+    return kept, len(people)

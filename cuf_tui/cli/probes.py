@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cuf_tui.analysis.bias import Interval, LengthCorrelation, PositionReport
+    from cuf_tui.config import Config
+    from cuf_tui.store.db import Store
     from cuf_tui.workspace import Workspace
 
 
@@ -34,6 +36,17 @@ def _seed(workspace: Workspace) -> int:
     return workspace.config.workspace.seed
 
 
+def _judge_named(name: str | None, config: Config, store: Store) -> str:
+    """A configured judge (the first when ``name`` is None), or one only the store knows (an
+    imported dataset's): what is measured from stored ratings needs no [[judges]] entry."""
+    from cuf_tui.store.queries import judge_names
+
+    configured = [e.name for e in config.judges]
+    if name is not None and name not in configured and name in judge_names(store):
+        return name
+    return config.judge_named(name).name
+
+
 # ---------------------------------------------------------------------------- position
 
 
@@ -44,7 +57,11 @@ def _position(args: argparse.Namespace) -> int:
     from cuf_tui.store.probes import placed_ratings
 
     workspace = workspace_of(args)
-    judge = workspace.config.judge_named(args.judge).name
+    if args.report:
+        with workspace.open_store() as store:
+            judge = _judge_named(args.judge, workspace.config, store)
+    else:
+        judge = workspace.config.judge_named(args.judge).name  # it is asked: configured
     status = 0
     if not args.report:
         status = run_batch(args, ProbeRequest(judge, args.sample, args.retry_failed))
@@ -98,10 +115,18 @@ def render_position(out: Console, report: PositionReport) -> None:
 
 def _length(args: argparse.Namespace) -> int:
     from cuf_tui.analysis.bias import length_correlations
-    from cuf_tui.store.ratings import rated_texts
+    from cuf_tui.errors import CufError
+    from cuf_tui.store.ratings import rated_texts, rating_judges
 
     workspace = workspace_of(args)
     with workspace.open_store() as store:
+        known = rating_judges(store)
+        unknown = [name for name in args.judge or () if name not in known]
+        if unknown:
+            raise CufError(
+                f"--judge {', '.join(map(repr, unknown))}: no ratings by a judge of that name "
+                f"(judges with ratings: {', '.join(known) or 'none'})"
+            )
         rated = rated_texts(store, args.judge)
     correlations = length_correlations(rated, args.resamples, _seed(workspace))
     if args.json:
@@ -172,8 +197,8 @@ def _self(args: argparse.Namespace) -> int:
 
     workspace = workspace_of(args)
     config = workspace.config
-    judge = config.judge_named(args.judge)
     with workspace.open_store() as store:
+        judge = _judge_named(args.judge, config, store)
         ratings = rater_ratings(store)
     report = self_preference_of(
         ratings, config, judge, args.against, args.resamples, _seed(workspace)
@@ -184,13 +209,13 @@ def _self(args: argparse.Namespace) -> int:
     out = console()
     family = report.family or "unknown"
     out.print(
-        f"Self-preference of {judge.name} (family {family}) beside {report.against}: "
+        f"Self-preference of {judge} (family {family}) beside {report.against}: "
         f"{report.own} responses of its family ({', '.join(report.own_models) or 'none'}), "
         f"{report.others} others"
     )
     if report.own_gap is not None and report.other_gap is not None:
         out.print(
-            f"  {judge.name} minus {report.against}: {_gap(report.own_gap)} on its family's "
+            f"  {judge} minus {report.against}: {_gap(report.own_gap)} on its family's "
             f"answers, {_gap(report.other_gap)} on the others'"
         )
     out.print(report.verdict)

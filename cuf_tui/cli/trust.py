@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 def agreement(args: argparse.Namespace) -> int:
     from cuf_tui.analysis.agreement import rater_agreement
+    from cuf_tui.analysis.trust import MOST_NAMED_REVIEWERS, pooled_reviewers
     from cuf_tui.errors import CufError
     from cuf_tui.store.ratings import rater_ratings, rating_judges
 
@@ -30,8 +31,13 @@ def agreement(args: argparse.Namespace) -> int:
                 f"--judge {', '.join(map(repr, unknown))}: no ratings by a judge of that name "
                 f"in {workspace.root} ({there})"
             )
-        ratings = rater_ratings(store, args.judge)
+        ratings, reviewers = pooled_reviewers(rater_ratings(store, args.judge))
     result = rater_agreement(ratings, resamples=args.resamples, seed=seed)
+    if reviewers > MOST_NAMED_REVIEWERS:
+        console(stderr=True).print(
+            f"note: {reviewers} reviewers, more than {MOST_NAMED_REVIEWERS}: measured as one "
+            f"rater, 'all {reviewers} (reviewer)', their median rating of each response"
+        )
     if args.json:
         import json
 

@@ -334,7 +334,7 @@ class Config(_Strict):
     def family_of(self, model: str) -> str | None:
         """The family of a model as the store names it: its [[models]] (or [[judges]])
         entry's, else read from the name."""
-        for entry in (*self.models, *self.judges):
+        for entry in (*self.judges, *self.models):
             if entry.name == model:
                 return entry.model_family
         return infer_family(model)

@@ -83,3 +83,15 @@ def rating_from_dataset(value: object) -> int | None:
 
 def rating_to_dataset(rating: int | None) -> str:
     return NO_RATING_TEXT if rating is None else str(rating)
+
+
+def median_rating(ratings: list[int]) -> int | None:
+    """The median of some ratings, a half rounded up (3 and 4 give 4); None for none. How
+    several reviewers' ratings of one response are read as one."""
+    if not ratings:
+        return None
+    ordered = sorted(ratings)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle] + 1) // 2

@@ -57,8 +57,15 @@ def import_reviews(store: Store, source: str) -> ReviewsReport:
     reviewer of the same response is replaced, one that is already there is left alone."""
     path = Path(source).expanduser()
     if not path.is_file():
+        what = (
+            "a folder"
+            if path.is_dir()
+            else "not a regular file"
+            if path.exists()
+            else "no such file"
+        )
         raise SourceError(
-            f"{source}: no such file (reviews are imported from a "
+            f"{source}: {what} (reviews are imported from a "
             f"{', '.join(FILE_SUFFIXES[:-1])} or {FILE_SUFFIXES[-1]} file)"
         )
     loaded = load_source(source)
@@ -94,7 +101,7 @@ def _from_csv_cells(values: dict[str, Any]) -> dict[str, Any]:
     read = dict(values)
     for field in ("rating", "instruction_id"):
         cell = read.get(field)
-        if isinstance(cell, str) and cell.strip().isdigit():
+        if isinstance(cell, str) and cell.strip().isascii() and cell.strip().isdigit():
             read[field] = int(cell.strip())
     flag = read.get("flagged")
     if isinstance(flag, str) and flag.strip().lower() in CSV_FLAGS:
@@ -120,6 +127,10 @@ def _read_review(values: dict[str, Any], instructions: _Instructions) -> Importe
     reviewer = read_text_field(values, "reviewer").strip()
     if len(reviewer.splitlines()) > 1:
         raise FieldError("reviewer", f"must be one line, not {_shown(reviewer)}")
+    if not reviewer.isprintable():  # an escape, a NUL, an invisible character
+        raise FieldError(
+            "reviewer", f"must be a name of printable characters, not {_shown(reviewer)}"
+        )
     note = read_optional_text_field(values, "note")
     flagged = values.get("flagged")
     if flagged is not None and not isinstance(flagged, bool):
@@ -171,7 +182,7 @@ class _Instructions:
         if (
             isinstance(instruction_id, bool)
             or not isinstance(instruction_id, int)
-            or instruction_id < 1
+            or not 1 <= instruction_id < 2**63  # SQLite's integers
         ):
             raise FieldError(
                 "instruction_id",
@@ -252,7 +263,9 @@ def _store_reviews(store: Store, source: str, reviews: list[ImportedReview]) -> 
                 "judgment_id": None,
                 "source": source,
             }
-            if held and held[0] == wanted:
+            # The same review from the same file named another way (a relative path, then
+            # an absolute one) is unchanged: the source says where it came from first.
+            if held and {**held[0], "source": source} == wanted:
                 unchanged += 1
                 continue
             if held:

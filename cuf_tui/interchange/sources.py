@@ -143,16 +143,37 @@ def _utf8(data: bytes, name: str) -> str:
         ) from None
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: `{"rating": 1, "rating": 5}` is refused, not
+    read as its last value."""
+    made = dict(pairs)
+    if len(made) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return made
+
+
 def _parse_json_lines(text: str, name: str) -> LoadedSource:
     def objects() -> Iterator[tuple[str, Any]]:
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                yield f"line {number}", json.loads(line)
+                yield f"line {number}", json.loads(line, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as err:
                 raise SourceError(
                     f"{name}, line {number}: invalid JSON: {err.msg} (column {err.colno})"
+                ) from None
+            except _DuplicateKey as err:
+                raise SourceError(
+                    f"{name}, line {number}: the key {str(err)!r} is given twice in one object"
                 ) from None
 
     return _object_rows(objects(), name)
@@ -160,11 +181,13 @@ def _parse_json_lines(text: str, name: str) -> LoadedSource:
 
 def _parse_json_array(text: str, name: str) -> LoadedSource:
     try:
-        items = json.loads(text)
+        items = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise SourceError(
             f"{name}, line {err.lineno}: invalid JSON: {err.msg} (column {err.colno})"
         ) from None
+    except _DuplicateKey as err:
+        raise SourceError(f"{name}: the key {str(err)!r} is given twice in one object") from None
     return _object_rows(((f"row {i}", item) for i, item in enumerate(items, start=1)), name)
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from cuf_tui.core.records import median_rating
 from cuf_tui.store.db import Store
 
 
@@ -118,13 +119,7 @@ def stored_reviews(store: Store) -> dict[tuple[int, str], list[StoredReview]]:
 def consensus_rating(reviews: Sequence[StoredReview]) -> int | None:
     """What the reviewers of one response say together: the median of their ratings, a half
     rounded up (two reviewers giving 3 and 4 say 4); None when none gave a rating."""
-    ratings = sorted(r.rating for r in reviews if r.rating is not None)
-    if not ratings:
-        return None
-    middle = len(ratings) // 2
-    if len(ratings) % 2:
-        return ratings[middle]
-    return (ratings[middle - 1] + ratings[middle] + 1) // 2
+    return median_rating([r.rating for r in reviews if r.rating is not None])
 
 
 def cut_off_responses(store: Store) -> set[tuple[int, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cuf_tui.errors import CufError
 from cuf_tui.store.db import Store
 
 REVIEW_FIELDS = ("rating", "agrees_with_judge", "flagged", "note", "judgment_id")
@@ -19,7 +20,7 @@ def current_reviewer(named: str | None = None) -> str:
     import os
 
     for name in (named, os.environ.get(REVIEWER_ENV)):
-        if name and name.strip():
+        if name and name.strip() and name.strip().isprintable():
             return name.strip()
     try:
         return getpass.getuser() or UNNAMED_REVIEWER
@@ -86,17 +87,34 @@ def write_review(
     return before
 
 
+class ReviewChanged(CufError):
+    """A review to undo was changed since by someone else (an import, another workbench)."""
+
+
 def restore_review(
-    store: Store, instruction_id: int, model: str, reviewer: str, before: dict[str, Any] | None
+    store: Store,
+    instruction_id: int,
+    model: str,
+    reviewer: str,
+    before: dict[str, Any] | None,
+    expected: dict[str, Any] | None = None,
 ) -> None:
-    """Put ``reviewer``'s review back as it was (None: there was none)."""
-    if before is None:
-        store.write(
-            "DELETE FROM reviews WHERE instruction_id = ? AND model = ? AND reviewer = ?",
-            (instruction_id, model, reviewer),
-        )
-    else:
-        write_review(store, instruction_id, model, reviewer, **before)
+    """Put ``reviewer``'s review back as it was (None: there was none). With ``expected``,
+    only while the review is still that (what the change being undone made): a review
+    written since by an import or another workbench is never undone in its place."""
+    with store.transaction():
+        if expected is not None and review_of(store, instruction_id, model, reviewer) != expected:
+            raise ReviewChanged(
+                f"the review of {model} on #{instruction_id} by {reviewer} was changed since "
+                "(an import, or another workbench): it is kept as it is now"
+            )
+        if before is None:
+            store.db.execute(
+                "DELETE FROM reviews WHERE instruction_id = ? AND model = ? AND reviewer = ?",
+                (instruction_id, model, reviewer),
+            )
+        else:
+            write_review(store, instruction_id, model, reviewer, **before)
 
 
 def save_imported_review(

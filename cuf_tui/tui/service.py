@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from cuf_tui.core.preferences import PREFERENCES
 from cuf_tui.store import browse, queries
 from cuf_tui.store.browse import InstructionView, QueueFilter, QueueRow, ResponseView
-from cuf_tui.store.reviews import current_reviewer, restore_review, write_review
+from cuf_tui.store.reviews import (
+    ReviewChanged,
+    current_reviewer,
+    restore_review,
+    review_of,
+    write_review,
+)
 from cuf_tui.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -56,7 +62,8 @@ class Workbench:
         self.workspace = workspace
         self.store = store
         self.reviewer = current_reviewer(reviewer)
-        self.undo_stack: list[tuple[int, str, dict[str, Any] | None]] = []
+        # (instruction, model, the review before, the review the change made)
+        self.undo_stack: list[tuple[int, str, dict[str, Any] | None, dict[str, Any] | None]] = []
         self.judge_on_show: str | None = None  # None: the first [[judges]] entry
         self.reviews_written = 0  # by this workbench (its own commits change no data_version)
 
@@ -269,15 +276,20 @@ class Workbench:
             changes.setdefault("judgment_id", view.judgment.id)
         before = write_review(self.store, view.id, response.model, self.reviewer, **changes)
         self.reviews_written += 1
-        self.undo_stack.append((view.id, response.model, before))
+        after = review_of(self.store, view.id, response.model, self.reviewer)
+        self.undo_stack.append((view.id, response.model, before, after))
 
     def undo(self) -> Undone | None:
         """Put the last review changed back as it was; None when there is nothing to undo. A
         write the store refuses raises and keeps the review to undo."""
         if not self.undo_stack:
             return None
-        instruction_id, model, before = self.undo_stack[-1]
-        restore_review(self.store, instruction_id, model, self.reviewer, before)
+        instruction_id, model, before, after = self.undo_stack[-1]
+        try:
+            restore_review(self.store, instruction_id, model, self.reviewer, before, after)
+        except ReviewChanged:
+            self.undo_stack.pop()  # nothing of ours left to undo there
+            raise
         self.reviews_written += 1
         self.undo_stack.pop()
         return Undone(instruction_id, model)

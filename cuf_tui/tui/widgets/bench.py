@@ -127,7 +127,7 @@ class BenchPane(Vertical):
             readable = overall.mean_readable
             table.add_row(
                 Text(place(row), style="bold" if row.complete else "dim"),
-                one_line(row.label, LABEL_CHARS),  # whole on Enter
+                Text(one_line(row.label, LABEL_CHARS)),  # whole on Enter; never markup
                 *(
                     cell_text(
                         row.scores.get(c),

@@ -242,18 +242,17 @@ class JobsPane(Vertical):
         shown = Text()
         if row.error:  # whole here; the table's column shows its start
             shown += Text(f"job {job_id}: {row.error}\n\n", style="red")
-        shown += Text(f"job {job_id} ({row.what}) log (last lines):\n", style="bold") + Text(
-            log_tail(row.log_path)
-        )
+        # Only the heading is bold (a Text's own style would carry over what is appended).
+        shown.append(f"job {job_id} ({row.what}) log (last lines):\n", style="bold")
+        shown.append(log_tail(row.log_path))
         if row.servers:
             shown += Text("\n\nmodel servers it ran:\n", style="bold")
             for server in row.servers:
                 style = {"ready": "green", "starting": "yellow"}.get(server.state, "")
                 shown += Text(server.line() + "\n", style=style)
             latest = row.servers[-1]
-            shown += Text(f"{latest.model} server log (last lines):\n", style="bold") + Text(
-                log_tail(latest.log_path, SERVER_LOG_LINES)
-            )
+            shown.append(f"{latest.model} server log (last lines):\n", style="bold")
+            shown.append(log_tail(latest.log_path, SERVER_LOG_LINES))
         self.query_one("#job-log", Static).update(shown)
 
     def on_resize(self) -> None:

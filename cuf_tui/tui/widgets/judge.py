@@ -168,7 +168,7 @@ class JudgePane(VerticalScroll):
                 heading.append(f"Alpha: {why}.")
         self.query_one("#judge-heading", Static).update(heading)
         self.query_one("#judge-warnings", Static).update(
-            "\n".join(f"⚠ {w}" for w in trust.warnings)
+            Text("\n".join(f"⚠ {w}" for w in trust.warnings))  # names are never markup
         )
         self._show_agreement(trust)
         self._show_plots(trust)
@@ -186,10 +186,10 @@ class JudgePane(VerticalScroll):
             raters = f"{pair.first.label} · {pair.second.label}"
             if pair.too_few:
                 few = Text("too few shared", style="dim")
-                table.add_row(raters, str(pair.shared), few, "", "", "")
+                table.add_row(Text(raters), str(pair.shared), few, "", "", "")
                 continue
             table.add_row(
-                raters,
+                Text(raters),  # names as given, never read as markup
                 str(pair.shared),
                 estimate_text(pair.kappa) if not pair.constant else Text("one rating", style="dim"),
                 estimate_text(pair.exact, percent=True, interval=wide),
@@ -247,8 +247,8 @@ class JudgePane(VerticalScroll):
         for n, d in enumerate(trust.disagreements):
             table.add_row(
                 str(d.instruction_id),
-                d.model,
-                f"{d.first.label} {d.first_rating} · {d.second.label} {d.second_rating}",
+                Text(d.model),
+                Text(f"{d.first.label} {d.first_rating} · {d.second.label} {d.second_rating}"),
                 d.preference,
                 key=str(n),
             )

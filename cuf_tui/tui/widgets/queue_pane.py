@@ -17,6 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static, TabbedContent
 
 from cuf_tui.store.browse import QueueFilter, ResponseView
+from cuf_tui.store.reviews import ReviewChanged
 from cuf_tui.tui.failures import report_failure, survives
 from cuf_tui.tui.screens.dialogs import ChooseDialog, NoteDialog, TextDialog
 from cuf_tui.tui.service import ALL_MODELS, Refused, Review, Workbench
@@ -183,7 +184,7 @@ class QueuePane(Container):
         self.queue.refresh_rows()
         self.reload_queue()
         self.refresh_detail()
-        self.notify(f"Showing {judge}'s judgments (v: the next judge).")
+        self.notify(f"Showing {judge}'s judgments (v: the next judge).", markup=False)
 
     @survives("The filter was not changed")
     def action_cycle_filter(self, which: str) -> None:
@@ -358,8 +359,12 @@ class QueuePane(Container):
     def action_undo(self) -> None:
         try:
             undone = self.workbench.undo()
+        except ReviewChanged as err:
+            self.notify(f"Not undone: {err}.", severity="warning", timeout=6, markup=False)
+            self.refresh_detail()
+            return
         except Exception as err:
-            instruction_id, model, _ = self.workbench.undo_stack[-1]
+            instruction_id, model, _, _ = self.workbench.undo_stack[-1]
             report_failure(
                 self,
                 f"Not undone: the review of {model} on #{instruction_id}",
@@ -375,7 +380,11 @@ class QueuePane(Container):
         if undone.instruction_id in queue.ids:
             queue.cursor = queue.ids.index(undone.instruction_id)
         self.refresh_detail(undone.instruction_id)
-        self.notify(f"Undone: review of {undone.model} on #{undone.instruction_id}.", timeout=3)
+        self.notify(
+            f"Undone: review of {undone.model} on #{undone.instruction_id}.",
+            timeout=3,
+            markup=False,
+        )
 
     def action_full_text(self) -> None:
         """The instruction, the selected response and its rationale whole, as plain text."""
