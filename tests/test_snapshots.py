@@ -10,6 +10,7 @@ import pytest
 
 from cuf_tui.tui.app import build_app
 from cuf_tui.workspace import Workspace, ensure_sample_workspace
+from tests.trust_data import add_trust_data, open_judge_tab
 
 
 @pytest.fixture
@@ -163,25 +164,16 @@ def test_transcript_80x24(snap_compare, sample: Workspace) -> None:
 
 
 def _with_trust_data(sample: Workspace) -> Workspace:
-    from tests.trust_data import add_trust_data
-
+    """The sample with a second judge, two reviewers and a position probe."""
     add_trust_data(sample.db_path)
     return sample
 
 
-async def _judge_tab(pilot) -> None:
-    """F5, then everything the tab measures in its thread, shown."""
-    await pilot.press("f5")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.3)
-
-
 def test_judge_pane_80x24(snap_compare, sample: Workspace) -> None:
     app = build_app(_with_trust_data(sample))
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_judge_tab)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_judge_tab)
 
 
 def test_judge_pane_160x48(snap_compare, sample: Workspace) -> None:
     app = build_app(_with_trust_data(sample))
-    assert snap_compare(app, terminal_size=(160, 48), run_before=_judge_tab)
+    assert snap_compare(app, terminal_size=(160, 48), run_before=open_judge_tab)

@@ -9,10 +9,9 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from cuf_tui.tui.app import build_app
-from cuf_tui.tui.widgets.judge import JudgePane
 from cuf_tui.workspace import Workspace, ensure_sample_workspace
 from tests.test_tui import detail, pane, queue
-from tests.trust_data import SECOND_JUDGE, add_trust_data
+from tests.trust_data import SECOND_JUDGE, add_trust_data, open_judge_tab
 
 
 @pytest.fixture
@@ -22,18 +21,10 @@ def sample(private_home: Path) -> Workspace:
     return workspace
 
 
-async def _open_judge_tab(pilot) -> JudgePane:
-    await pilot.press("f5")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    return pilot.app.query_one(JudgePane)
-
-
 async def test_the_judge_tab_measures_and_enter_opens_a_disagreement(sample: Workspace) -> None:
     app = build_app(sample, reviewer="ann")
     async with app.run_test(size=(120, 40)) as pilot:
-        judge = await _open_judge_tab(pilot)
+        judge = await open_judge_tab(pilot)
         trust = judge.trust
         assert trust is not None and trust.judge == "gpt-3.5-turbo"
         table = judge.query_one("#agreement", DataTable)
@@ -86,7 +77,7 @@ async def test_names_that_look_like_markup_are_shown_as_they_are(sample: Workspa
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("3")
-        judge = await _open_judge_tab(pilot)
+        judge = await open_judge_tab(pilot)
         table = judge.query_one("#agreement", DataTable)
         labels = [str(table.get_row_at(n)[0]) for n in range(table.row_count)]
         assert any("x[/] [bold] (reviewer)" in label for label in labels)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from cuf_tui.store.db import open_store
 from cuf_tui.store.judgments import JudgedRating, add_imported_judgment
@@ -96,3 +97,14 @@ def _probe(store, judgment_id: int, instruction_id: int, order: list[str], ratin
 
 def _clip(rating: int) -> int:
     return max(1, min(5, rating))
+
+
+async def open_judge_tab(pilot: Any) -> Any:
+    """F5, then everything the Judge tab measures in its thread, shown; the tab."""
+    from cuf_tui.tui.widgets.judge import JudgePane
+
+    await pilot.press("f5")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.3)
+    return pilot.app.query_one(JudgePane)
