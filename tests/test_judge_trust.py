@@ -328,3 +328,14 @@ def test_stored_ratings_of_a_judge_not_in_cuf_toml_can_be_probed(cli, server, tm
     assert report.code == 0, report.err
     unknown = cli("probe", "length", "--judge", "judge-nobody", "-w", ws)
     assert unknown.code == 1 and "judge-nobody" in unknown.err and TRUTHFUL in unknown.err
+
+
+def test_a_crowd_of_reviewers_is_one_rater_for_length_too() -> None:
+    from cuf_tui.analysis.trust import MOST_NAMED_REVIEWERS, pooled_texts
+
+    crowd = [(f"r{n}", "reviewer", "style", 3, "x" * n) for n in range(MOST_NAMED_REVIEWERS + 1)]
+    rated = [("j", "judge", "style", 4, "y"), *crowd]
+    pooled = pooled_texts(rated)
+    assert {r[0] for r in pooled} == {"j", f"all {MOST_NAMED_REVIEWERS + 1}"}
+    assert len(pooled) == len(rated)
+    assert pooled_texts(rated[:5]) == rated[:5]

@@ -70,7 +70,7 @@ def judge_trust(
         placed = placed_ratings(store, judge)
         if placed:
             position = position_report(placed, judge, resamples, seed)
-    rated = rated_texts(store)
+    rated = pooled_texts(rated_texts(store))
     length = length_plot(rated, judge) if judge is not None else None
     warnings = self_preference_warnings(store, config, ratings, resamples, seed)
     if position is not None and position.favoured:
@@ -276,3 +276,18 @@ def pooled_reviewers(
             RaterRating(instruction_id, model, preference[(instruction_id, model)], pooled, median)
         )
     return kept, len(people)
+
+
+def pooled_texts(
+    rated: Sequence[tuple[str, str, str, int, str]], most: int = MOST_NAMED_REVIEWERS
+) -> list[tuple[str, str, str, int, str]]:
+    """``rated_texts`` with more than ``most`` reviewers taken as one, "all N", each rating
+    kept (a length correlation needs no one rating per response)."""
+    people = {rater for rater, kind, *_ in rated if kind == "reviewer"}
+    if len(people) <= most:
+        return list(rated)
+    pooled = f"all {len(people)}"
+    return [
+        (pooled if kind == "reviewer" else rater, kind, preference, rating, text)
+        for rater, kind, preference, rating, text in rated
+    ]

@@ -115,6 +115,7 @@ def render_position(out: Console, report: PositionReport) -> None:
 
 def _length(args: argparse.Namespace) -> int:
     from cuf_tui.analysis.bias import length_correlations
+    from cuf_tui.analysis.trust import pooled_texts
     from cuf_tui.errors import CufError
     from cuf_tui.store.ratings import rated_texts, rating_judges
 
@@ -127,7 +128,7 @@ def _length(args: argparse.Namespace) -> int:
                 f"--judge {', '.join(map(repr, unknown))}: no ratings by a judge of that name "
                 f"(judges with ratings: {', '.join(known) or 'none'})"
             )
-        rated = rated_texts(store, args.judge)
+        rated = pooled_texts(rated_texts(store, args.judge))
     correlations = length_correlations(rated, args.resamples, _seed(workspace))
     if args.json:
         from dataclasses import asdict
