@@ -394,3 +394,13 @@ def test_undo_in_the_workbench_never_removes_a_review_imported_since(cli, worksp
         with pytest.raises(ReviewChanged, match="changed since"):
             restore_review(store, ids[REVERSE], "m1", "ann", before, after)
         assert review_of(store, ids[REVERSE], "m1", "ann")["rating"] == 1
+
+
+def test_a_csv_column_named_twice_is_refused(cli, workspace, ids) -> None:
+    Path("twice.csv").write_text(
+        f"instruction_id,model,rating,rating,reviewer\n{ids[SORT]},m3,3,4,ann\n", encoding="utf-8"
+    )
+    before = store_dump(workspace)
+    run = cli("import", "twice.csv", "--format", "reviews", "-w", workspace)
+    assert run.code == 1 and "'rating' is named twice" in run.err
+    assert store_dump(workspace) == before

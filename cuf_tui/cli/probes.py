@@ -39,11 +39,16 @@ def _seed(workspace: Workspace) -> int:
 def _judge_named(name: str | None, config: Config, store: Store) -> str:
     """A configured judge (the first when ``name`` is None), or one only the store knows (an
     imported dataset's): what is measured from stored ratings needs no [[judges]] entry."""
+    from cuf_tui.errors import CufError
     from cuf_tui.store.queries import judge_names
 
     configured = [e.name for e in config.judges]
-    if name is not None and name not in configured and name in judge_names(store):
-        return name
+    stored = judge_names(store)
+    if name is not None and name not in configured:
+        if name in stored:
+            return name
+        known = ", ".join(dict.fromkeys([*configured, *stored])) or "none"
+        raise CufError(f"no judge named {name!r} in [[judges]] or in the store (judges: {known})")
     return config.judge_named(name).name
 
 

@@ -212,6 +212,11 @@ def _parse_csv(text: str, name: str) -> LoadedSource:
     except (StopIteration, csv.Error) as err:
         raise SourceError(f"{name}, line 1: no header row ({err})") from None
     header = [h.strip() for h in header]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:  # which of the two would count? neither is taken
+        raise SourceError(
+            f"{name}, line 1: the column {', '.join(map(repr, twice))} is named twice in the header"
+        )
     rows: list[Row] = []
     start = reader.line_num + 1
     try:
