@@ -185,7 +185,7 @@ def render_estimates(
         table.add_column(header, justify="left" if header == "endpoint" else "right")
     for e in estimates:
         table.add_row(
-            e.name,
+            e.label,
             str(e.requests),
             f"~{e.input_tokens:,}",
             f"~{e.output_tokens:,}" + ("" if e.output_measured else "*"),
@@ -196,6 +196,10 @@ def render_estimates(
     console.print(f"{total} requests in all; nothing was requested.")
     if assignments:
         console.print(f"{assignments} instructions would first get their models assigned.")
+    if any(e.batch for e in estimates):
+        from cuf_tui.jobs.plan import batch_mode_note
+
+        console.print(batch_mode_note())
     if any(not e.output_measured for e in estimates):
         if kind == "bench":
             from cuf_tui.jobs.bench_plan import GUESSED_GRADE_TOKENS
@@ -318,8 +322,11 @@ def render_jobs(console: Console, rows: Sequence[JobRow]) -> None:
     if not rows:
         console.print("No jobs yet. Start one with `cuf-tui generate` or `cuf-tui judge`.")
         return
+    import time
+
     from cuf_tui.core.job_words import attention_words
 
+    now = time.time()
     table = Table(box=None, header_style="underline", pad_edge=False)
     headers = ("id", "kind", "state", "progress", "failed", "attention", "retries", "flight")
     for header in (*headers, "tokens", "cost", "started"):
@@ -348,3 +355,5 @@ def render_jobs(console: Console, rows: Sequence[JobRow]) -> None:
             console.print(f"job {row.id}: {row.error}", markup=False, highlight=False)
         for server in row.servers:
             console.print(f"job {row.id}: {server.line()}", markup=False, highlight=False)
+        for remote in row.remote_batches:
+            console.print(f"job {row.id}: {remote.line(now)}", markup=False, highlight=False)

@@ -39,6 +39,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+try:
+    from tests.fake_batch_api import FakeBatchApi
+except ImportError:  # run as a script: `python tests/fake_openai.py`
+    from fake_batch_api import FakeBatchApi  # type: ignore[no-redef]
+
 RATINGS = {"alpha": 5, "beta": 2, "gamma": 4, "delta": 1, "epsilon": 3}
 SIGNATURE = re.compile(r"-- answered by (\S+)")
 SHOWN_COUNT = re.compile(r"an instruction and (\d+) responses")
@@ -103,7 +108,7 @@ class Received:
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(FakeBatchApi):
     api_key: str | None = None
     latency: float = 0.0
     requests: list[Received] = field(default_factory=list)
@@ -112,6 +117,9 @@ class FakeOpenAI:
     ready: bool = True  # GET /health answers 200, else 503
     on_completion: Any = None  # called after each chat completion is sent
     varied_failures: bool = True  # `judge-varied` fails the grades it would fail
+
+    def __post_init__(self) -> None:
+        self.batch_state()
 
     # ------------------------------------------------------------------------------ server
 
@@ -208,6 +216,9 @@ class FakeOpenAI:
             listed = [{"id": m, "object": "model"} for m in self.served_models]
             await self._send(writer, 200, {"object": "list", "data": listed})
             return True
+        if path.startswith(("/v1/files", "/v1/batches")):
+            await self.batch_route(method, path, headers, body, writer)
+            return True
         if method != "POST" or not path.endswith("/chat/completions"):
             await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
             return True
@@ -289,6 +300,43 @@ class FakeOpenAI:
         if "slow" in model and attempt == 1:
             await asyncio.sleep(5)
 
+        reply = self.chat_reply(model, messages, constrained, key, headers.get("authorization"))
+        data = json.dumps(reply).encode()
+        if "trickle" in model:
+            writer.write(
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+            )
+            for byte in data:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(1.0)
+            return True
+        if "trunc" in model and attempt == 1:
+            writer.write(
+                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n\r\n".encode()
+                + data[: len(data) // 2]
+            )
+            await writer.drain()
+            return False
+        if "garbagebody" in model and attempt == 1:
+            await self._send(writer, 200, b'{"choices": [{"message": {"content": "cut')
+            return True
+        await self._send(writer, 200, data)
+        if self.on_completion is not None:
+            self.on_completion()
+        return True
+
+    def chat_reply(
+        self,
+        model: str,
+        messages: list[dict[str, str]],
+        constrained: dict[str, Any] | None,
+        key: str,
+        authorization: str | None,
+    ) -> dict[str, Any]:
+        """The chat completion this server answers (the body of a 200), faults aside."""
         if model.startswith("judge") and "<reference answer>" in messages[-1]["content"] + (
             messages[1]["content"] if len(messages) > 1 else ""
         ):
@@ -300,7 +348,7 @@ class FakeOpenAI:
         else:
             text = self._answer(model, messages)
         if "echokey" in model:
-            text += f"\nYour key is {headers.get('authorization', '')[7:]}."
+            text += f"\nYour key is {(authorization or '')[7:]}."
         if "surrogate" in model:
             text += " \ud83d"  # json.dumps writes it as the escape a server would send
         prompt_chars = sum(len(m["content"]) for m in messages)
@@ -328,32 +376,7 @@ class FakeOpenAI:
             del reply["choices"][0]["message"]
         if "absurdusage" in model:
             reply["usage"] = {"prompt_tokens": -5, "completion_tokens": 10**12, "total_tokens": 0}
-        data = json.dumps(reply).encode()
-        if "trickle" in model:
-            writer.write(
-                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n\r\n".encode()
-            )
-            for byte in data:
-                writer.write(bytes([byte]))
-                await writer.drain()
-                await asyncio.sleep(1.0)
-            return True
-        if "trunc" in model and attempt == 1:
-            writer.write(
-                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n\r\n".encode()
-                + data[: len(data) // 2]
-            )
-            await writer.drain()
-            return False
-        if "garbagebody" in model and attempt == 1:
-            await self._send(writer, 200, b'{"choices": [{"message": {"content": "cut')
-            return True
-        await self._send(writer, 200, data)
-        if self.on_completion is not None:
-            self.on_completion()
-        return True
+        return reply
 
     def _answer(self, model: str, messages: list[dict[str, str]]) -> str:
         instruction = messages[-1]["content"]

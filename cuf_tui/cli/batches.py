@@ -79,15 +79,28 @@ def run_batch(args: argparse.Namespace, request: BatchRequest) -> int:
         console().print(plan.nothing_to_do())
         return 0
     check_endpoints(plan.endpoints)
-    return _launch(args, workspace, plan.request)
+    batched = any(entry.mode == "batch" for entry in plan.endpoints)
+    wait = bool(getattr(args, "wait", False))
+    if wait and args.detach:
+        from cuf_tui.errors import CufError
+
+        raise CufError("--wait and --detach contradict each other; give one")
+    return _launch(args, workspace, plan.request, batched and not wait)
 
 
-def _launch(args: argparse.Namespace, workspace: Workspace, request: BatchRequest) -> int:
+def _launch(
+    args: argparse.Namespace, workspace: Workspace, request: BatchRequest, batched: bool
+) -> int:
     from cuf_tui.jobs.launch import detach, prepare_job
 
     kind = request.kind
     job_id = prepare_job(workspace, request)
-    if args.detach:
+    if args.detach or batched:
+        if batched and not args.detach:
+            console(stderr=True).print(
+                "Batch mode: the provider answers within 24 hours, so the job runs in a "
+                "background worker (--wait keeps it in the foreground)."
+            )
         pid, log_path = detach(workspace, job_id)
         # The sentence for a person on stderr; the id alone on stdout, for scripts
         # (`JOB=$(cuf-tui judge --detach)`).
@@ -153,10 +166,17 @@ def jobs(args: argparse.Namespace) -> int:
 
 
 def cancel(args: argparse.Namespace) -> int:
-    from cuf_tui.jobs.launch import cancel_job
+    from cuf_tui.jobs.launch import NO_WORKER, cancel_job
 
-    with workspace_of(args).open_store() as store:
-        console().print(cancel_job(store, args.job))
+    workspace = workspace_of(args)
+    with workspace.open_store() as store:
+        said = cancel_job(store, args.job)
+    console().print(said)
+    if NO_WORKER in said:  # its worker's own cancel did not run
+        from cuf_tui.jobs.remote import cancel_abandoned
+
+        for line in cancel_abandoned(workspace, args.job):
+            console().print(f"  {line}", markup=False, highlight=False)
     return 0
 
 

@@ -210,6 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--detach", action="store_true", help="run in a background worker and return at once"
     )
     batch.add_argument(
+        "--wait",
+        action="store_true",
+        help='stay in the foreground until the end, even for an entry with mode = "batch" '
+        "(whose Batch API jobs take hours, so it runs in a background worker by default)",
+    )
+    batch.add_argument(
         "--dry-run", action="store_true", help="show what would be requested and request nothing"
     )
     batch.add_argument(

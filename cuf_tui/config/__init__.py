@@ -130,6 +130,31 @@ class ModelEntry(_Strict):
     # The model's family (gpt, claude, llama, ...), for self-preference; read from the model
     # id when absent (see core.families).
     family: Name | None = None
+    # online: one request per unit as it goes; batch: units sent as OpenAI Batch API jobs
+    # (files and batches endpoints), at the batch price, answered within 24 hours.
+    mode: Literal["online", "batch"] = "online"
+    # Batch mode's price; unset, half of price_per_million_tokens (the Batch API discount).
+    batch_price_per_million_tokens: Prices | None = None
+    # How a judge's repair request (its first answer could not be read) goes in batch mode:
+    # online at once (one small request), or in a follow-up batch.
+    batch_repair: Literal["online", "batch"] = "online"
+    # The provider's limits on one batch: requests, and bytes of its input file.
+    batch_max_requests: int = Field(default=50_000, ge=1, le=1_000_000)
+    batch_max_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    batch_poll_interval: float = Field(default=30.0, gt=0, le=3600)  # seconds between checks
+
+    @property
+    def batch_prices(self) -> Prices:
+        """What a token costs in batch mode: the entry's batch price, or half its price."""
+        if self.batch_price_per_million_tokens is not None:
+            return self.batch_price_per_million_tokens
+        online = self.price_per_million_tokens
+        return Prices(input=online.input / 2, output=online.output / 2)
+
+    @property
+    def prices(self) -> Prices:
+        """What a token costs in this entry's mode."""
+        return self.batch_prices if self.mode == "batch" else self.price_per_million_tokens
 
     @property
     def model_family(self) -> str | None:
@@ -153,6 +178,22 @@ class ModelEntry(_Strict):
 
     @model_validator(mode="after")
     def _server_keys_need_a_managed_engine(self) -> ModelEntry:
+        if self.mode == "batch" and self.managed:
+            raise ValueError(
+                'mode = "batch" sends work to a provider\'s Batch API (a base_url, or engine '
+                '"openai"); a server the workbench runs itself answers online only'
+            )
+        batch_keys = (
+            ("batch_price_per_million_tokens", None),
+            ("batch_repair", "online"),
+            ("batch_max_requests", 50_000),
+            ("batch_max_bytes", 200 * 1024 * 1024),
+            ("batch_poll_interval", 30.0),
+        )
+        if self.mode != "batch":
+            for key, default in batch_keys:
+                if getattr(self, key) != default:
+                    raise ValueError(f'{key} applies in batch mode (mode = "batch")')
         if not self.managed:
             for key, default in (("replicas", 1), ("devices", None), ("share_gpus", False)):
                 if getattr(self, key) != default:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 
 from cuf_tui.engines.openai_client import TRANSIENT_STATUS, AttemptCounts
-from cuf_tui.engines.replies import Secrets
+from cuf_tui.engines.replies import Secrets, not_a_completion
 
 COMPLETION = "cuf_tui.completion"  # a reply's extension: its JSON, read and checked
 
@@ -92,28 +92,9 @@ def _completion(reply: httpx2.Response, request: httpx2.Request) -> dict[str, An
         raise httpx2.DecodingError(
             "the server's reply is not valid JSON", request=request
         ) from None
-    problem = _not_a_completion(body)
+    problem = not_a_completion(body)
     if problem:
         raise httpx2.DecodingError(
             f"the server's reply is not a chat completion ({problem})", request=request
         )
     return dict(body)
-
-
-def _not_a_completion(body: Any) -> str | None:
-    """What makes a decoded reply unusable as a chat completion, or None."""
-    if isinstance(body, dict) and body.get("error") and "choices" not in body:
-        error = body["error"]
-        said = error.get("message") if isinstance(error, dict) else error
-        return f"an error: {str(said)[:300]}"  # some servers answer 200 with an error body
-    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
-        return "no choices"
-    if not body["choices"] or not isinstance(body["choices"][0], dict):
-        return "no first choice"
-    message = body["choices"][0].get("message")
-    if not isinstance(message, dict):
-        return "choices[0] has no message"
-    content = message.get("content")
-    if content is not None and not isinstance(content, str):
-        return "the message content is not text"
-    return None

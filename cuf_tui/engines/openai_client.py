@@ -98,6 +98,49 @@ def response_format(entry: ModelEntry, schema: dict[str, Any]) -> dict[str, Any]
     return {"type": "json_schema", "json_schema": {"name": "judgment", "schema": schema}}
 
 
+def request_settings(entry: ModelEntry, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The sampling settings a request carries: the entry's, ``overrides`` winning. A setting
+    that is None is left out: the server's default applies, and endpoints that refuse a
+    parameter (or a pair of them) are never sent it."""
+    chosen: dict[str, Any] = {
+        "temperature": entry.temperature,
+        "top_p": entry.top_p,
+        "max_tokens": entry.max_tokens,
+    } | overrides
+    return {name: value for name, value in chosen.items() if value is not None}
+
+
+def completion_from_body(
+    body: dict[str, Any],
+    messages: Sequence[dict[str, str]],
+    settings: dict[str, Any],
+    entry: ModelEntry,
+    secrets: Secrets,
+    where: str,
+    latency_ms: float,
+) -> Completion:
+    """A chat completion's JSON (checked: choices[0] holds a message) as the batch keeps it:
+    its text without secrets or broken code points, and token counts that are believable."""
+    choice = body["choices"][0]
+    raw_text = choice["message"].get("content")
+    if raw_text is None:
+        raise RequestFailed(f"{where}: the completion holds no text", transient=False)
+    text, replaced = replace_invalid_code_points(secrets.remove(raw_text))
+    prompt_tokens, completion_tokens, ignored = believable_usage(
+        body.get("usage"), messages, int(settings.get("max_tokens") or entry.max_tokens)
+    )
+    finish_reason = choice.get("finish_reason")
+    return Completion(
+        text=text,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_ms=latency_ms,
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        replaced_chars=replaced,
+        usage_ignored=f"{where}: {ignored}; not counted" if ignored else None,
+    )
+
+
 class AttemptCounts:
     """Attempts of one batch's requests beyond the first (the SDK's retries), and how many
     attempts were answered 429; ``note`` hears about each, for the job's log."""
@@ -166,14 +209,7 @@ class ChatEndpoint:
     async def chat(self, messages: Sequence[dict[str, str]], **overrides: Any) -> Completion:
         """One chat completion with the entry's sampling settings (``overrides`` win; None
         leaves a setting out), on the least busy of the model's servers."""
-        chosen: dict[str, Any] = {
-            "temperature": self.entry.temperature,
-            "top_p": self.entry.top_p,
-            "max_tokens": self.entry.max_tokens,
-        } | overrides
-        # A setting that is None is left out: the server's default applies, and endpoints
-        # that refuse a parameter (or a pair of them) are never sent it.
-        settings = {name: value for name, value in chosen.items() if value is not None}
+        settings = request_settings(self.entry, overrides)
         server = self._pick()
         server.in_flight += 1
         try:
@@ -224,23 +260,8 @@ class ChatEndpoint:
             raise RequestFailed(self._clean(message), transient=True) from None
         latency_ms = (time.perf_counter() - started) * 1000
         body = reply.extensions[COMPLETION]  # checked: choices[0] holds a message
-        choice = body["choices"][0]
-        raw_text = choice["message"].get("content")
-        if raw_text is None:
-            raise RequestFailed(f"{where}: the completion holds no text", transient=False)
-        text, replaced = replace_invalid_code_points(self.secrets.remove(raw_text))
-        prompt_tokens, completion_tokens, ignored = believable_usage(
-            body.get("usage"), messages, int(settings.get("max_tokens") or self.entry.max_tokens)
-        )
-        finish_reason = choice.get("finish_reason")
-        return Completion(
-            text=text,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            latency_ms=latency_ms,
-            finish_reason=finish_reason if isinstance(finish_reason, str) else None,
-            replaced_chars=replaced,
-            usage_ignored=f"{where}: {ignored}; not counted" if ignored else None,
+        return completion_from_body(
+            body, messages, settings, self.entry, self.secrets, where, latency_ms
         )
 
     def _clean(self, message: str) -> str:

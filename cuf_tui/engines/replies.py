@@ -99,3 +99,22 @@ def _shared_tail(word: str, value: str) -> int:
 
 
 _WORD = re.compile(r"[^\s\"'`,;:()\[\]{}<>]+")
+
+
+def not_a_completion(body: Any) -> str | None:
+    """What makes a decoded reply unusable as a chat completion, or None."""
+    if isinstance(body, dict) and body.get("error") and "choices" not in body:
+        error = body["error"]
+        said = error.get("message") if isinstance(error, dict) else error
+        return f"an error: {str(said)[:300]}"  # some servers answer 200 with an error body
+    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+        return "no choices"
+    if not body["choices"] or not isinstance(body["choices"][0], dict):
+        return "no first choice"
+    message = body["choices"][0].get("message")
+    if not isinstance(message, dict):
+        return "choices[0] has no message"
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        return "the message content is not text"
+    return None

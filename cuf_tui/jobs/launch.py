@@ -170,6 +170,9 @@ def work_detached(workspace: Workspace, job_id: int) -> int:
     return 0 if outcome.state == "done" else 1
 
 
+NO_WORKER = "no worker was running it"
+
+
 def cancel_job(store: Store, job_id: int) -> str:
     """Stop a job: mark it, and signal its live worker. Returns what was done, in words."""
     before = job_row(store, job_id)
@@ -184,4 +187,4 @@ def cancel_job(store: Store, job_id: int) -> str:
         with contextlib.suppress(ProcessLookupError):
             os.kill(before.pid, signal.SIGTERM)
         return f"Asked job {job_id} (pid {before.pid}) to stop."
-    return f"Job {job_id} cancelled (no worker was running it)."
+    return f"Job {job_id} cancelled ({NO_WORKER})."

@@ -67,6 +67,12 @@ class Estimate:
     output_tokens: int
     cost_usd: float
     output_measured: bool  # output from past responses, not a guess
+    batch: bool = False  # sent through the Batch API, at its price
+
+    @property
+    def label(self) -> str:
+        """The endpoint's name, and "(batch)" when it is sent as Batch API jobs."""
+        return f"{self.name} (batch)" if self.batch else self.name
 
 
 def sample_models(config: Config, instruction_key: str) -> list[str]:
@@ -198,9 +204,26 @@ def estimate_requests(
     entry: ModelEntry, requests: int, input_tokens: int, per_request: float, measured: float | None
 ) -> Estimate:
     output_tokens = int(per_request * requests)
-    prices = entry.price_per_million_tokens
+    prices = entry.prices  # the batch price in batch mode
     cost = (input_tokens * prices.input + output_tokens * prices.output) / 1e6
-    return Estimate(entry.name, requests, input_tokens, output_tokens, cost, measured is not None)
+    return Estimate(
+        entry.name,
+        requests,
+        input_tokens,
+        output_tokens,
+        cost,
+        measured is not None,
+        entry.mode == "batch",
+    )
+
+
+def batch_mode_note() -> str:
+    """What batch mode means for the user about to launch it."""
+    return (
+        "(batch): sent as OpenAI Batch API jobs, at the batch price (half the online price "
+        "unless the entry sets batch_price_per_million_tokens); answers come within 24 hours, "
+        "so the job runs in a background worker; watch it in Jobs or `cuf-tui jobs`."
+    )
 
 
 def servers_note(entries: list[ModelEntry]) -> str | None:

@@ -156,7 +156,11 @@ class Batch:
         """All of ``units`` to ``entry``: straight to its servers, or to servers started now."""
         if not units:
             return
-        if entry.managed:
+        if entry.mode == "batch":
+            from cuf_tui.jobs.remote import send_batched
+
+            await send_batched(self, entry, units, make_work)
+        elif entry.managed:
             await self._serve_and_send(entry, units, make_work)
         else:
             endpoint = self._endpoint(entry)

@@ -14,6 +14,7 @@ from cuf_tui.store.attempts import Attempt
 from cuf_tui.store.db import NOW, Store
 
 if TYPE_CHECKING:
+    from cuf_tui.store.remote_batches import RemoteBatchRow
     from cuf_tui.store.servers import ServerRow
 
 STALE_ENV = "CUF_TUI_STALE_AFTER_S"  # seconds without a heartbeat before a job is interrupted
@@ -61,6 +62,8 @@ class JobRow:
     log_path: str | None
     stale: bool = False  # running, but its worker has stopped (died, killed)
     servers: list[ServerRow] = field(default_factory=list)  # the model servers it ran
+    # Its Batch API batches (mode = "batch"), oldest first.
+    remote_batches: list[RemoteBatchRow] = field(default_factory=list)
 
     @property
     def what(self) -> str:
@@ -86,7 +89,9 @@ class JobRow:
         return self.done + self.failed + self.unparsed
 
 
-_JOB_COLUMNS = [f.name for f in fields(JobRow) if f.name not in ("stale", "servers")]
+_JOB_COLUMNS = [
+    f.name for f in fields(JobRow) if f.name not in ("stale", "servers", "remote_batches")
+]
 
 
 def job_params_text(params: dict[str, Any]) -> str:

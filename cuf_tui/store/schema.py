@@ -479,4 +479,40 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (probe_judgment_id, model)
     );
     """,
+    # 10: Batch API work. A remote batch is recorded as soon as its input file exists (and
+    # again once the batch does), with the units it carries; each unit's answer line is kept
+    # as soon as it is downloaded, so that a worker killed at any point requests nothing twice.
+    """
+    CREATE TABLE remote_batches (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,                  -- the [[models]] or [[judges]] name
+        endpoint TEXT NOT NULL,               -- the provider's base URL
+        input_file_id TEXT NOT NULL,
+        batch_id TEXT,                        -- NULL: uploaded, the batch not yet created
+        status TEXT NOT NULL,                 -- 'uploaded', then the provider's status
+        purpose TEXT NOT NULL DEFAULT 'units' CHECK (purpose IN ('units', 'resubmitted',
+            'repairs')),
+        requests INTEGER NOT NULL,
+        completed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        error TEXT,
+        collected INTEGER NOT NULL DEFAULT 0,  -- its answers are in remote_batch_units
+        remote_created_at INTEGER,            -- the provider's clock, seconds since 1970
+        expires_at INTEGER,
+        submitted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        checked_at TEXT
+    );
+    CREATE INDEX remote_batches_by_job ON remote_batches (job_id, model);
+
+    CREATE TABLE remote_batch_units (
+        remote_batch_id INTEGER NOT NULL REFERENCES remote_batches (id) ON DELETE CASCADE,
+        custom_id TEXT NOT NULL,
+        answer TEXT,                          -- its line of the output or error file
+        PRIMARY KEY (remote_batch_id, custom_id)
+    );
+    CREATE INDEX remote_batch_units_by_custom_id ON remote_batch_units (custom_id);
+    """,
 )

@@ -79,11 +79,17 @@ def job_servers(store: Store, job_ids: list[int]) -> dict[int, list[ServerRow]]:
 
 
 def list_jobs_with_servers(store: Store, limit: int = 50) -> list[JobRow]:
-    """The latest jobs, each with the servers it ran itself (oldest first)."""
+    """The latest jobs, each with the servers it ran itself and the Batch API batches it
+    sent (oldest first)."""
+    from cuf_tui.store.remote_batches import job_remote_batches
+
     rows = list_jobs(store, limit)
-    servers = job_servers(store, [row.id for row in rows])
+    ids = [row.id for row in rows]
+    servers = job_servers(store, ids)
+    remote = job_remote_batches(store, ids)
     for row in rows:
         row.servers = servers[row.id]
+        row.remote_batches = remote[row.id]
     return rows
 
 

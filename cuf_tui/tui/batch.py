@@ -73,13 +73,13 @@ def _summary_lines(
 ) -> list[str]:
     """Per endpoint: requests, tokens and cost; the totals; the servers the batch will
     start; the failures it leaves out."""
-    from cuf_tui.jobs.plan import servers_note
+    from cuf_tui.jobs.plan import batch_mode_note, servers_note
 
     lines = []
     for e in estimates:
         guess = "" if e.output_measured else " (output guessed)"
         lines.append(
-            f"{e.name:<28} {e.requests:>6} requests  ~{e.input_tokens:,} in  "
+            f"{e.label:<28} {e.requests:>6} requests  ~{e.input_tokens:,} in  "
             f"~{e.output_tokens:,} out{guess}  ~${e.cost_usd:.4f}"
         )
     total = sum(e.requests for e in estimates)
@@ -89,6 +89,8 @@ def _summary_lines(
         "worker: closing the workbench or the SSH session does not stop it."
     )
     note = servers_note(list(entries))
+    if any(e.batch for e in estimates):
+        lines.append(batch_mode_note())
     if note:
         lines.append(note)
     if skipped:

@@ -350,9 +350,23 @@ class Workbench:
 
     def cancel(self, job_id: int) -> str:
         """Stop a job; what was done, in words."""
-        from cuf_tui.jobs.launch import cancel_job
+        from cuf_tui.jobs.launch import NO_WORKER, cancel_job
 
-        return cancel_job(self.store, job_id)
+        said = cancel_job(self.store, job_id)
+        if NO_WORKER in said:
+            # Its worker's own cancel did not run: the remote batches it left are cancelled
+            # here, in a thread (requests to the provider), the Jobs pane showing the result.
+            import threading
+
+            from cuf_tui.jobs.remote import cancel_abandoned
+
+            threading.Thread(
+                target=cancel_abandoned,
+                args=(self.workspace, job_id),
+                name=f"cancel-remote-{job_id}",
+                daemon=True,
+            ).start()
+        return said
 
     def leaderboard(self) -> list[LeaderboardRow]:
         """The CODAL-Bench table, from a connection of its own: it is computed in a thread

@@ -4,6 +4,7 @@ tail of the selected job's log, and `c` to cancel one."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -242,6 +243,13 @@ class JobsPane(Vertical):
         shown = Text()
         if row.error:  # whole here; the table's column shows its start
             shown += Text(f"job {job_id}: {row.error}\n\n", style="red")
+        if row.remote_batches:  # what a batch-mode job waits on: first, it takes hours
+            shown.append("remote batches (Batch API):\n", style="bold")
+            now = time.time()
+            for remote in row.remote_batches:
+                style = "yellow" if remote.open else ("red" if remote.status == "failed" else "")
+                shown.append(remote.line(now) + "\n", style=style)
+            shown.append("\n")
         # Only the heading is bold (a Text's own style would carry over what is appended).
         shown.append(f"job {job_id} ({row.what}) log (last lines):\n", style="bold")
         shown.append(log_tail(row.log_path))

@@ -1,0 +1,211 @@
+"""The Batch API of an OpenAI-compatible provider, through the official client: upload a
+JSON Lines file of requests (files endpoint, purpose "batch"), create a batch of it for
+`/v1/chat/completions` with a 24-hour window, ask how it stands, download its output and
+error files, cancel it. The same retries, attempt bounds and secret removal as every other
+request (`openai_client`); what still fails is a :class:`RequestFailed`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from cuf_tui.config import ModelEntry
+from cuf_tui.engines.openai_client import (
+    DEFAULT_BASE_URL,
+    TRANSIENT_STATUS,
+    AttemptCounts,
+    RequestFailed,
+    _status_message,
+    api_key_for,
+)
+from cuf_tui.engines.replies import Secrets, replace_invalid_code_points
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+T = TypeVar("T")
+
+CHAT_COMPLETIONS: Final = "/v1/chat/completions"
+COMPLETION_WINDOW: Final = "24h"
+TRANSFER_TIMEOUT_S = 900.0  # an upload or download of up to 200 MB, per attempt
+
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    """How the provider says a batch stands."""
+
+    batch_id: str
+    status: str  # validating, in_progress, finalizing, completed, expired, failed, ...
+    input_file_id: str | None
+    output_file_id: str | None
+    error_file_id: str | None
+    total: int
+    completed: int
+    failed: int
+    created_at: int | None
+    expires_at: int | None
+    errors: str | None  # why the whole batch failed, in the provider's words
+
+
+FINISHED = frozenset({"completed", "expired", "failed", "cancelled"})
+
+
+class BatchApi:
+    """One provider's files and batches endpoints, for one model entry."""
+
+    def __init__(self, entry: ModelEntry, secrets: Secrets, attempts: AttemptCounts) -> None:
+        self.entry = entry
+        self.secrets = secrets
+        self.attempts = attempts
+        self.base_url = entry.base_urls[0]
+        self.where = f"{entry.name}'s Batch API at {self.base_url or DEFAULT_BASE_URL}"
+        self._api_key = api_key_for(entry, secrets)
+        self._client: AsyncOpenAI | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url or DEFAULT_BASE_URL
+
+    def _the_client(self) -> AsyncOpenAI:
+        if self._client is None:
+            import httpx2
+            from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+
+            from cuf_tui.engines.attempts import WholeAttempts
+
+            timeout = max(self.entry.request_timeout, TRANSFER_TIMEOUT_S)
+            http = DefaultAsyncHttpxClient(
+                transport=WholeAttempts(
+                    httpx2.AsyncHTTPTransport(),
+                    timeout,
+                    self.attempts,
+                    self.where,
+                    self.secrets,
+                )
+            )
+            self._client = AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key,
+                max_retries=self.entry.max_retries,
+                timeout=timeout,
+                http_client=http,
+            )
+        return self._client
+
+    async def _call(self, what: str, call: Callable[[AsyncOpenAI], Awaitable[T]]) -> T:
+        import openai
+
+        try:
+            return await call(self._the_client())
+        except openai.APIStatusError as err:
+            raise RequestFailed(
+                self._clean(
+                    f"{self.where}: {what}: HTTP {err.status_code}: {_status_message(err)}"
+                ),
+                transient=err.status_code in TRANSIENT_STATUS,
+            ) from None
+        except openai.APITimeoutError:
+            raise RequestFailed(f"{self.where}: {what}: no reply in time", transient=True) from None
+        except openai.APIConnectionError as err:
+            cause = err.__cause__ or err
+            raise RequestFailed(
+                self._clean(f"{self.where}: {what}: {type(cause).__name__}: {cause}"),
+                transient=True,
+            ) from None
+
+    def _clean(self, message: str) -> str:
+        return replace_invalid_code_points(self.secrets.redact(message))[0]
+
+    async def upload(self, name: str, lines: bytes) -> str:
+        """Upload a file of requests; its id."""
+
+        async def call(client: AsyncOpenAI) -> str:
+            uploaded = await client.files.create(
+                file=(name, lines, "application/jsonl"), purpose="batch"
+            )
+            return str(uploaded.id)
+
+        return await self._call("uploading the requests", call)
+
+    async def create(self, input_file_id: str, metadata: dict[str, str]) -> RemoteStatus:
+        async def call(client: AsyncOpenAI) -> Any:
+            return await client.batches.create(
+                input_file_id=input_file_id,
+                endpoint=CHAT_COMPLETIONS,
+                completion_window=COMPLETION_WINDOW,
+                metadata=metadata,
+            )
+
+        return _status(await self._call("creating the batch", call))
+
+    async def find(self, input_file_id: str) -> RemoteStatus | None:
+        """The batch made of ``input_file_id``, if one was created (a worker can die between
+        creating it and recording it)."""
+
+        async def call(client: AsyncOpenAI) -> Any:
+            async for batch in client.batches.list(limit=100):
+                if batch.input_file_id == input_file_id:
+                    return batch
+            return None
+
+        found = await self._call("listing batches", call)
+        return None if found is None else _status(found)
+
+    async def retrieve(self, batch_id: str) -> RemoteStatus:
+        async def call(client: AsyncOpenAI) -> Any:
+            return await client.batches.retrieve(batch_id)
+
+        return _status(await self._call(f"asking after batch {batch_id}", call))
+
+    async def cancel(self, batch_id: str) -> RemoteStatus:
+        async def call(client: AsyncOpenAI) -> Any:
+            return await client.batches.cancel(batch_id)
+
+        return _status(await self._call(f"cancelling batch {batch_id}", call))
+
+    async def download(self, file_id: str) -> bytes:
+        async def call(client: AsyncOpenAI) -> bytes:
+            content = await client.files.content(file_id)
+            return bytes(content.content)
+
+        return await self._call(f"downloading file {file_id}", call)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def _status(batch: Any) -> RemoteStatus:
+    counts = getattr(batch, "request_counts", None)
+    errors = getattr(batch, "errors", None)
+    said = None
+    if errors is not None and getattr(errors, "data", None):
+        said = "; ".join(
+            str(getattr(e, "message", None) or getattr(e, "code", None) or e)
+            for e in errors.data[:5]
+        )
+    return RemoteStatus(
+        batch_id=str(batch.id),
+        status=str(batch.status),
+        input_file_id=getattr(batch, "input_file_id", None),
+        output_file_id=getattr(batch, "output_file_id", None),
+        error_file_id=getattr(batch, "error_file_id", None),
+        total=int(getattr(counts, "total", 0) or 0),
+        completed=int(getattr(counts, "completed", 0) or 0),
+        failed=int(getattr(counts, "failed", 0) or 0),
+        created_at=_whole(getattr(batch, "created_at", None)),
+        expires_at=_whole(getattr(batch, "expires_at", None)),
+        errors=said,
+    )
+
+
+def _whole(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def request_line(custom_id: str, body: dict[str, Any]) -> bytes:
+    """One line of a batch's input file."""
+    line = {"custom_id": custom_id, "method": "POST", "url": CHAT_COMPLETIONS, "body": body}
+    return json.dumps(line, ensure_ascii=False).encode() + b"\n"

@@ -1,0 +1,628 @@
+"""Sending a batch's units through a provider's Batch API (an entry with mode = "batch").
+
+Each kind asks its units exactly as it does online: its `ask` calls `chat` on an endpoint.
+Here that endpoint is a :class:`BatchedEndpoint`, whose `chat` puts the request in the next
+remote batch and waits for its answer; when every unit is waiting, the requests are written
+as JSON Lines (a `custom_id` per request, made from the unit's claim key, so an answer maps
+back whatever the order of the output), uploaded, and made a batch. The batches are polled;
+their output and error files are downloaded, every line kept in the store before it is used,
+and each answer goes back to its unit, which reads, repairs and stores it as online.
+
+Every step is in the store as soon as it happened (the upload, the batch, each answer
+line), so a worker killed at any moment resumes without uploading anything twice: a unit
+whose request is in a batch waits for that batch, one whose answer was downloaded uses it.
+Units an expired (or failed) batch left unanswered are sent once more in this run; then
+they fail, transiently, so a later run asks again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cuf_tui.config import ModelEntry
+from cuf_tui.engines.batch_api import FINISHED, BatchApi, RemoteStatus, request_line
+from cuf_tui.engines.openai_client import (
+    TRANSIENT_STATUS,
+    ChatEndpoint,
+    Completion,
+    RequestFailed,
+    completion_from_body,
+    request_settings,
+)
+from cuf_tui.engines.replies import not_a_completion
+from cuf_tui.errors import CufError
+from cuf_tui.store.claims import claim_units
+from cuf_tui.store.remote_batches import (
+    KnownUnit,
+    forget_answers,
+    known_units,
+    open_remote_batches,
+    record_answers,
+    record_status,
+    record_upload,
+)
+
+if TYPE_CHECKING:
+    from cuf_tui.jobs.scheduler import Batch, Maker, UnitWork
+    from cuf_tui.store.db import Store
+    from cuf_tui.workspace import Workspace
+
+# The unit whose `ask` is running: its claim key, which names its requests.
+CURRENT_UNIT: ContextVar[str] = ContextVar("CURRENT_UNIT")
+CLAIM_CHUNK = 500  # units claimed in one transaction
+CANCEL_TIMEOUT_S = 60.0  # at most this long cancelling the remote batches on the way out
+
+
+def custom_id_of(claim: str, number: int) -> str:
+    """The stable name of a unit's ``number``th request (1: the first, 2: its repair)."""
+    return f"cuf-{hashlib.sha256(claim.encode()).hexdigest()[:32]}-{number}"
+
+
+@dataclass
+class _Request:
+    custom_id: str
+    body: dict[str, Any]
+    messages: Sequence[dict[str, str]]
+    settings: dict[str, Any]
+    purpose: str  # units, resubmitted, repairs
+    answer: asyncio.Future[Completion] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass
+class _Open:
+    """A remote batch this run waits on."""
+
+    row: int
+    batch_id: str | None
+    input_file_id: str
+    purpose: str
+    status: str = "uploaded"
+    waiting: dict[str, _Request] = field(default_factory=dict)
+    checked: float = 0.0  # monotonic time of the last check
+
+
+class BatchedEndpoint:
+    """What a kind's `ask` sends through in batch mode: `chat` as on a ChatEndpoint."""
+
+    def __init__(self, run: RemoteRun, online: ChatEndpoint | None) -> None:
+        self.run = run
+        self.entry = run.entry
+        self.online = online
+        self.capacity = 1  # unused: every unit is asked at once
+        self._asked: dict[str, int] = {}
+
+    async def chat(self, messages: Sequence[dict[str, str]], **overrides: Any) -> Completion:
+        unit = CURRENT_UNIT.get()
+        number = self._asked.get(unit, 0) + 1
+        self._asked[unit] = number
+        if number > 1 and self.entry.batch_repair == "online" and self.online is not None:
+            return await self.online.chat(messages, **overrides)  # one small request, now
+        settings = request_settings(self.entry, overrides)
+        body = {"model": self.entry.model, "messages": list(messages), **settings}
+        purpose = "units" if number == 1 else "repairs"
+        return await self.run.ask(
+            _Request(custom_id_of(unit, number), body, messages, settings, purpose)
+        )
+
+    def asked(self, unit: str) -> int:
+        """How many requests ``unit`` has made in this run."""
+        return self._asked.get(unit, 0)
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        prices = self.entry.batch_prices
+        return (prompt_tokens * prices.input + completion_tokens * prices.output) / 1e6
+
+
+class RemoteRun:
+    """One model's requests of one run: what waits to be sent, the remote batches it waits
+    on, and the loop that sends, polls and collects them."""
+
+    def __init__(self, batch: Batch, entry: ModelEntry) -> None:
+        self.batch = batch
+        self.entry = entry
+        self.api = BatchApi(entry, batch.secrets, batch.attempts)
+        self.known: dict[str, KnownUnit] = {}
+        self.pending: list[_Request] = []
+        self.open: dict[int, _Open] = {}
+        self.busy = 0  # units running their own code (not waiting on an answer)
+        self.wake = asyncio.Event()
+        self.resubmitted: set[str] = set()  # sent again in this run (once at most)
+        self.cancelled_by_us = False
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    def log(self, line: str) -> None:
+        self.batch.log(f"job {self.batch.job_id}: {self.name}: {line}")
+
+    # ------------------------------------------------------------------------ asking
+
+    async def ask(self, request: _Request) -> Completion:
+        """The answer to ``request``: one downloaded before, or from the batch that carries
+        it, or from the next batch this run makes."""
+        known = self.known.get(request.custom_id)
+        if known is not None and known.answer is not None:
+            return self._read(request, known.answer)
+        if known is not None and not known.collected and known.remote_batch in self.open:
+            self.open[known.remote_batch].waiting[request.custom_id] = request
+        else:
+            if known is not None:  # its batch ended without answering it
+                request.purpose = "resubmitted"
+                self.resubmitted.add(request.custom_id)
+            self.pending.append(request)
+        self.busy -= 1
+        self.wake.set()
+        try:
+            return await request.answer
+        finally:
+            self.busy += 1
+
+    def _read(self, request: _Request, line: str) -> Completion:
+        """An answer line (of the output or the error file) as the unit's reply."""
+        where = f"{self.name} (Batch API)"
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise RequestFailed(f"{where}: an answer line is not JSON", transient=True) from None
+        error = answer.get("error") if isinstance(answer, dict) else None
+        response = answer.get("response") if isinstance(answer, dict) else None
+        status = response.get("status_code") if isinstance(response, dict) else None
+        body = response.get("body") if isinstance(response, dict) else None
+        if error or status != 200:
+            said = error if error else (body or {}).get("error") if isinstance(body, dict) else None
+            message = said.get("message") if isinstance(said, dict) else said
+            code = f"HTTP {status}" if isinstance(status, int) else "failed"
+            raise RequestFailed(
+                self.api._clean(f"{where}: {code}: {message or 'no reason given'}"),
+                transient=not isinstance(status, int) or status in TRANSIENT_STATUS,
+            )
+        problem = not_a_completion(body)
+        if problem:
+            raise RequestFailed(
+                f"{where}: the answer is not a chat completion ({problem})", transient=True
+            )
+        assert isinstance(body, dict)
+        return completion_from_body(
+            body, request.messages, request.settings, self.entry, self.batch.secrets, where, 0.0
+        )
+
+    # ------------------------------------------------------------------------ the loop
+
+    async def adopt(self) -> None:
+        """Take up the batches an earlier run of the job left open (its worker died)."""
+        store = self.batch.store
+        self.known = known_units(store, self.batch.job_id, self.name)
+        for row in open_remote_batches(store, self.batch.job_id):
+            if row.model != self.name:
+                continue
+            self.open[row.id] = _Open(
+                row.id, row.batch_id, row.input_file_id, row.purpose, row.status
+            )
+        if self.open:
+            self.log(f"{len(self.open)} remote batches of an earlier run taken up again")
+
+    async def loop(self, units_left: Any) -> None:
+        """Send, poll and collect until no unit is left."""
+        interval = self.entry.batch_poll_interval
+        while units_left():
+            if self.pending and (
+                self.busy <= 0 or len(self.pending) >= self.entry.batch_max_requests
+            ):
+                await self._send_pending()
+            now = time.monotonic()
+            for remote in list(self.open.values()):
+                if now - remote.checked < interval:
+                    continue
+                if remote.batch_id is None:
+                    await self._create(remote)
+                else:
+                    await self._check(remote)
+            self._show()
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=min(interval, 1.0))
+
+    def _show(self) -> None:
+        progress = self.batch.progress
+        waiting = sum(len(r.waiting) for r in self.open.values()) + len(self.pending)
+        progress.in_flight = waiting
+        if self.open:
+            states = sorted({r.status for r in self.open.values()})
+            progress.phase = (
+                f"{len(self.open)} remote batches of {self.name} ({', '.join(states)}); "
+                f"{waiting} requests wait for answers"
+            )
+        else:
+            progress.phase = None
+        self.batch.on_progress(progress)
+
+    async def _send_pending(self) -> None:
+        """Every waiting request, in batches within the provider's limits."""
+        pending, self.pending = self.pending, []
+        for purpose in ("units", "resubmitted", "repairs"):
+            chosen = [r for r in pending if r.purpose == purpose]
+            for chunk in self._within_limits(chosen):
+                await self._upload(chunk, purpose)
+
+    def _within_limits(self, requests: list[_Request]) -> list[list[tuple[_Request, bytes]]]:
+        chunks: list[list[tuple[_Request, bytes]]] = []
+        chunk: list[tuple[_Request, bytes]] = []
+        size = 0
+        for request in requests:
+            line = request_line(request.custom_id, request.body)
+            if len(line) > self.entry.batch_max_bytes:
+                request.answer.set_exception(
+                    RequestFailed(
+                        f"{self.name}: the request is {len(line):,} bytes, more than a batch "
+                        f"file may hold ({self.entry.batch_max_bytes:,})",
+                        transient=False,
+                    )
+                )
+                continue
+            if chunk and (
+                len(chunk) >= self.entry.batch_max_requests
+                or size + len(line) > self.entry.batch_max_bytes
+            ):
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append((request, line))
+            size += len(line)
+        if chunk:
+            chunks.append(chunk)
+        return chunks
+
+    async def _upload(self, chunk: list[tuple[_Request, bytes]], purpose: str) -> None:
+        batch = self.batch
+        data = b"".join(line for _, line in chunk)
+        name = f"cuf-job-{batch.job_id}-{len(self.open) + 1}.jsonl"
+        try:
+            file_id = await self.api.upload(name, data)
+        except RequestFailed as failure:
+            self.log(f"could not upload {len(chunk)} requests: {failure}")
+            for request, _ in chunk:
+                request.answer.set_exception(failure)
+            return
+        custom_ids = [request.custom_id for request, _ in chunk]
+        row = await batch.writes(
+            record_upload,
+            batch.store,
+            batch.job_id,
+            self.name,
+            self.api.endpoint,
+            file_id,
+            purpose,
+            custom_ids,
+        )
+        remote = _Open(row, None, file_id, purpose)
+        remote.waiting = {request.custom_id: request for request, _ in chunk}
+        self.open[row] = remote
+        self.log(f"uploaded {len(chunk)} requests ({len(data):,} bytes) as {file_id} ({purpose})")
+        await self._create(remote)
+
+    async def _create(self, remote: _Open) -> None:
+        """Make the batch of an uploaded file (or find the one a dead worker made)."""
+        try:
+            status = await self.api.find(remote.input_file_id)
+            if status is None:
+                metadata = {"cuf_job": str(self.batch.job_id), "cuf_model": self.name}
+                status = await self.api.create(remote.input_file_id, metadata)
+                self.log(f"batch {status.batch_id} created of {remote.input_file_id}")
+            else:
+                self.log(f"batch {status.batch_id} of {remote.input_file_id} found; not made again")
+        except RequestFailed as failure:
+            if failure.transient:
+                self.log(f"could not create the batch of {remote.input_file_id} yet: {failure}")
+                remote.checked = time.monotonic()
+                return
+            await self._fail_all(remote, failure)
+            return
+        await self._record(remote, status)
+
+    async def _record(self, remote: _Open, status: RemoteStatus) -> None:
+        batch = self.batch
+        remote.batch_id = status.batch_id
+        remote.status = status.status
+        remote.checked = time.monotonic()
+        await batch.writes(
+            record_status,
+            batch.store,
+            remote.row,
+            batch_id=status.batch_id,
+            status=status.status,
+            completed=status.completed,
+            failed=status.failed,
+            output_file_id=status.output_file_id,
+            error_file_id=status.error_file_id,
+            error=status.errors,
+            created_at=status.created_at,
+            expires_at=status.expires_at,
+        )
+        if status.status in FINISHED:
+            await self._collect(remote, status)
+
+    async def _check(self, remote: _Open) -> None:
+        assert remote.batch_id is not None
+        try:
+            status = await self.api.retrieve(remote.batch_id)
+        except RequestFailed as failure:
+            remote.checked = time.monotonic()
+            if failure.transient:
+                self.log(f"could not check batch {remote.batch_id}: {failure}; trying again")
+                return
+            gone = RemoteStatus(
+                remote.batch_id,
+                "failed",
+                remote.input_file_id,
+                None,
+                None,
+                0,
+                0,
+                0,
+                None,
+                None,
+                str(failure),
+            )
+            await self._record(remote, gone)
+            return
+        await self._record(remote, status)
+
+    async def _collect(self, remote: _Open, status: RemoteStatus) -> None:
+        """A finished batch: its output and error files downloaded and kept, then each
+        answer given to its unit; the units it left unanswered sent once more."""
+        answers: dict[str, str] = {}
+        for file_id in (status.output_file_id, status.error_file_id):
+            if not file_id:
+                continue
+            try:
+                data = await self.api.download(file_id)
+            except RequestFailed as failure:
+                self.log(f"could not download {file_id} of batch {status.batch_id}: {failure}")
+                remote.checked = time.monotonic()
+                if failure.transient:
+                    return  # asked again at the next check
+                data = b""
+            for line in data.decode("utf-8", errors="replace").splitlines():
+                custom_id = _custom_id(line)
+                if custom_id is not None and custom_id not in answers:
+                    answers[custom_id] = line
+        batch = self.batch
+        await batch.writes(record_answers, batch.store, remote.row, answers)
+        del self.open[remote.row]
+        missing = [r for cid, r in remote.waiting.items() if cid not in answers]
+        self.log(
+            f"batch {status.batch_id} {status.status}: {len(answers)} answers "
+            f"({status.completed} completed, {status.failed} failed), {len(missing)} missing"
+        )
+        for custom_id, request in remote.waiting.items():
+            answered = answers.get(custom_id)
+            if answered is None:
+                continue
+            try:
+                request.answer.set_result(self._read(request, answered))
+            except RequestFailed as failure:
+                request.answer.set_exception(failure)
+        for request in missing:
+            if status.status == "cancelled" or request.custom_id in self.resubmitted:
+                why = "was cancelled" if status.status == "cancelled" else f"{status.status} again"
+                request.answer.set_exception(
+                    RequestFailed(
+                        f"{self.name}: batch {status.batch_id} {why} without answering this "
+                        "request; run the same command to ask again",
+                        transient=True,
+                    )
+                )
+                continue
+            self.resubmitted.add(request.custom_id)
+            request.purpose = "resubmitted"
+            self.pending.append(request)
+        if missing and status.status != "cancelled":
+            self.log(
+                f"{len(self.pending)} requests batch {status.batch_id} left unanswered "
+                "are sent again"
+            )
+
+    async def _fail_all(self, remote: _Open, failure: RequestFailed) -> None:
+        self.log(f"batch of {remote.input_file_id} cannot be made: {failure}")
+        del self.open[remote.row]
+        batch = self.batch
+        await batch.writes(
+            record_status,
+            batch.store,
+            remote.row,
+            batch_id="",
+            status="failed",
+            completed=0,
+            failed=0,
+            output_file_id=None,
+            error_file_id=None,
+            error=str(failure),
+            created_at=None,
+            expires_at=None,
+        )
+        await batch.writes(record_answers, batch.store, remote.row, {})
+        for request in remote.waiting.values():
+            request.answer.set_exception(failure)
+
+    async def cancel_open(self) -> None:
+        """Cancel every remote batch still running (the job was cancelled)."""
+        for remote in list(self.open.values()):
+            if remote.batch_id is None or remote.status in FINISHED:
+                continue
+            try:
+                status = await self.api.cancel(remote.batch_id)
+            except RequestFailed as failure:
+                self.log(f"could not cancel batch {remote.batch_id}: {failure}")
+                continue
+            self.log(f"batch {remote.batch_id} cancelled ({status.status})")
+            remote.status = status.status
+            batch = self.batch
+            with contextlib.suppress(CufError):
+                await batch.writes(
+                    record_status,
+                    batch.store,
+                    remote.row,
+                    batch_id=status.batch_id,
+                    status=status.status,
+                    completed=status.completed,
+                    failed=status.failed,
+                    output_file_id=status.output_file_id,
+                    error_file_id=status.error_file_id,
+                    error=status.errors,
+                    created_at=status.created_at,
+                    expires_at=status.expires_at,
+                )
+
+
+def _custom_id(line: str) -> str | None:
+    try:
+        answer = json.loads(line)
+    except ValueError:
+        return None
+    custom_id = answer.get("custom_id") if isinstance(answer, dict) else None
+    return custom_id if isinstance(custom_id, str) else None
+
+
+async def send_batched(
+    batch: Batch, entry: ModelEntry, units: Sequence[Any], make_work: Maker
+) -> None:
+    """All of ``units`` to ``entry`` through its provider's Batch API: each unit claimed,
+    asked, and its answer recorded as online; the batch's remote work cancelled if the job is."""
+    run = RemoteRun(batch, entry)
+    online = batch._endpoint(entry) if entry.batch_repair == "online" else None
+    endpoint = BatchedEndpoint(run, online)
+    work: UnitWork[Any, Any] = make_work(endpoint)  # type: ignore[arg-type]
+    await run.adopt()
+
+    taken: list[Any] = []
+    for start in range(0, len(units), CLAIM_CHUNK):
+        chunk = units[start : start + CLAIM_CHUNK]
+        by_key = {work.claim(unit): unit for unit in chunk}
+        claimed = await batch.writes(
+            claim_units, batch.store, batch.job_id, batch.token, list(by_key), batch.planned_at
+        )
+        taken.extend(by_key[key] for key in claimed.taken)
+        await batch._left_to_others(claimed)
+
+    failures: list[BaseException] = []
+    stored: list[str] = []
+
+    async def one(unit: Any) -> None:
+        key = work.claim(unit)
+        CURRENT_UNIT.set(key)
+        try:
+            try:
+                result = await work.ask(unit)
+            except CufError:
+                raise
+            except Exception as err:  # noqa: BLE001 - a bad answer fails its unit only
+                result = work.failure(
+                    unit, batch.secrets.redact(f"{entry.name}: {type(err).__name__}: {err}")
+                )
+            try:
+                await work.record(unit, result)
+            except CufError:
+                raise
+            except Exception as err:  # noqa: BLE001 - an answer that cannot be stored fails
+                await work.record(
+                    unit,
+                    work.failure(
+                        unit,
+                        batch.secrets.redact(
+                            f"{entry.name}: its reply could not be handled: "
+                            f"{type(err).__name__}: {err}"
+                        ),
+                    ),
+                )
+            asked = endpoint.asked(key)
+            stored.extend(custom_id_of(key, number) for number in range(1, asked + 1))
+            batch.on_progress(batch.progress)
+        except BaseException as err:
+            failures.append(err)
+            raise
+        finally:
+            run.busy -= 1
+            run.wake.set()
+
+    run.busy = len(taken)
+    tasks = [asyncio.ensure_future(one(unit)) for unit in taken]
+    looping = asyncio.ensure_future(
+        run.loop(lambda: not all(t.done() for t in tasks) and not failures)
+    )
+    try:
+        await asyncio.gather(*tasks)
+        await looping
+    except BaseException:
+        looping.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(looping, *tasks, return_exceptions=True)
+        if not failures or isinstance(failures[0], asyncio.CancelledError):
+            run.cancelled_by_us = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(run.cancel_open()), CANCEL_TIMEOUT_S)
+        raise
+    finally:
+        if stored:  # answer lines of stored units: their text is in the store's tables now
+            with contextlib.suppress(CufError):
+                await batch.writes(forget_answers, batch.store, stored, batch.job_id)
+        await run.api.close()
+
+
+def cancel_abandoned(workspace: Workspace, job_id: int) -> list[str]:
+    """Cancel the remote batches a job no worker runs left open (its worker died, or it was
+    cancelled while none ran); what was done, a line each."""
+    from cuf_tui.engines.openai_client import AttemptCounts
+    from cuf_tui.engines.replies import Secrets
+
+    config = workspace.config
+    entries = {entry.name: entry for entry in (*config.models, *config.judges)}
+    said: list[str] = []
+
+    async def cancel_all(store: Store) -> None:
+        for row in open_remote_batches(store, job_id):
+            if not row.batch_id or row.status in FINISHED:
+                continue
+            entry = entries.get(row.model)
+            if entry is None or entry.mode != "batch":
+                said.append(
+                    f"batch {row.batch_id} of {row.model}: not cancelled, cuf.toml no longer "
+                    "has that entry in batch mode; cancel it at the provider"
+                )
+                continue
+            api = BatchApi(entry, Secrets(), AttemptCounts())
+            try:
+                status = await api.cancel(row.batch_id)
+            except (RequestFailed, CufError) as failure:
+                said.append(f"batch {row.batch_id} of {row.model}: not cancelled: {failure}")
+                continue
+            finally:
+                await api.close()
+            record_status(
+                store,
+                row.id,
+                batch_id=status.batch_id,
+                status=status.status,
+                completed=status.completed,
+                failed=status.failed,
+                output_file_id=status.output_file_id,
+                error_file_id=status.error_file_id,
+                error=status.errors,
+                created_at=status.created_at,
+                expires_at=status.expires_at,
+            )
+            said.append(f"batch {row.batch_id} of {row.model}: {status.status}")
+
+    with workspace.open_store() as store:
+        if open_remote_batches(store, job_id):
+            asyncio.run(cancel_all(store))
+    return said

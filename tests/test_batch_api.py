@@ -1,0 +1,326 @@
+"""Batch mode (`mode = "batch"`): units sent as OpenAI Batch API jobs to the loopback server's
+files and batches endpoints, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.batch_helpers import make_workspace, model_entry, rows, wait_for
+
+POOL = ["alpha", "beta", "gamma", "delta"]
+FAST = {"mode": "batch", "batch_poll_interval": 0.05}
+
+
+def judged(ws: Path) -> list[tuple[object, ...]]:
+    """Every stored judgment, with its ratings, in a form two stores can be compared by."""
+    return rows(
+        ws,
+        "SELECT i.text, j.judge, j.state, j.order_shown, j.raw_output, j.repaired, "
+        "r.model, r.position_shown, r.rating, r.rationale FROM judgments j "
+        "JOIN instructions i ON i.id = j.instruction_id "
+        "JOIN judgment_ratings r ON r.judgment_id = j.id ORDER BY i.text, r.model",
+    )
+
+
+def batch_workspace(
+    root: Path, base_url: str, judge: str = "judge-markdown", toml: str = "", **judge_settings
+):
+    """The pool answered online, the judge in batch mode (``toml``: more of its keys)."""
+    entry = model_entry("judges", judge, base_url, **(FAST | judge_settings)) + toml
+    return make_workspace(root, base_url, POOL, entries=entry)
+
+
+def test_a_judge_in_batch_mode_stores_what_online_mode_stores(cli, server, tmp_path):
+    online = make_workspace(tmp_path / "online", server.base_url, POOL, ["judge-markdown"])
+    batched = batch_workspace(tmp_path / "batched", server.base_url)
+    for ws in (online, batched):
+        assert cli("generate", "-w", ws).code == 0
+    assert cli("judge", "-w", online).code == 0
+    chat_requests = len(server.requests)
+
+    run = cli("judge", "--wait", "-w", batched)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    assert judged(batched) == judged(online)
+    assert len(judged(batched)) == 40
+    # One upload and one batch carried the ten requests; no chat completion was asked.
+    assert len(server.uploads) == 1 and len(server.batches) == 1
+    assert not [r for r in server.requests[chat_requests:] if r.body.get("stream") is not None]
+    lines = server.files[server.uploads[0]]["content"].decode().splitlines()
+    assert len(lines) == 10 and len({json.loads(line)["custom_id"] for line in lines}) == 10
+    remote = rows(
+        batched, "SELECT batch_id, status, requests, completed, failed, collected FROM remote_batches"
+    )
+    assert remote == [("batch_0001", "completed", 10, 10, 0, 1)]
+    # The answer lines were kept until their units were stored, then let go.
+    assert rows(batched, "SELECT count(*) FROM remote_batch_units WHERE answer IS NOT NULL") == [
+        (0,)
+    ]
+    # Half the online price (1.0 in and 2.0 out per million, as both entries say).
+    online_cost = rows(online, "SELECT cost_usd FROM jobs WHERE kind = 'judge'")[0][0]
+    batch_cost = rows(batched, "SELECT cost_usd FROM jobs WHERE kind = 'judge'")[0][0]
+    assert batch_cost == pytest.approx(online_cost / 2)
+    # Nothing is asked again.
+    again = cli("judge", "--wait", "-w", batched)
+    assert "has judged every complete instruction" in again.out
+    assert len(server.uploads) == 1
+
+
+def test_the_estimate_uses_the_batch_price(cli, server, tmp_path):
+    online = make_workspace(tmp_path / "online", server.base_url, POOL, ["judge-markdown"])
+    batched = batch_workspace(tmp_path / "batched", server.base_url)
+    explicit = batch_workspace(
+        tmp_path / "explicit",
+        server.base_url,
+        toml="batch_price_per_million_tokens = { input = 0.25, output = 0.5 }\n",
+    )
+    costs = {}
+    for ws in (online, batched, explicit):
+        assert cli("generate", "-w", ws).code == 0
+        run = cli("judge", "--dry-run", "-w", ws)
+        assert run.code == 0, run.err
+        line = next(line for line in run.out.splitlines() if "judge-markdown" in line)
+        costs[ws.name] = float(line.split("~$")[1].split()[0])
+        if ws is not online:
+            assert "judge-markdown (batch)" in line
+            assert "Batch API" in run.out
+    assert costs["batched"] == pytest.approx(costs["online"] / 2, rel=0.01)
+    assert costs["explicit"] == pytest.approx(costs["online"] / 4, rel=0.01)
+
+
+def test_a_run_over_the_batch_limit_is_split_over_several_batches(cli, server, tmp_path):
+    server.max_batch_requests = 1000
+    instructions = [
+        {"instruction": f"Write helper {i} in Python.", "preference": "readability"}
+        for i in range(2500)
+    ]
+    entry = model_entry("models", "alpha", server.base_url, batch_max_requests=1000, **FAST)
+    ws = make_workspace(
+        tmp_path / "ws", server.base_url, instructions=instructions, per_instruction=1, entries=entry
+    )
+    run = cli("generate", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "2500 done, 0 failed of 2500" in run.out
+    assert [len(server.files[f]["content"].splitlines()) for f in server.uploads] == [
+        1000,
+        1000,
+        500,
+    ]
+    assert rows(ws, "SELECT count(*), count(DISTINCT instruction_id) FROM responses") == [
+        (2500, 2500)
+    ]
+    assert rows(ws, "SELECT DISTINCT state FROM responses") == [("done",)]
+    batches = rows(ws, "SELECT requests, status, collected FROM remote_batches ORDER BY id")
+    assert batches == [(1000, "completed", 1), (1000, "completed", 1), (500, "completed", 1)]
+    for text, response in rows(
+        ws,
+        "SELECT i.text, r.text FROM responses r JOIN instructions i ON i.id = r.instruction_id",
+    ):
+        import hashlib
+
+        assert hashlib.sha256(text.encode()).hexdigest()[:10] in response  # its own answer
+
+
+def test_an_expired_batch_resubmits_only_the_requests_it_left_unanswered(cli, server, tmp_path):
+    server.expire_batches = {1}
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    first, second = (server.files[f]["content"].decode().splitlines() for f in server.uploads)
+    assert len(first) == 10 and len(second) == 5
+    answered = {
+        json.loads(line)["custom_id"]
+        for line in server.files[server.batches["batch_0001"]["output_file_id"]]["content"]
+        .decode()
+        .splitlines()
+    }
+    assert len(answered) == 5
+    resent = {json.loads(line)["custom_id"] for line in second}
+    assert resent == {json.loads(line)["custom_id"] for line in first} - answered
+    assert rows(ws, "SELECT status, purpose, requests FROM remote_batches ORDER BY id") == [
+        ("expired", "units", 10),
+        ("completed", "resubmitted", 5),
+    ]
+
+
+def test_a_batch_that_expires_twice_stores_failures_a_later_run_asks_again(cli, server, tmp_path):
+    server.expire_batches = {1, 2}
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 1
+    # The first batch answers 5 of 10; the second, of the other 5, answers 2.
+    assert "7 done, 3 failed of 10" in run.out
+    assert rows(ws, "SELECT state, count(*) FROM judgments GROUP BY state ORDER BY state") == [
+        ("done", 7),
+        ("failed", 3),
+    ]
+    error = rows(ws, "SELECT error, permanent_failure FROM judgments WHERE state = 'failed'")[0]
+    assert "expired again" in error[0] and error[1] == 0
+    again = cli("judge", "--wait", "-w", ws)
+    assert again.code == 0, again.err
+    assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
+    assert [len(server.files[f]["content"].splitlines()) for f in server.uploads] == [10, 5, 3]
+
+
+def test_failed_requests_in_the_error_file_are_stored_as_failures(cli, server, tmp_path):
+    entry = model_entry("models", "alpha-bad400", server.base_url, **FAST)
+    entry += model_entry("models", "beta", server.base_url, **FAST)
+    ws = make_workspace(tmp_path / "ws", server.base_url, per_instruction=2, entries=entry)
+    run = cli("generate", "--wait", "-w", ws)
+    assert run.code == 1
+    assert rows(ws, "SELECT model, state, permanent_failure FROM responses GROUP BY model") == [
+        ("alpha-bad400", "failed", 1),
+        ("beta", "done", 0),
+    ]
+    error = rows(ws, "SELECT error FROM responses WHERE model = 'alpha-bad400'")[0][0]
+    assert "HTTP 400" in error and "refused" in error
+
+
+def test_a_killed_worker_resumes_its_batch_without_uploading_again(server, tmp_path):
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    generate = subprocess.run(
+        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)], env=env, capture_output=True
+    )
+    assert generate.returncode == 0, generate.stderr
+    server.hold_in_progress = True
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)],
+            timeout=60,
+            what="the batch in progress",
+        )
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    assert rows(ws, "SELECT count(*) FROM judgments") == [(0,)]
+    server.hold_in_progress = False
+    resumed = subprocess.run(
+        [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(server.uploads) == 1 and len(server.batches) == 1
+    assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
+    log = Path(rows(ws, "SELECT log_path FROM jobs WHERE kind = 'judge'")[0][0]).read_text()
+    assert "remote batches of an earlier run taken up again" in log
+
+
+def test_cancel_cancels_the_remote_batches(cli, server, tmp_path):
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    server.hold_in_progress = True
+    run = cli("judge", "-w", ws)  # detached by default in batch mode
+    assert run.code == 0, run.err
+    assert "background worker" in run.err
+    job = int(run.out.strip())
+    wait_for(
+        lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)],
+        timeout=60,
+        what="the batch in progress",
+    )
+    listed = cli("jobs", "-w", ws)
+    assert "batch_0001" in listed.out and "in_progress" in listed.out
+    assert cli("cancel", str(job), "-w", ws).code == 0
+    wait_for(
+        lambda: rows(ws, "SELECT state FROM jobs WHERE id = ?", (job,)) == [("cancelled",)],
+        timeout=60,
+        what="the job cancelled",
+    )
+    assert server.cancelled == ["batch_0001"]
+    assert rows(ws, "SELECT status FROM remote_batches") == [("cancelling",)]
+
+
+def test_cancelling_a_job_whose_worker_died_cancels_its_remote_batches(cli, server, tmp_path):
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    server.hold_in_progress = True
+    run = cli("judge", "-w", ws)
+    job = int(run.out.strip())
+    wait_for(
+        lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)],
+        timeout=60,
+        what="the batch in progress",
+    )
+    pid = rows(ws, "SELECT pid FROM jobs WHERE id = ?", (job,))[0][0]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not _alive(pid), timeout=30, what="the worker gone")
+    rows(ws, "UPDATE jobs SET heartbeat_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", (job,))
+    cancelled = cli("cancel", str(job), "-w", ws)
+    assert cancelled.code == 0, cancelled.err
+    assert "batch batch_0001 of judge-markdown: cancelling" in cancelled.out
+    assert server.cancelled == ["batch_0001"]
+    assert rows(ws, "SELECT state FROM jobs WHERE id = ?", (job,)) == [("cancelled",)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is gone for this purpose
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('engine = "vllm"\nmodel = "m"\nmode = "batch"', "answers online only"),
+        (
+            'engine = "openai"\nmodel = "m"\nbatch_repair = "batch"',
+            'batch_repair applies in batch mode (mode = "batch")',
+        ),
+        ('engine = "openai"\nmodel = "m"\nmode = "later"', "mode"),
+    ],
+)
+def test_batch_settings_are_checked(cli, tmp_path, keys, message):
+    ws = tmp_path / "ws"
+    assert cli("init", ws).code == 0
+    (ws / "cuf.toml").write_text(f'[[judges]]\nname = "j"\n{keys}\n', encoding="utf-8")
+    run = cli("judge", "--dry-run", "-w", ws)
+    assert run.code != 0
+    assert message in run.err
+
+
+@pytest.mark.parametrize("repair", ["online", "batch"])
+def test_an_unreadable_answer_is_repaired_online_or_in_a_follow_up_batch(
+    cli, server, tmp_path, repair
+):
+    settings = {"batch_repair": "batch"} if repair == "batch" else {}
+    ws = batch_workspace(tmp_path / "ws", server.base_url, "judge-garbage", **settings)
+    assert cli("generate", "-w", ws).code == 0
+    online_before = sum(server.attempts.values())
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert rows(ws, "SELECT state, repaired, count(*) FROM judgments GROUP BY state, repaired") == [
+        ("done", 1, 10)
+    ]
+    online = sum(server.attempts.values()) - online_before
+    uploads = [len(server.files[f]["content"].splitlines()) for f in server.uploads]
+    if repair == "online":
+        assert online == 10 and uploads == [10]
+    else:
+        assert online == 0 and uploads == [10, 10]
+        assert rows(ws, "SELECT purpose FROM remote_batches ORDER BY id") == [
+            ("units",),
+            ("repairs",),
+        ]
