@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from typing import Any
 
 STEPS = ("validating", "in_progress", "finalizing", "completed")
@@ -128,7 +129,7 @@ class FakeBatchApi:
             "error_file_id": None,
             "errors": None,
             "counts": {"total": 0, "completed": 0, "failed": 0},
-            "created_at": 1_700_000_000 + number,
+            "created_at": int(time.time()),
         }
         self.batches[batch["id"]] = batch
         await self._send(writer, 200, self._batch_shown(batch))

@@ -324,3 +324,72 @@ def test_an_unreadable_answer_is_repaired_online_or_in_a_follow_up_batch(
             ("units",),
             ("repairs",),
         ]
+
+
+def test_a_bench_run_in_batch_mode_answers_then_grades_as_online(cli, server, tmp_path):
+    grades = {}
+    for mode in ("online", "batch"):
+        settings = FAST if mode == "batch" else {}
+        ws = make_workspace(
+            tmp_path / mode,
+            server.base_url,
+            ["alpha"],
+            ["judge-markdown"],
+            instructions=[],
+            bench_items=10,
+            seed=5,
+            **settings,
+        )
+        run = cli("bench", "--model", "alpha", "--reference", "gpt-4-turbo", "--wait", "-w", ws)
+        assert run.code == 0, run.err
+        assert "20 done, 0 failed of 20" in run.out
+        grades[mode] = rows(
+            ws,
+            "SELECT i.text, a.text, g.rating, g.rationale, g.state FROM bench_grades g "
+            "JOIN bench_answers a ON a.id = g.bench_answer_id "
+            "JOIN bench_items i ON i.id = a.bench_item_id ORDER BY i.text",
+        )
+    assert grades["batch"] == grades["online"] and len(grades["batch"]) == 10
+    # The answers, then the grades: one batch each.
+    assert [len(server.files[f]["content"].splitlines()) for f in server.uploads] == [10, 10]
+
+
+async def test_the_jobs_pane_shows_each_remote_batch_while_it_waits(cli, server, tmp_path):
+    import asyncio
+
+    from textual.widgets import DataTable
+
+    from cuf_tui.tui.app import build_app
+    from cuf_tui.workspace import Workspace
+
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert (await asyncio.to_thread(cli, "generate", "-w", ws)).code == 0
+    server.hold_in_progress = True
+    run = await asyncio.to_thread(cli, "judge", "-w", ws)
+    job = int(run.out.strip())
+    await asyncio.to_thread(
+        wait_for,
+        lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)],
+        60,
+        "the batch in progress",
+    )
+    try:
+        app = build_app(Workspace(ws))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("f4")
+            await pilot.pause()
+            table = app.query_one("#jobs-table", DataTable)
+            table.move_cursor(row=[str(k.value) for k in table.rows].index(str(job)))
+            await pilot.pause()
+            detail = " ".join(str(app.query_one("#job-log").render()).split())
+            assert "remote batches (Batch API):" in detail
+            assert "batch batch_0001 of judge-markdown: in_progress, 0/10 answered" in detail
+            assert "expires in" in detail and "age" in detail
+    finally:
+        server.hold_in_progress = False
+        await asyncio.to_thread(
+            wait_for,
+            lambda: rows(ws, "SELECT state FROM jobs WHERE id = ?", (job,)) == [("done",)],
+            60,
+            "the job done",
+        )
