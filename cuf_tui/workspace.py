@@ -62,6 +62,7 @@ responses_per_instruction = 4      # models sampled per instruction from the poo
 # api_key_env = "OPENAI_API_KEY"
 # temperature = 0.0
 # price_per_million_tokens = {{ input = 0.5, output = 1.5 }}
+# mode = "batch"                               # the Batch API: half price, answers within 24 h
 #
 # [[judges]]                                   # Claude, through Anthropic's OpenAI-compatible API
 # name = "claude-3-haiku"

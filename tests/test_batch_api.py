@@ -56,7 +56,8 @@ def test_a_judge_in_batch_mode_stores_what_online_mode_stores(cli, server, tmp_p
     lines = server.files[server.uploads[0]]["content"].decode().splitlines()
     assert len(lines) == 10 and len({json.loads(line)["custom_id"] for line in lines}) == 10
     remote = rows(
-        batched, "SELECT batch_id, status, requests, completed, failed, collected FROM remote_batches"
+        batched,
+        "SELECT batch_id, status, requests, completed, failed, collected FROM remote_batches",
     )
     assert remote == [("batch_0001", "completed", 10, 10, 0, 1)]
     # The answer lines were kept until their units were stored, then let go.
@@ -103,7 +104,11 @@ def test_a_run_over_the_batch_limit_is_split_over_several_batches(cli, server, t
     ]
     entry = model_entry("models", "alpha", server.base_url, batch_max_requests=1000, **FAST)
     ws = make_workspace(
-        tmp_path / "ws", server.base_url, instructions=instructions, per_instruction=1, entries=entry
+        tmp_path / "ws",
+        server.base_url,
+        instructions=instructions,
+        per_instruction=1,
+        entries=entry,
     )
     run = cli("generate", "--wait", "-w", ws)
     assert run.code == 0, run.err

@@ -51,6 +51,7 @@ class Completion:
     finish_reason: str | None  # 'length': cut off at max_tokens
     replaced_chars: int = 0  # invalid code points replaced by U+FFFD
     usage_ignored: str | None = None  # why the server's token counts were not believed
+    batched: bool = False  # answered through the Batch API (at its price)
 
 
 def api_key_for(entry: ModelEntry, secrets: Secrets) -> str:
@@ -268,8 +269,10 @@ class ChatEndpoint:
         """A message fit for the store and the log: no secret, nothing unencodable."""
         return replace_invalid_code_points(self.secrets.redact(message))[0]
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        prices = self.entry.price_per_million_tokens
+    def cost(self, prompt_tokens: int, completion_tokens: int, *, batched: bool = False) -> float:
+        """What tokens cost: online, or through the Batch API (``batched``)."""
+        entry = self.entry
+        prices = entry.batch_prices if batched else entry.price_per_million_tokens
         return (prompt_tokens * prices.input + completion_tokens * prices.output) / 1e6
 
     async def close(self) -> None:

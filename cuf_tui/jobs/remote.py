@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import time
@@ -117,8 +118,9 @@ class BatchedEndpoint:
         """How many requests ``unit`` has made in this run."""
         return self._asked.get(unit, 0)
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        prices = self.entry.batch_prices
+    def cost(self, prompt_tokens: int, completion_tokens: int, *, batched: bool = False) -> float:
+        """What tokens cost: through the Batch API (``batched``) or online (a repair)."""
+        prices = self.entry.batch_prices if batched else self.entry.price_per_million_tokens
         return (prompt_tokens * prices.input + completion_tokens * prices.output) / 1e6
 
 
@@ -192,9 +194,10 @@ class RemoteRun:
                 f"{where}: the answer is not a chat completion ({problem})", transient=True
             )
         assert isinstance(body, dict)
-        return completion_from_body(
+        completion = completion_from_body(
             body, request.messages, request.settings, self.entry, self.batch.secrets, where, 0.0
         )
+        return dataclasses.replace(completion, batched=True)
 
     # ------------------------------------------------------------------------ the loop
 

@@ -392,4 +392,10 @@ class Batch:
         prompt = sum(c.prompt_tokens for c in completions)
         completion = sum(c.completion_tokens for c in completions)
         latency = sum(c.latency_ms for c in completions) if completions else None
-        return UnitCost(prompt, completion, endpoint.cost(prompt, completion), latency)
+        # Each at its own price: an answer through the Batch API at the batch price, a
+        # repair sent online beside it at the online one.
+        cost = sum(
+            endpoint.cost(c.prompt_tokens, c.completion_tokens, batched=c.batched)
+            for c in completions
+        )
+        return UnitCost(prompt, completion, cost, latency)
