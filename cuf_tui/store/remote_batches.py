@@ -41,7 +41,6 @@ class RemoteBatchRow:
         """Whether the provider may still answer it (its answers are not in yet)."""
         return self.status in OPEN_STATES or (not self.collected and self.batch_id is not None)
 
-
     def line(self, now: float) -> str:
         """The batch in words: which, its state and counts, its age and when it expires
         (``now``: seconds since 1970)."""
