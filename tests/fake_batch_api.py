@@ -15,6 +15,7 @@ answered 500 this many times)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -39,6 +40,9 @@ class FakeBatchApi:
         self.max_batch_requests = 50_000
         self.fail_uploads = 0
         self.cancelled: list[str] = []
+        # Where a request hangs without an answer (for killing a worker there): "upload"
+        # (before the file is kept), "uploaded" (after), "create" (after the batch is made).
+        self.stall: set[str] = set()
 
     # -------------------------------------------------------------------------- routes
 
@@ -51,6 +55,20 @@ class FakeBatchApi:
         parts = path.split("?", 1)[0].strip("/").split("/")[1:]  # after "v1"
         if parts == ["files"] and method == "POST":
             await self._upload_file(headers, body, writer)
+        elif parts == ["files"] and method == "GET":
+            listed = [
+                {
+                    "id": file_id,
+                    "object": "file",
+                    "bytes": len(found["content"]),
+                    "created_at": 1_700_000_000,
+                    "filename": found.get("filename", "output.jsonl"),
+                    "purpose": found["purpose"],
+                }
+                for file_id, found in reversed(self.files.items())
+                if found["purpose"] == "batch"
+            ]
+            await self._send(writer, 200, {"object": "list", "data": listed, "has_more": False})
         elif len(parts) == 3 and parts[0] == "files" and parts[2] == "content":
             found = self.files.get(parts[1])
             if found is None:
@@ -86,14 +104,19 @@ class FakeBatchApi:
             self.fail_uploads -= 1
             await self._send(writer, 500, {"error": {"message": "upload failed"}})
             return
+        if "upload" in self.stall:
+            await asyncio.sleep(3600)
         fields = _multipart(headers.get("content-type", ""), body)
         if fields.get("purpose") != b"batch" or "file" not in fields:
             await self._send(writer, 400, {"error": {"message": "purpose batch and a file"}})
             return
         content = fields["file"]
         file_id = f"file-{hashlib.sha256(content).hexdigest()[:8]}{len(self.files)}"
-        self.files[file_id] = {"content": content, "purpose": "batch"}
+        filename = fields.get("file.filename", b"").decode()
+        self.files[file_id] = {"content": content, "purpose": "batch", "filename": filename}
         self.uploads.append(file_id)
+        if "uploaded" in self.stall:
+            await asyncio.sleep(3600)
         await self._send(
             writer,
             200,
@@ -132,6 +155,8 @@ class FakeBatchApi:
             "created_at": int(time.time()),
         }
         self.batches[batch["id"]] = batch
+        if "create" in self.stall:
+            await asyncio.sleep(3600)
         await self._send(writer, 200, self._batch_shown(batch))
 
     # ------------------------------------------------------------------------ progress
@@ -262,8 +287,15 @@ def _multipart(content_type: str, body: bytes) -> dict[str, bytes]:
         head, content = part.split(b"\r\n\r\n", 1)
         if content.endswith(b"\r\n"):
             content = content[:-2]
-        for piece in head.decode("latin-1").split(";"):
+        name = filename = None
+        for piece in head.decode("latin-1").replace("\r\n", ";").split(";"):
             piece = piece.strip()
             if piece.startswith("name="):
-                fields[piece[5:].strip('"')] = content
+                name = piece[5:].strip('"')
+            elif piece.startswith("filename="):
+                filename = piece[9:].strip('"')
+        if name is not None:
+            fields[name] = content
+            if filename is not None:
+                fields[f"{name}.filename"] = filename.encode()
     return fields

@@ -398,3 +398,54 @@ async def test_the_jobs_pane_shows_each_remote_batch_while_it_waits(cli, server,
             60,
             "the job done",
         )
+
+
+@pytest.mark.parametrize(
+    ("stall", "uploads", "left"),
+    [
+        ("upload", 1, ("uploading", None)),  # the file never arrived: uploaded on the next run
+        ("uploaded", 1, ("uploading", None)),  # it arrived unrecorded: found by its name
+        ("create", 1, ("uploaded", None)),  # the batch was made unrecorded: found by its file
+    ],
+)
+def test_a_worker_killed_mid_request_never_uploads_or_creates_twice(
+    server, tmp_path, stall, uploads, left
+):
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    command = [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)]
+    generate = subprocess.run(
+        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)], env=env, capture_output=True
+    )
+    assert generate.returncode == 0, generate.stderr
+    server.stall = {stall}
+    worker = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        arrived = {
+            "upload": lambda: True,
+            "uploaded": lambda: server.uploads,
+            "create": lambda: server.batches,
+        }
+        wait_for(
+            lambda: (
+                rows(ws, "SELECT status, batch_id FROM remote_batches") == [left]
+                and arrived[stall]()
+            ),
+            timeout=60,
+            what=f"the worker stalled at {stall}",
+        )
+        import time
+
+        time.sleep(0.3)  # the stalled request is in the server's hands
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    server.stall = set()
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(server.uploads) == uploads
+    assert len(server.batches) == 1
+    assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
+    assert rows(ws, "SELECT status, collected FROM remote_batches") == [("completed", 1)]

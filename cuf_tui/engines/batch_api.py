@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 CHAT_COMPLETIONS: Final = "/v1/chat/completions"
 COMPLETION_WINDOW: Final = "24h"
+SEARCHED = 2000  # the newest files or batches looked through for one a dead worker made
 TRANSFER_TIMEOUT_S = 900.0  # an upload or download of up to 200 MB, per attempt
 
 
@@ -145,13 +146,33 @@ class BatchApi:
         creating it and recording it)."""
 
         async def call(client: AsyncOpenAI) -> Any:
+            seen = 0
             async for batch in client.batches.list(limit=100):
                 if batch.input_file_id == input_file_id:
                     return batch
+                seen += 1
+                if seen >= SEARCHED:
+                    break
             return None
 
         found = await self._call("listing batches", call)
         return None if found is None else _status(found)
+
+    async def find_file(self, name: str) -> str | None:
+        """The id of the batch input file called ``name``, if its upload arrived (a worker can
+        die during it)."""
+
+        async def call(client: AsyncOpenAI) -> str | None:
+            seen = 0
+            async for uploaded in client.files.list(purpose="batch"):
+                if uploaded.filename == name:
+                    return str(uploaded.id)
+                seen += 1
+                if seen >= SEARCHED:
+                    break
+            return None
+
+        return await self._call("listing files", call)
 
     async def retrieve(self, batch_id: str) -> RemoteStatus:
         async def call(client: AsyncOpenAI) -> Any:

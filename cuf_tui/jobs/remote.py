@@ -43,11 +43,13 @@ from cuf_tui.store.claims import claim_units
 from cuf_tui.store.remote_batches import (
     KnownUnit,
     forget_answers,
+    forget_planned,
     known_units,
     open_remote_batches,
     record_answers,
+    record_file,
+    record_planned,
     record_status,
-    record_upload,
 )
 
 if TYPE_CHECKING:
@@ -84,9 +86,11 @@ class _Open:
 
     row: int
     batch_id: str | None
-    input_file_id: str
+    input_file_id: str | None
+    file_name: str
     purpose: str
     status: str = "uploaded"
+    adopted: bool = False  # left by an earlier run: its batch may exist unrecorded
     waiting: dict[str, _Request] = field(default_factory=dict)
     checked: float = 0.0  # monotonic time of the last check
 
@@ -202,15 +206,34 @@ class RemoteRun:
     # ------------------------------------------------------------------------ the loop
 
     async def adopt(self) -> None:
-        """Take up the batches an earlier run of the job left open (its worker died)."""
-        store = self.batch.store
-        self.known = known_units(store, self.batch.job_id, self.name)
-        for row in open_remote_batches(store, self.batch.job_id):
+        """Take up the batches an earlier run of the job left open (its worker died). One
+        killed during an upload is looked for at the provider by its file's name: found, it
+        goes on; not found, it is forgotten and its requests are sent with the others."""
+        batch = self.batch
+        store = batch.store
+        for row in open_remote_batches(store, batch.job_id):
             if row.model != self.name:
                 continue
-            self.open[row.id] = _Open(
-                row.id, row.batch_id, row.input_file_id, row.purpose, row.status
+            remote = _Open(
+                row.id,
+                row.batch_id,
+                row.input_file_id,
+                row.file_name,
+                row.purpose,
+                row.status,
+                adopted=True,
             )
+            if row.input_file_id is None:
+                file_id = await self.api.find_file(row.file_name)
+                if file_id is None:
+                    await batch.writes(forget_planned, store, row.id)
+                    self.log(f"{row.file_name} never arrived at the provider; sent again")
+                    continue
+                await batch.writes(record_file, store, row.id, file_id)
+                remote.input_file_id = file_id
+                remote.status = "uploaded"
+            self.open[row.id] = remote
+        self.known = known_units(store, batch.job_id, self.name)
         if self.open:
             self.log(f"{len(self.open)} remote batches of an earlier run taken up again")
 
@@ -285,46 +308,50 @@ class RemoteRun:
         return chunks
 
     async def _upload(self, chunk: list[tuple[_Request, bytes]], purpose: str) -> None:
+        """Record the batch to be, upload its file, record the file, make the batch."""
         batch = self.batch
         data = b"".join(line for _, line in chunk)
-        name = f"cuf-job-{batch.job_id}-{len(self.open) + 1}.jsonl"
-        try:
-            file_id = await self.api.upload(name, data)
-        except RequestFailed as failure:
-            self.log(f"could not upload {len(chunk)} requests: {failure}")
-            for request, _ in chunk:
-                request.answer.set_exception(failure)
-            return
         custom_ids = [request.custom_id for request, _ in chunk]
-        row = await batch.writes(
-            record_upload,
+        row, name = await batch.writes(
+            record_planned,
             batch.store,
             batch.job_id,
             self.name,
             self.api.endpoint,
-            file_id,
             purpose,
             custom_ids,
         )
-        remote = _Open(row, None, file_id, purpose)
+        try:
+            file_id = await self.api.upload(name, data)
+        except RequestFailed as failure:
+            self.log(f"could not upload {len(chunk)} requests: {failure}")
+            await batch.writes(forget_planned, batch.store, row)
+            for request, _ in chunk:
+                request.answer.set_exception(failure)
+            return
+        await batch.writes(record_file, batch.store, row, file_id)
+        remote = _Open(row, None, file_id, name, purpose)
         remote.waiting = {request.custom_id: request for request, _ in chunk}
         self.open[row] = remote
         self.log(f"uploaded {len(chunk)} requests ({len(data):,} bytes) as {file_id} ({purpose})")
         await self._create(remote)
 
     async def _create(self, remote: _Open) -> None:
-        """Make the batch of an uploaded file (or find the one a dead worker made)."""
+        """Make the batch of an uploaded file (or, for a file an earlier run uploaded, find
+        the batch its worker made and died before recording)."""
+        assert remote.input_file_id is not None
+        file_id = remote.input_file_id
         try:
-            status = await self.api.find(remote.input_file_id)
+            status = await self.api.find(file_id) if remote.adopted else None
             if status is None:
                 metadata = {"cuf_job": str(self.batch.job_id), "cuf_model": self.name}
-                status = await self.api.create(remote.input_file_id, metadata)
-                self.log(f"batch {status.batch_id} created of {remote.input_file_id}")
+                status = await self.api.create(file_id, metadata)
+                self.log(f"batch {status.batch_id} created of {file_id}")
             else:
-                self.log(f"batch {status.batch_id} of {remote.input_file_id} found; not made again")
+                self.log(f"batch {status.batch_id} of {file_id} found; not made again")
         except RequestFailed as failure:
             if failure.transient:
-                self.log(f"could not create the batch of {remote.input_file_id} yet: {failure}")
+                self.log(f"could not create the batch of {file_id} yet: {failure}")
                 remote.checked = time.monotonic()
                 return
             await self._fail_all(remote, failure)
@@ -365,7 +392,7 @@ class RemoteRun:
             gone = RemoteStatus(
                 remote.batch_id,
                 "failed",
-                remote.input_file_id,
+                remote.input_file_id or remote.file_name,
                 None,
                 None,
                 0,

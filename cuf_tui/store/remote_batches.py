@@ -11,7 +11,9 @@ from dataclasses import dataclass, fields
 from cuf_tui.store.db import NOW, Store
 
 # The provider's states in which a batch will still change (and may be cancelled).
-OPEN_STATES = frozenset({"uploaded", "validating", "in_progress", "finalizing", "cancelling"})
+OPEN_STATES = frozenset(
+    {"uploading", "uploaded", "validating", "in_progress", "finalizing", "cancelling"}
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,8 @@ class RemoteBatchRow:
     job_id: int
     model: str
     endpoint: str
-    input_file_id: str
+    file_name: str
+    input_file_id: str | None
     batch_id: str | None
     status: str
     purpose: str  # units, resubmitted (missing from an expired batch), repairs
@@ -44,7 +47,7 @@ class RemoteBatchRow:
     def line(self, now: float) -> str:
         """The batch in words: which, its state and counts, its age and when it expires
         (``now``: seconds since 1970)."""
-        name = self.batch_id or f"(not yet made of {self.input_file_id})"
+        name = self.batch_id or f"(not yet made of {self.input_file_id or self.file_name})"
         counts = f"{self.completed + self.failed}/{self.requests} answered"
         if self.failed:
             counts += f" ({self.failed} failed)"
@@ -82,28 +85,47 @@ def _row(values: Sequence[object]) -> RemoteBatchRow:
     return RemoteBatchRow(**{**row.__dict__, "collected": bool(row.collected)})
 
 
-def record_upload(
+def record_planned(
     store: Store,
     job_id: int,
     model: str,
     endpoint: str,
-    input_file_id: str,
     purpose: str,
     custom_ids: Sequence[str],
-) -> int:
-    """A file of ``custom_ids``' requests is uploaded: the batch to be, in one transaction."""
+) -> tuple[int, str]:
+    """A file of ``custom_ids``' requests about to be uploaded: the batch to be, and the
+    file's name (unique to it, so a worker killed during the upload can find whether it
+    arrived), in one transaction."""
     with store.transaction():
         cursor = store.db.execute(
-            "INSERT INTO remote_batches (job_id, model, endpoint, input_file_id, status, "
-            "purpose, requests) VALUES (?, ?, ?, ?, 'uploaded', ?, ?)",
-            (job_id, model, endpoint, input_file_id, purpose, len(custom_ids)),
+            "INSERT INTO remote_batches (job_id, model, endpoint, file_name, status, purpose, "
+            "requests) VALUES (?, ?, ?, '', 'uploading', ?, ?)",
+            (job_id, model, endpoint, purpose, len(custom_ids)),
         )
         row_id = int(cursor.lastrowid or 0)
+        name = f"cuf-job{job_id}-batch{row_id}.jsonl"
+        store.db.execute("UPDATE remote_batches SET file_name = ? WHERE id = ?", (name, row_id))
         store.db.conn.executemany(
             "INSERT INTO remote_batch_units (remote_batch_id, custom_id) VALUES (?, ?)",
             [(row_id, custom_id) for custom_id in custom_ids],
         )
-    return row_id
+    return row_id, name
+
+
+def record_file(store: Store, row_id: int, input_file_id: str) -> None:
+    """The batch's input file is uploaded."""
+    store.write(
+        f"UPDATE remote_batches SET input_file_id = ?, status = 'uploaded', checked_at = {NOW} "
+        "WHERE id = ?",
+        (input_file_id, row_id),
+    )
+
+
+def forget_planned(store: Store, row_id: int) -> None:
+    """A batch whose file never arrived: as if it had not been planned."""
+    with store.transaction():
+        store.db.execute("DELETE FROM remote_batch_units WHERE remote_batch_id = ?", (row_id,))
+        store.db.execute("DELETE FROM remote_batches WHERE id = ?", (row_id,))
 
 
 def record_status(

@@ -479,18 +479,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (probe_judgment_id, model)
     );
     """,
-    # 10: Batch API work. A remote batch is recorded as soon as its input file exists (and
-    # again once the batch does), with the units it carries; each unit's answer line is kept
-    # as soon as it is downloaded, so that a worker killed at any point requests nothing twice.
+    # 10: Batch API work. A remote batch is recorded, with the units it carries, before its
+    # input file is uploaded, and again once the file and then the batch exist; each unit's
+    # answer line is kept as soon as it is downloaded, so that a worker killed at any point
+    # requests nothing twice.
     """
     CREATE TABLE remote_batches (
         id INTEGER PRIMARY KEY,
         job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
         model TEXT NOT NULL,                  -- the [[models]] or [[judges]] name
         endpoint TEXT NOT NULL,               -- the provider's base URL
-        input_file_id TEXT NOT NULL,
-        batch_id TEXT,                        -- NULL: uploaded, the batch not yet created
-        status TEXT NOT NULL,                 -- 'uploaded', then the provider's status
+        file_name TEXT NOT NULL,              -- the input file's name, unique to the row
+        input_file_id TEXT,                   -- NULL: its upload has not finished
+        batch_id TEXT,                        -- NULL: the batch not yet created
+        status TEXT NOT NULL,                 -- 'uploading', 'uploaded', the provider's
         purpose TEXT NOT NULL DEFAULT 'units' CHECK (purpose IN ('units', 'resubmitted',
             'repairs')),
         requests INTEGER NOT NULL,
