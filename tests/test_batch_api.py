@@ -18,6 +18,20 @@ POOL = ["alpha", "beta", "gamma", "delta"]
 FAST = {"mode": "batch", "batch_poll_interval": 0.05}
 
 
+@pytest.fixture
+def detached(request):
+    """Workspaces whose detached workers are killed when the test ends, however it ends (a
+    worker waits for its batches as long as they take)."""
+    workspaces: list[Path] = []
+    yield workspaces.append
+    import contextlib
+
+    for ws in workspaces:
+        for (pid,) in rows(ws, "SELECT pid FROM jobs WHERE pid IS NOT NULL"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def judged(ws: Path) -> list[tuple[object, ...]]:
     """Every stored judgment, with its ratings, in a form two stores can be compared by."""
     return rows(
@@ -230,8 +244,9 @@ def test_a_killed_worker_resumes_its_batch_without_uploading_again(server, tmp_p
     assert "remote batches of an earlier run taken up again" in log
 
 
-def test_cancel_cancels_the_remote_batches(cli, server, tmp_path):
+def test_cancel_cancels_the_remote_batches(cli, server, tmp_path, detached):
     ws = batch_workspace(tmp_path / "ws", server.base_url)
+    detached(ws)
     assert cli("generate", "-w", ws).code == 0
     server.hold_in_progress = True
     run = cli("judge", "-w", ws)  # detached by default in batch mode
@@ -255,8 +270,11 @@ def test_cancel_cancels_the_remote_batches(cli, server, tmp_path):
     assert rows(ws, "SELECT status FROM remote_batches") == [("cancelling",)]
 
 
-def test_cancelling_a_job_whose_worker_died_cancels_its_remote_batches(cli, server, tmp_path):
+def test_cancelling_a_job_whose_worker_died_cancels_its_remote_batches(
+    cli, server, tmp_path, detached
+):
     ws = batch_workspace(tmp_path / "ws", server.base_url)
+    detached(ws)
     assert cli("generate", "-w", ws).code == 0
     server.hold_in_progress = True
     run = cli("judge", "-w", ws)
@@ -359,7 +377,9 @@ def test_a_bench_run_in_batch_mode_answers_then_grades_as_online(cli, server, tm
     assert [len(server.files[f]["content"].splitlines()) for f in server.uploads] == [10, 10]
 
 
-async def test_the_jobs_pane_shows_each_remote_batch_while_it_waits(cli, server, tmp_path):
+async def test_the_jobs_pane_shows_each_remote_batch_while_it_waits(
+    cli, server, tmp_path, detached
+):
     import asyncio
 
     from textual.widgets import DataTable
@@ -368,6 +388,7 @@ async def test_the_jobs_pane_shows_each_remote_batch_while_it_waits(cli, server,
     from cuf_tui.workspace import Workspace
 
     ws = batch_workspace(tmp_path / "ws", server.base_url)
+    detached(ws)
     assert (await asyncio.to_thread(cli, "generate", "-w", ws)).code == 0
     server.hold_in_progress = True
     run = await asyncio.to_thread(cli, "judge", "-w", ws)
@@ -449,3 +470,33 @@ def test_a_worker_killed_mid_request_never_uploads_or_creates_twice(
     assert len(server.batches) == 1
     assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
     assert rows(ws, "SELECT status, collected FROM remote_batches") == [("completed", 1)]
+
+
+def test_a_batch_the_provider_refuses_is_sent_once_more_then_stored_as_failures(
+    cli, server, tmp_path
+):
+    server.max_batch_requests = 5  # the provider's limit, lower than the entry says
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 1
+    assert "failed: all 10 units failed" in run.err
+    assert rows(ws, "SELECT status, purpose FROM remote_batches ORDER BY id") == [
+        ("failed", "units"),
+        ("failed", "resubmitted"),
+    ]
+    error = rows(ws, "SELECT DISTINCT error FROM judgments")[0][0]
+    assert "batch_0002 failed again (10 requests, more than the 5 a batch may hold)" in error
+    listed = cli("jobs", "-w", ws).out
+    assert "batch_0001 of judge-markdown: failed: 10 requests, more than the 5" in listed
+
+
+def test_a_run_over_the_file_size_limit_is_split_by_bytes(cli, server, tmp_path):
+    entry = model_entry("models", "alpha", server.base_url, batch_max_bytes=2048, **FAST)
+    ws = make_workspace(tmp_path / "ws", server.base_url, per_instruction=1, entries=entry)
+    run = cli("generate", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    sizes = [len(server.files[f]["content"]) for f in server.uploads]
+    assert len(sizes) > 1 and max(sizes) <= 2048
+    assert sum(len(server.files[f]["content"].splitlines()) for f in server.uploads) == 10

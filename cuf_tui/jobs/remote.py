@@ -444,10 +444,13 @@ class RemoteRun:
         for request in missing:
             if status.status == "cancelled" or request.custom_id in self.resubmitted:
                 why = "was cancelled" if status.status == "cancelled" else f"{status.status} again"
+                said = f" ({status.errors})" if status.errors else ""
                 request.answer.set_exception(
                     RequestFailed(
-                        f"{self.name}: batch {status.batch_id} {why} without answering this "
-                        "request; run the same command to ask again",
+                        self.api._clean(
+                            f"{self.name}: batch {status.batch_id} {why}{said} without "
+                            "answering this request; run the same command to ask again"
+                        ),
                         transient=True,
                     )
                 )
