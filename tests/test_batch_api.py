@@ -268,6 +268,69 @@ def test_cancel_cancels_the_remote_batches(cli, server, tmp_path, detached):
     )
     assert server.cancelled == ["batch_0001"]
     assert rows(ws, "SELECT status FROM remote_batches") == [("cancelling",)]
+    # The same command again: what the cancelled batch left unanswered is sent once more.
+    server.hold_in_progress = False
+    resumed = cli("judge", "--wait", "-w", ws)
+    assert resumed.code == 0, resumed.err
+    assert "10 done, 0 failed of 10" in resumed.out
+    assert rows(ws, "SELECT status, purpose FROM remote_batches ORDER BY id") == [
+        ("cancelled", "units"),
+        ("completed", "resubmitted"),
+    ]
+
+
+def test_ctrl_c_leaves_the_remote_batches_running_for_the_same_command(server, tmp_path):
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    command = [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)]
+    generate = subprocess.run(
+        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)], env=env, capture_output=True
+    )
+    assert generate.returncode == 0, generate.stderr
+    server.hold_in_progress = True
+    foreground = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(
+            lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)],
+            timeout=60,
+            what="the batch in progress",
+        )
+    finally:
+        foreground.send_signal(signal.SIGINT)
+        _, err = foreground.communicate(timeout=60)
+    assert foreground.returncode == 130
+    assert "remote batches keep running at the provider" in err
+    assert "cuf-tui cancel" in err
+    assert server.cancelled == []
+    server.hold_in_progress = False
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(server.uploads) == 1 and len(server.batches) == 1
+    assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
+
+
+def test_progress_counts_every_model_sent_in_batch_mode_at_once(cli, server, tmp_path, detached):
+    ws = make_workspace(tmp_path / "ws", server.base_url, POOL, **FAST)
+    detached(ws)
+    server.hold_in_progress = True
+    run = cli("generate", "-w", ws)
+    job = int(run.out.split()[-1])  # the job id alone, last on stdout
+    wait_for(
+        lambda: (
+            rows(ws, "SELECT count(*) FROM remote_batches WHERE status = 'in_progress'") == [(4,)]
+            and rows(ws, "SELECT in_flight FROM jobs WHERE id = ?", (job,)) == [(40,)]
+        ),
+        timeout=60,
+        what="four batches in progress, 40 requests in flight",
+    )
+    server.hold_in_progress = False
+    wait_for(
+        lambda: rows(ws, "SELECT state, done FROM jobs WHERE id = ?", (job,)) == [("done", 40)],
+        timeout=60,
+        what="the job done",
+    )
 
 
 def test_cancelling_a_job_whose_worker_died_cancels_its_remote_batches(
@@ -472,7 +535,7 @@ def test_a_worker_killed_mid_request_never_uploads_or_creates_twice(
     assert rows(ws, "SELECT status, collected FROM remote_batches") == [("completed", 1)]
 
 
-def test_a_batch_the_provider_refuses_is_sent_once_more_then_stored_as_failures(
+def test_a_batch_the_provider_refuses_fails_its_units_for_good_with_the_reason(
     cli, server, tmp_path
 ):
     server.max_batch_requests = 5  # the provider's limit, lower than the entry says
@@ -481,14 +544,36 @@ def test_a_batch_the_provider_refuses_is_sent_once_more_then_stored_as_failures(
     run = cli("judge", "--wait", "-w", ws)
     assert run.code == 1
     assert "failed: all 10 units failed" in run.err
+    # The same file would be refused again: not sent once more, and not by the next run.
     assert rows(ws, "SELECT status, purpose FROM remote_batches ORDER BY id") == [
-        ("failed", "units"),
-        ("failed", "resubmitted"),
+        ("failed", "units")
     ]
+    assert rows(ws, "SELECT DISTINCT permanent_failure FROM judgments") == [(1,)]
     error = rows(ws, "SELECT DISTINCT error FROM judgments")[0][0]
-    assert "batch_0002 failed again (10 requests, more than the 5 a batch may hold)" in error
+    assert "batch_0001 was refused by the provider (10 requests, more than the 5" in error
+    assert "batch_max_requests" in error and "--retry-failed" in error
     listed = cli("jobs", "-w", ws).out
     assert "batch_0001 of judge-markdown: failed: 10 requests, more than the 5" in listed
+    again = cli("judge", "--wait", "-w", ws)
+    assert "failed in a way a retry cannot fix" in again.out and len(server.uploads) == 1
+    # With the entry's limit lowered, --retry-failed sends them in batches the provider takes.
+    config = (ws / "cuf.toml").read_text(encoding="utf-8")
+    (ws / "cuf.toml").write_text(config + "batch_max_requests = 5\n", encoding="utf-8")
+    fixed = cli("judge", "--wait", "--retry-failed", "-w", ws)
+    assert fixed.code == 0, fixed.err
+    assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
+
+
+def test_a_partial_batch_price_halves_what_it_leaves_out(cli, server, tmp_path):
+    ws = batch_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        toml="batch_price_per_million_tokens = { input = 0.1 }\n",
+    )
+    from cuf_tui.workspace import Workspace
+
+    judge = Workspace(ws).config.judge_named("judge-markdown")
+    assert (judge.batch_prices.input, judge.batch_prices.output) == (0.1, 1.0)
 
 
 def test_a_run_over_the_file_size_limit_is_split_by_bytes(cli, server, tmp_path):

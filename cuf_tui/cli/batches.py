@@ -126,6 +126,15 @@ def _run_with_progress(workspace: Workspace, job_id: int, kind: str) -> int:
         console(stderr=True).print(
             f"Stopped job {job_id}; what finished is stored. Run the same command to resume."
         )
+        from cuf_tui.store.remote_batches import open_remote_batches
+
+        with workspace.open_store() as store:
+            remote = len(open_remote_batches(store, job_id))
+        if remote:
+            console(stderr=True).print(
+                f"Its {remote} remote batches keep running at the provider: the same command "
+                f"collects their answers; `cuf-tui cancel {job_id}` cancels them."
+            )
         return 130
     progress = outcome.progress
     if outcome.state == "failed":
@@ -166,15 +175,16 @@ def jobs(args: argparse.Namespace) -> int:
 
 
 def cancel(args: argparse.Namespace) -> int:
-    from cuf_tui.jobs.launch import NO_WORKER, cancel_job
+    """Stop a job. Its remote batches (batch mode) are cancelled by its worker as it stops;
+    those of a job no worker runs (it died, or it stopped and left them running) here."""
+    from cuf_tui.jobs.launch import cancel_with_batches
+    from cuf_tui.jobs.remote import cancel_abandoned
 
     workspace = workspace_of(args)
     with workspace.open_store() as store:
-        said = cancel_job(store, args.job)
+        said, left_to_us = cancel_with_batches(store, args.job)
     console().print(said)
-    if NO_WORKER in said:  # its worker's own cancel did not run
-        from cuf_tui.jobs.remote import cancel_abandoned
-
+    if left_to_us:
         for line in cancel_abandoned(workspace, args.job):
             console().print(f"  {line}", markup=False, highlight=False)
     return 0

@@ -145,11 +145,15 @@ class ModelEntry(_Strict):
 
     @property
     def batch_prices(self) -> Prices:
-        """What a token costs in batch mode: the entry's batch price, or half its price."""
-        if self.batch_price_per_million_tokens is not None:
-            return self.batch_price_per_million_tokens
+        """What a token costs in batch mode: the entry's batch price, and half the online
+        price for what it leaves out (input, output or both)."""
         online = self.price_per_million_tokens
-        return Prices(input=online.input / 2, output=online.output / 2)
+        given = self.batch_price_per_million_tokens
+        chosen = given.model_fields_set if given is not None else set()
+        return Prices(
+            input=given.input if given is not None and "input" in chosen else online.input / 2,
+            output=given.output if given is not None and "output" in chosen else online.output / 2,
+        )
 
     @property
     def prices(self) -> Prices:

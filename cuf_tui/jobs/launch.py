@@ -142,20 +142,29 @@ def work_detached(workspace: Workspace, job_id: int) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, task.cancel)
-        last = [0.0]
+        last = [time.monotonic()]
+        said: list[tuple[int, ...]] = [()]
 
         def every_ten_seconds(progress: Any) -> None:
-            if progress.started + last[0] + 10 <= time.monotonic():
-                last[0] += 10
-                logger.info(
-                    "job %d: %d/%d done, %d failed, %d in flight, %.1f req/s",
-                    job_id,
-                    progress.done,
-                    progress.total,
-                    progress.failed,
-                    progress.in_flight,
-                    progress.rate,
-                )
+            """A progress line at most every 10 s, and while nothing moves (a Batch API job
+            waits for hours) one every 10 minutes."""
+            now = time.monotonic()
+            counts = (progress.done, progress.failed, progress.unparsed, progress.in_flight)
+            due = now - last[0] >= 10 if counts != said[0] else now - last[0] >= 600
+            if not due:
+                return
+            last[0] = now
+            said[0] = counts
+            logger.info(
+                "job %d: %d/%d done, %d failed, %d in flight, %.1f req/s%s",
+                job_id,
+                progress.done,
+                progress.total,
+                progress.failed,
+                progress.in_flight,
+                progress.rate,
+                f" ({progress.phase})" if progress.phase else "",
+            )
 
         return await run_job(workspace, job_id, on_progress=every_ten_seconds, log=logger.info)
 
@@ -188,3 +197,19 @@ def cancel_job(store: Store, job_id: int) -> str:
             os.kill(before.pid, signal.SIGTERM)
         return f"Asked job {job_id} (pid {before.pid}) to stop."
     return f"Job {job_id} cancelled ({NO_WORKER})."
+
+
+def cancel_with_batches(store: Store, job_id: int) -> tuple[str, bool]:
+    """Stop a job, and say whether its remote batches (batch mode) are left for the caller
+    to cancel (`jobs.remote.cancel_abandoned`): no worker of it runs to cancel them, or it
+    stopped earlier and left them running. Returns what was done, in words, and that."""
+    from cuf_tui.store.remote_batches import open_remote_batches
+
+    row = job_row(store, job_id)
+    remote = bool(open_remote_batches(store, job_id))
+    if row is not None and row.state != "running" and remote:
+        return f"Job {job_id} is {row.state}; cancelling the remote batches it left.", True
+    said = cancel_job(store, job_id)
+    if remote and NO_WORKER not in said:
+        return f"{said} Its worker cancels its remote batches at the provider as it stops.", False
+    return said, remote

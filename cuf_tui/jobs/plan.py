@@ -72,7 +72,11 @@ class Estimate:
     @property
     def label(self) -> str:
         """The endpoint's name, and "(batch)" when it is sent as Batch API jobs."""
-        return f"{self.name} (batch)" if self.batch else self.name
+        if not self.batch:
+            return self.name
+        if self.name.endswith(")"):  # "judge (grades)": one pair of brackets
+            return f"{self.name[:-1]}, batch)"
+        return f"{self.name} (batch)"
 
 
 def sample_models(config: Config, instruction_key: str) -> list[str]:
@@ -220,9 +224,10 @@ def estimate_requests(
 def batch_mode_note() -> str:
     """What batch mode means for the user about to launch it."""
     return (
-        "(batch): sent as OpenAI Batch API jobs, at the batch price (half the online price "
-        "unless the entry sets batch_price_per_million_tokens); answers come within 24 hours, "
-        "so the job runs in a background worker; watch it in Jobs or `cuf-tui jobs`."
+        "An endpoint marked (batch) is sent as OpenAI Batch API jobs, at the batch price (half "
+        "the online price unless the entry sets batch_price_per_million_tokens); answers come "
+        "within 24 hours, so the job runs in a background worker; watch it in Jobs or "
+        "`cuf-tui jobs`."
     )
 
 

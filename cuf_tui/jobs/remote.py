@@ -142,7 +142,7 @@ class RemoteRun:
         self.busy = 0  # units running their own code (not waiting on an answer)
         self.wake = asyncio.Event()
         self.resubmitted: set[str] = set()  # sent again in this run (once at most)
-        self.cancelled_by_us = False
+        batch.remote_runs.append(self)
 
     @property
     def name(self) -> str:
@@ -259,18 +259,22 @@ class RemoteRun:
                 await asyncio.wait_for(self.wake.wait(), timeout=min(interval, 1.0))
 
     def _show(self) -> None:
+        """The job's progress: requests waiting and remote batches open, over every model
+        the batch sends to at once (several models generate side by side)."""
+        runs = self.batch.remote_runs
+        waiting = sum(run.waiting for run in runs)
+        batches = sum(len(run.open) for run in runs)
         progress = self.batch.progress
-        waiting = sum(len(r.waiting) for r in self.open.values()) + len(self.pending)
         progress.in_flight = waiting
-        if self.open:
-            states = sorted({r.status for r in self.open.values()})
-            progress.phase = (
-                f"{len(self.open)} remote batches of {self.name} ({', '.join(states)}); "
-                f"{waiting} requests wait for answers"
-            )
-        else:
-            progress.phase = None
+        progress.phase = (
+            f"{batches} remote batches open, {waiting} requests waiting" if batches else None
+        )
         self.batch.on_progress(progress)
+
+    @property
+    def waiting(self) -> int:
+        """Requests of this model waiting for an answer (sent, or about to be)."""
+        return sum(len(r.waiting) for r in self.open.values()) + len(self.pending)
 
     async def _send_pending(self) -> None:
         """Every waiting request, in batches within the provider's limits."""
@@ -441,28 +445,42 @@ class RemoteRun:
                 request.answer.set_result(self._read(request, answered))
             except RequestFailed as failure:
                 request.answer.set_exception(failure)
+        refused = status.status == "failed"  # the provider refused the batch as it is
         for request in missing:
-            if status.status == "cancelled" or request.custom_id in self.resubmitted:
-                why = "was cancelled" if status.status == "cancelled" else f"{status.status} again"
-                said = f" ({status.errors})" if status.errors else ""
-                request.answer.set_exception(
-                    RequestFailed(
-                        self.api._clean(
-                            f"{self.name}: batch {status.batch_id} {why}{said} without "
-                            "answering this request; run the same command to ask again"
-                        ),
-                        transient=True,
-                    )
-                )
+            if refused or request.custom_id in self.resubmitted:
+                request.answer.set_exception(self._unanswered(status, again=not refused))
                 continue
             self.resubmitted.add(request.custom_id)
             request.purpose = "resubmitted"
             self.pending.append(request)
-        if missing and status.status != "cancelled":
+        if missing and not refused:
             self.log(
                 f"{len(self.pending)} requests batch {status.batch_id} left unanswered "
                 "are sent again"
             )
+
+    def _unanswered(self, status: RemoteStatus, *, again: bool) -> RequestFailed:
+        """The failure of a request a finished batch did not answer. A batch the provider
+        refused (it failed as a whole, say for its size) fails its requests for good: the
+        same file would be refused again."""
+        said = f" ({status.errors})" if status.errors else ""
+        where = f"{self.name}: batch {status.batch_id}"
+        if not again:
+            return RequestFailed(
+                self.api._clean(
+                    f"{where} was refused by the provider{said}; if its limits are lower than "
+                    "batch_max_requests or batch_max_bytes say, lower them in cuf.toml and run "
+                    "again with --retry-failed"
+                ),
+                transient=False,
+            )
+        return RequestFailed(
+            self.api._clean(
+                f"{where} {status.status} again{said} without answering this request; run "
+                "the same command to ask again"
+            ),
+            transient=True,
+        )
 
     async def _fail_all(self, remote: _Open, failure: RequestFailed) -> None:
         self.log(f"batch of {remote.input_file_id} cannot be made: {failure}")
@@ -514,6 +532,29 @@ class RemoteRun:
                     created_at=status.created_at,
                     expires_at=status.expires_at,
                 )
+
+
+async def _stopped(batch: Batch, run: RemoteRun) -> None:
+    """The run was stopped. A job cancelled (`cuf-tui cancel`, `c` in Jobs) cancels its
+    remote batches; one merely stopped (Ctrl-C, the terminal gone) leaves them running at
+    the provider, for the same command to collect."""
+    open_batches = [r for r in run.open.values() if r.batch_id and r.status not in FINISHED]
+    if not open_batches:
+        return
+    try:
+        cancelled = bool(
+            batch.store.scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (batch.job_id,))
+        )
+    except CufError:
+        cancelled = False
+    if not cancelled:
+        run.log(
+            f"{len(open_batches)} remote batches keep running at the provider: the same "
+            f"command collects them, `cuf-tui cancel {batch.job_id}` cancels them"
+        )
+        return
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.shield(run.cancel_open()), CANCEL_TIMEOUT_S)
 
 
 def _custom_id(line: str) -> str | None:
@@ -600,9 +641,7 @@ async def send_batched(
             task.cancel()
         await asyncio.gather(looping, *tasks, return_exceptions=True)
         if not failures or isinstance(failures[0], asyncio.CancelledError):
-            run.cancelled_by_us = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(run.cancel_open()), CANCEL_TIMEOUT_S)
+            await _stopped(batch, run)
         raise
     finally:
         if stored:  # answer lines of stored units: their text is in the store's tables now

@@ -88,6 +88,7 @@ class Batch:
         # Units stored by another batch after this moment are not sent again (claims).
         self.planned_at = store.now()
         self.stored_before = 0  # units earlier runs of the job stored (its counts keep them)
+        self.remote_runs: list[Any] = []  # the models it sends through a Batch API
 
     # ------------------------------------------------------------------------- the run
 

@@ -52,9 +52,9 @@ class RemoteBatchRow:
         if self.failed:
             counts += f" ({self.failed} failed)"
         timing = ""
-        if self.remote_created_at is not None:
+        if self.remote_created_at is not None and self.status in OPEN_STATES:
             timing = f", age {_span(now - self.remote_created_at)}"
-        if self.expires_at is not None and self.status in OPEN_STATES:
+        if self.expires_at is not None and self.status in OPEN_STATES - {"cancelling"}:
             left = self.expires_at - now
             timing += f", expires in {_span(left)}" if left > 0 else ", past its window"
         what = "" if self.purpose == "units" else f" ({self.purpose})"

@@ -350,12 +350,12 @@ class Workbench:
 
     def cancel(self, job_id: int) -> str:
         """Stop a job; what was done, in words."""
-        from cuf_tui.jobs.launch import NO_WORKER, cancel_job
+        from cuf_tui.jobs.launch import cancel_with_batches
 
-        said = cancel_job(self.store, job_id)
-        if NO_WORKER in said:
-            # Its worker's own cancel did not run: the remote batches it left are cancelled
-            # here, in a thread (requests to the provider), the Jobs pane showing the result.
+        said, left_to_us = cancel_with_batches(self.store, job_id)
+        if left_to_us:
+            # No worker of the job cancels its remote batches: they are cancelled here, in a
+            # thread (requests to the provider); the Jobs pane shows what came of it.
             import threading
 
             from cuf_tui.jobs.remote import cancel_abandoned

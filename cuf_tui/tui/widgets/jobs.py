@@ -150,10 +150,18 @@ class JobsPane(Vertical):
         job_id = self.selected_job_id
         if job_id is None:
             return
-        state = self.rows[job_id].shown_state if job_id in self.rows else "running"
-        if state not in ("running", "queued", "interrupted"):
+        row = self.rows.get(job_id)
+        state = row.shown_state if row is not None else "running"
+        remote = row is not None and any(r.open for r in row.remote_batches)
+        if state not in ("running", "queued", "interrupted") and not remote:
             self.notify(f"Job {job_id} is {state}: no worker runs it, nothing to cancel.")
             return
+        also = (
+            " Its remote batches at the provider are cancelled too (what they answered "
+            "already is kept)."
+            if remote
+            else ""
+        )
 
         def cancel(confirmed: bool | None) -> None:
             if confirmed:
@@ -163,7 +171,7 @@ class JobsPane(Vertical):
             ConfirmBatch(
                 f"Cancel job {job_id}?",
                 "Its worker stops sending; what is done stays in the store, and the same "
-                "command resumes it later.",
+                "command resumes it later." + also,
                 yes=f"cancel job {job_id}",
                 no="keep it running",
             ),
