@@ -28,13 +28,16 @@ def render_summary(
     console.print(
         f"  pool    {len(config.models)} models"
         + (
-            f": {', '.join(m.name for m in config.models)}"
+            ": "
+            + ", ".join(m.name + (" (batch)" if m.mode == "batch" else "") for m in config.models)
             if config.models
             else " (add [[models]] entries to cuf.toml to generate responses)"
         )
     )
     console.print(
-        f"  judge   {judge.name} ({judge.engine}, {judge.model})"
+        f"  judge   {judge.name} ({judge.engine}, {judge.model}"
+        + (", Batch API" if judge.mode == "batch" else "")
+        + ")"
         if judge
         else "  judge   none (add a [[judges]] entry to cuf.toml to judge responses)"
     )

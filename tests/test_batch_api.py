@@ -229,6 +229,13 @@ def test_a_killed_worker_resumes_its_batch_without_uploading_again(server, tmp_p
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait()
     assert rows(ws, "SELECT count(*) FROM judgments") == [(0,)]
+    dry = subprocess.run(
+        [sys.executable, "-m", "cuf_tui", "judge", "--dry-run", "-w", str(ws)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "10 requests to judge-markdown are in remote batches of job 2" in dry.stderr
     server.hold_in_progress = False
     resumed = subprocess.run(
         [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)],

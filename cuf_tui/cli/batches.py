@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from cuf_tui.cli.output import console, note_servers, note_skipped, workspace_of
 
 if TYPE_CHECKING:
+    from cuf_tui.config import ModelEntry
     from cuf_tui.jobs.kinds import BatchRequest
+    from cuf_tui.store.db import Store
     from cuf_tui.workspace import Workspace
 
 
@@ -70,7 +72,8 @@ def run_batch(args: argparse.Namespace, request: BatchRequest) -> int:
             estimates = plan.estimates(planning)
             render_estimates(console(), request.kind, estimates, plan.assignments)
             note_servers(plan.endpoints)
-    for note in plan.notes():
+        notes = plan.notes() + _waiting_notes(store, plan.endpoints)
+    for note in notes:
         console(stderr=True).print(f"note: {note}")
     note_skipped(plan.skipped_failures)
     if args.dry_run:
@@ -86,6 +89,25 @@ def run_batch(args: argparse.Namespace, request: BatchRequest) -> int:
 
         raise CufError("--wait and --detach contradict each other; give one")
     return _launch(args, workspace, plan.request, batched and not wait)
+
+
+def _waiting_notes(store: Store, entries: list[ModelEntry]) -> list[str]:
+    """Requests of batch-mode endpoints already at the provider, waiting for answers."""
+    from cuf_tui.store.remote_batches import waiting_requests
+
+    notes = []
+    for entry in entries:
+        if entry.mode != "batch":
+            continue
+        count, jobs = waiting_requests(store, entry.name)
+        if count:
+            which = ", ".join(str(j) for j in jobs)
+            notes.append(
+                f"{count} requests to {entry.name} are in remote batches of job {which}, still "
+                "waiting for answers; the same command takes them up instead of sending them "
+                "again (they are counted above)"
+            )
+    return notes
 
 
 def _launch(

@@ -230,3 +230,16 @@ def remote_batch(store: Store, row_id: int) -> RemoteBatchRow:
 def open_remote_batches(store: Store, job_id: int) -> list[RemoteBatchRow]:
     """The job's batches the provider may still be working on."""
     return [row for row in job_remote_batches(store, [job_id])[job_id] if row.open]
+
+
+def waiting_requests(store: Store, model: str) -> tuple[int, list[int]]:
+    """Requests to ``model`` in remote batches whose answers are not in yet, and the jobs
+    that sent them."""
+    count, jobs = 0, set()
+    for job_id, requests in store.db.execute(
+        "SELECT job_id, requests FROM remote_batches WHERE model = ? AND collected = 0",
+        (model,),
+    ):
+        count += int(requests)
+        jobs.add(int(job_id))
+    return count, sorted(jobs)
