@@ -43,18 +43,25 @@ class FakeBatchApi:
         # Where a request hangs without an answer (for killing a worker there): "upload"
         # (before the file is kept), "uploaded" (after), "create" (after the batch is made).
         self.stall: set[str] = set()
+        # Faults, each once: "create" or "upload" done, then the connection closed unanswered.
+        self.drop_replies: set[str] = set()
+        self.garbage_retrieves = 0  # the next retrieves answer 200 with an HTML page
+        self.missing_retrieves = 0  # the next retrieves answer 404
+        self.expired_as_errors = False  # an expired batch lists what it did not run as errors
+        self.refusal_extra = ""  # appended to the reason a refused batch gives
 
     # -------------------------------------------------------------------------- routes
 
     async def batch_route(
         self, method: str, path: str, headers: dict[str, str], body: bytes, writer: Any
-    ) -> None:
+    ) -> bool:
+        """Answer one request; False: the connection is closed without an answer."""
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
             await self._send(writer, 401, {"error": {"message": "missing or wrong API key"}})
-            return
+            return True
         parts = path.split("?", 1)[0].strip("/").split("/")[1:]  # after "v1"
         if parts == ["files"] and method == "POST":
-            await self._upload_file(headers, body, writer)
+            return await self._upload_file(headers, body, writer)
         elif parts == ["files"] and method == "GET":
             listed = [
                 {
@@ -76,40 +83,46 @@ class FakeBatchApi:
             else:
                 await self._send(writer, 200, found["content"])
         elif parts == ["batches"] and method == "POST":
-            await self._create_batch(json.loads(body), writer)
+            return await self._create_batch(json.loads(body), writer)
         elif parts == ["batches"] and method == "GET":
             listed = [self._batch_shown(b) for b in reversed(list(self.batches.values()))][:PAGE]
             await self._send(writer, 200, {"object": "list", "data": listed, "has_more": False})
         elif len(parts) == 2 and parts[0] == "batches" and method == "GET":
             batch = self.batches.get(parts[1])
-            if batch is None:
+            if self.garbage_retrieves > 0:
+                self.garbage_retrieves -= 1
+                await self._send(writer, 200, b"<html><body>Service is updating</body></html>")
+                return True
+            if batch is None or self.missing_retrieves > 0:
+                self.missing_retrieves = max(0, self.missing_retrieves - 1)
                 await self._send(writer, 404, {"error": {"message": f"no batch {parts[1]}"}})
-                return
+                return True
             self._advance(batch)
             await self._send(writer, 200, self._batch_shown(batch))
         elif len(parts) == 3 and parts[0] == "batches" and parts[2] == "cancel":
             batch = self.batches.get(parts[1])
             if batch is None:
                 await self._send(writer, 404, {"error": {"message": f"no batch {parts[1]}"}})
-                return
+                return True
             if batch["status"] not in FINISHED:
                 batch["status"] = "cancelling"
                 self.cancelled.append(batch["id"])
             await self._send(writer, 200, self._batch_shown(batch))
         else:
             await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+        return True
 
-    async def _upload_file(self, headers: dict[str, str], body: bytes, writer: Any) -> None:
+    async def _upload_file(self, headers: dict[str, str], body: bytes, writer: Any) -> bool:
         if self.fail_uploads > 0:
             self.fail_uploads -= 1
             await self._send(writer, 500, {"error": {"message": "upload failed"}})
-            return
+            return True
         if "upload" in self.stall:
             await asyncio.sleep(3600)
         fields = _multipart(headers.get("content-type", ""), body)
         if fields.get("purpose") != b"batch" or "file" not in fields:
             await self._send(writer, 400, {"error": {"message": "purpose batch and a file"}})
-            return
+            return True
         content = fields["file"]
         file_id = f"file-{hashlib.sha256(content).hexdigest()[:8]}{len(self.files)}"
         filename = fields.get("file.filename", b"").decode()
@@ -117,6 +130,9 @@ class FakeBatchApi:
         self.uploads.append(file_id)
         if "uploaded" in self.stall:
             await asyncio.sleep(3600)
+        if "upload" in self.drop_replies:
+            self.drop_replies.discard("upload")
+            return False
         await self._send(
             writer,
             200,
@@ -129,18 +145,19 @@ class FakeBatchApi:
                 "purpose": "batch",
             },
         )
+        return True
 
-    async def _create_batch(self, request: dict[str, Any], writer: Any) -> None:
+    async def _create_batch(self, request: dict[str, Any], writer: Any) -> bool:
         file_id = request.get("input_file_id")
         if file_id not in self.files:
             await self._send(writer, 400, {"error": {"message": f"no file {file_id}"}})
-            return
+            return True
         if (
             request.get("endpoint") != "/v1/chat/completions"
             or request.get("completion_window") != "24h"
         ):
             await self._send(writer, 400, {"error": {"message": "endpoint or window"}})
-            return
+            return True
         number = len(self.batches) + 1
         batch = {
             "id": f"batch_{number:04d}",
@@ -157,7 +174,11 @@ class FakeBatchApi:
         self.batches[batch["id"]] = batch
         if "create" in self.stall:
             await asyncio.sleep(3600)
+        if "create" in self.drop_replies:
+            self.drop_replies.discard("create")
+            return False
         await self._send(writer, 200, self._batch_shown(batch))
+        return True
 
     # ------------------------------------------------------------------------ progress
 
@@ -169,13 +190,13 @@ class FakeBatchApi:
         if status in FINISHED or (status == "in_progress" and self.hold_in_progress):
             return
         if status == "validating":
-            lines = self.files[batch["input_file_id"]]["content"].decode().splitlines()
+            lines = _lines(self.files[batch["input_file_id"]]["content"])
             problem = _invalid(lines, self.max_batch_requests)
             if problem:
                 batch["status"] = "failed"
                 batch["errors"] = {
                     "object": "list",
-                    "data": [{"code": "invalid", "message": problem}],
+                    "data": [{"code": "invalid", "message": problem + self.refusal_extra}],
                 }
                 return
             batch["counts"]["total"] = len(lines)
@@ -187,11 +208,27 @@ class FakeBatchApi:
         batch["status"] = nxt
 
     def _answer_batch(self, batch: dict[str, Any]) -> None:
-        lines = self.files[batch["input_file_id"]]["content"].decode().splitlines()
+        lines = _lines(self.files[batch["input_file_id"]]["content"])
         requests = [json.loads(line) for line in lines]
-        if batch["number"] in self.expire_batches:
-            requests = requests[: int(len(requests) * self.expire_answered)]
         output, errors = [], []
+        if batch["number"] in self.expire_batches:
+            answered = int(len(requests) * self.expire_answered)
+            if self.expired_as_errors:  # as OpenAI writes them: in the error file
+                for n, line in enumerate(requests[answered:]):
+                    error = {
+                        "code": "batch_expired",
+                        "message": "This request could not be "
+                        "executed before the completion window expired.",
+                    }
+                    errors.append(
+                        {
+                            "id": f"batch_req_x{n}",
+                            "custom_id": line["custom_id"],
+                            "response": None,
+                            "error": error,
+                        }
+                    )
+            requests = requests[:answered]
         authorization = f"Bearer {self.api_key}" if self.api_key else None
         for n, line in enumerate(requests):
             body = line["body"]
@@ -226,7 +263,9 @@ class FakeBatchApi:
         for kind, answers in (("output_file_id", output), ("error_file_id", errors)):
             if answers:
                 file_id = f"file-{kind[:3]}-{batch['id']}"
-                content = "".join(json.dumps(a) + "\n" for a in answers).encode()
+                content = "".join(
+                    json.dumps(a, ensure_ascii=False) + "\n" for a in answers
+                ).encode()
                 self.files[file_id] = {"content": content, "purpose": "batch_output"}
                 batch[kind] = file_id
 
@@ -246,6 +285,11 @@ class FakeBatchApi:
             "request_counts": dict(batch["counts"]),
             "metadata": batch["metadata"],
         }
+
+
+def _lines(content: bytes) -> list[str]:
+    """The lines of a JSON Lines file: they end at "\n" only."""
+    return [line for line in content.decode().split("\n") if line.strip()]
 
 
 def _received(model: str, messages: Any, authorization: str | None, body: dict[str, Any]) -> Any:

@@ -217,8 +217,7 @@ class FakeOpenAI(FakeBatchApi):
             await self._send(writer, 200, {"object": "list", "data": listed})
             return True
         if path.startswith(("/v1/files", "/v1/batches")):
-            await self.batch_route(method, path, headers, body, writer)
-            return True
+            return await self.batch_route(method, path, headers, body, writer)
         if method != "POST" or not path.endswith("/chat/completions"):
             await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
             return True

@@ -592,3 +592,140 @@ def test_a_run_over_the_file_size_limit_is_split_by_bytes(cli, server, tmp_path)
     sizes = [len(server.files[f]["content"]) for f in server.uploads]
     assert len(sizes) > 1 and max(sizes) <= 2048
     assert sum(len(server.files[f]["content"].splitlines()) for f in server.uploads) == 10
+
+
+@pytest.mark.parametrize("lost", ["upload", "create"])
+def test_a_lost_reply_never_makes_a_second_file_or_batch(cli, server, tmp_path, lost):
+    server.drop_replies = {lost}  # done at the provider, then the connection closed
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    assert len(server.uploads) == 1 and len(server.batches) == 1
+
+
+@pytest.mark.parametrize("fault", ["garbage_retrieves", "missing_retrieves"])
+def test_a_check_answered_badly_is_asked_again(cli, server, tmp_path, fault):
+    setattr(server, fault, 2)  # an HTML page with a 200, or a 404, twice
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    assert len(server.batches) == 1
+
+
+def test_a_batch_that_cannot_be_checked_stops_the_job_and_is_taken_up_later(cli, server, tmp_path):
+    server.missing_retrieves = 100
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code != 0
+    assert "could not be checked 5 times in a row" in run.err
+    assert rows(ws, "SELECT count(*) FROM judgments") == [(0,)]  # nothing failed for good
+    server.missing_retrieves = 0
+    again = cli("judge", "--wait", "-w", ws)
+    assert again.code == 0, again.err
+    assert len(server.uploads) == 1 and len(server.batches) == 1
+
+
+def test_requests_an_expired_batch_lists_as_errors_are_sent_again(cli, server, tmp_path):
+    server.expire_batches = {1}
+    server.expired_as_errors = True  # OpenAI's way: `batch_expired` lines in the error file
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    assert [len(server.files[f]["content"].splitlines()) for f in server.uploads] == [10, 5]
+
+
+def test_line_separators_inside_an_answer_are_text(cli, server, tmp_path):
+    tasks = [
+        {"instruction": f"ECHO task {i}: split on \u2028 and \u0085 too.", "preference": "style"}
+        for i in range(3)
+    ]
+    entry = model_entry("models", "alpha", server.base_url, **FAST)
+    ws = make_workspace(
+        tmp_path / "ws", server.base_url, instructions=tasks, per_instruction=1, entries=entry
+    )
+    run = cli("generate", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert all("\u2028" in text for (text,) in rows(ws, "SELECT text FROM responses"))
+    assert len(server.uploads) == 1
+
+
+def test_no_secret_is_kept_from_a_batch_or_its_answers(cli, server, tmp_path):
+    from tests.batch_helpers import SECRET
+
+    server.max_batch_requests = 5
+    server.refusal_extra = f" (account key {SECRET})"
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    cli("judge", "--wait", "-w", ws)
+    listed = cli("jobs", "--json", "-w", ws).out + cli("jobs", "-w", ws).out
+    assert SECRET not in listed and "[redacted]" in listed
+    from tests.batch_helpers import files_containing
+
+    assert files_containing(ws, SECRET) == []
+
+
+def test_a_file_of_another_workspace_is_never_taken_for_this_ones(server, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+
+    def cuf(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cuf_tui", *map(str, args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def tasks(name: str) -> list[dict[str, str]]:
+        return [
+            {"instruction": f"Workspace {name}, task {i}.", "preference": "style"} for i in range(4)
+        ]
+
+    entry = model_entry("models", "alpha", server.base_url, **FAST)
+    other = make_workspace(
+        tmp_path / "other",
+        server.base_url,
+        instructions=tasks("B"),
+        per_instruction=1,
+        entries=entry,
+    )
+    assert cuf("generate", "--wait", "-w", other).returncode == 0
+    ws = make_workspace(
+        tmp_path / "ws",
+        server.base_url,
+        instructions=tasks("A"),
+        per_instruction=1,
+        entries=entry,
+    )
+    server.stall = {"upload"}  # this workspace's upload never arrives
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cuf_tui", "generate", "--wait", "-w", str(ws)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: rows(ws, "SELECT status FROM remote_batches") == [("uploading",)],
+            timeout=60,
+            what="the upload under way",
+        )
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+    server.stall = set()
+    assert cuf("generate", "--wait", "-w", ws).returncode == 0
+    import hashlib
+
+    for text, response in rows(
+        ws, "SELECT i.text, r.text FROM responses r JOIN instructions i ON i.id = r.instruction_id"
+    ):
+        assert hashlib.sha256(text.encode()).hexdigest()[:10] in response  # its own answer
+    assert len(server.uploads) == 2  # one file each

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from cuf_tui.config import ModelEntry
@@ -51,6 +51,11 @@ class RemoteStatus:
 
 
 FINISHED = frozenset({"completed", "expired", "failed", "cancelled"})
+KNOWN_STATES = FINISHED | {"validating", "in_progress", "finalizing", "cancelling"}
+
+
+class _NotFound(Exception):
+    """No batch was made of the file."""
 
 
 class BatchApi:
@@ -115,6 +120,34 @@ class BatchApi:
                 self._clean(f"{self.where}: {what}: {type(cause).__name__}: {cause}"),
                 transient=True,
             ) from None
+        except (ValueError, TypeError, AttributeError, KeyError, openai.OpenAIError) as err:
+            # A reply the client could not read (a proxy's HTML page with a 200, a body of
+            # another shape): worth asking again later, never the end of the batch.
+            raise RequestFailed(
+                self._clean(
+                    f"{self.where}: {what}: the reply could not be read "
+                    f"({type(err).__name__}: {err})"
+                ),
+                transient=True,
+            ) from None
+
+    async def _status_of(
+        self, what: str, call: Callable[[AsyncOpenAI], Awaitable[Any]]
+    ) -> RemoteStatus:
+        """A batch as the provider describes it, its words without any secret; a reply that
+        does not describe a batch is a transient failure."""
+        batch = await self._call(what, call)
+        try:
+            status = _status(batch)
+        except (AttributeError, TypeError, ValueError):
+            status = None
+        if status is None or not status.batch_id or status.status not in KNOWN_STATES:
+            raise RequestFailed(
+                f"{self.where}: {what}: the reply does not describe a batch", transient=True
+            )
+        if status.errors:
+            status = replace(status, errors=self._clean(status.errors))
+        return status
 
     def _clean(self, message: str) -> str:
         return replace_invalid_code_points(self.secrets.redact(message))[0]
@@ -123,23 +156,29 @@ class BatchApi:
         """Upload a file of requests; its id."""
 
         async def call(client: AsyncOpenAI) -> str:
-            uploaded = await client.files.create(
+            # Not retried by the client: a reply lost after the file arrived would upload
+            # it twice. The caller looks for the file by its name instead.
+            uploaded = await client.with_options(max_retries=0).files.create(
                 file=(name, lines, "application/jsonl"), purpose="batch"
             )
-            return str(uploaded.id)
+            if not isinstance(uploaded.id, str) or not uploaded.id:
+                raise ValueError("the reply names no file")
+            return uploaded.id
 
         return await self._call("uploading the requests", call)
 
     async def create(self, input_file_id: str, metadata: dict[str, str]) -> RemoteStatus:
         async def call(client: AsyncOpenAI) -> Any:
-            return await client.batches.create(
+            # Not retried by the client: a reply lost after the batch was made would make
+            # a second one. The caller looks for the batch by its file instead.
+            return await client.with_options(max_retries=0).batches.create(
                 input_file_id=input_file_id,
                 endpoint=CHAT_COMPLETIONS,
                 completion_window=COMPLETION_WINDOW,
                 metadata=metadata,
             )
 
-        return _status(await self._call("creating the batch", call))
+        return await self._status_of("creating the batch", call)
 
     async def find(self, input_file_id: str) -> RemoteStatus | None:
         """The batch made of ``input_file_id``, if one was created (a worker can die between
@@ -155,8 +194,16 @@ class BatchApi:
                     break
             return None
 
-        found = await self._call("listing batches", call)
-        return None if found is None else _status(found)
+        async def found(client: AsyncOpenAI) -> Any:
+            batch = await call(client)
+            if batch is None:
+                raise _NotFound
+            return batch
+
+        try:
+            return await self._status_of("listing batches", found)
+        except _NotFound:
+            return None
 
     async def find_file(self, name: str) -> str | None:
         """The id of the batch input file called ``name``, if its upload arrived (a worker can
@@ -178,13 +225,13 @@ class BatchApi:
         async def call(client: AsyncOpenAI) -> Any:
             return await client.batches.retrieve(batch_id)
 
-        return _status(await self._call(f"asking after batch {batch_id}", call))
+        return await self._status_of(f"asking after batch {batch_id}", call)
 
     async def cancel(self, batch_id: str) -> RemoteStatus:
         async def call(client: AsyncOpenAI) -> Any:
             return await client.batches.cancel(batch_id)
 
-        return _status(await self._call(f"cancelling batch {batch_id}", call))
+        return await self._status_of(f"cancelling batch {batch_id}", call)
 
     async def download(self, file_id: str) -> bytes:
         async def call(client: AsyncOpenAI) -> bytes:
@@ -208,8 +255,8 @@ def _status(batch: Any) -> RemoteStatus:
             for e in errors.data[:5]
         )
     return RemoteStatus(
-        batch_id=str(batch.id),
-        status=str(batch.status),
+        batch_id=str(getattr(batch, "id", None) or ""),
+        status=str(getattr(batch, "status", None) or ""),
         input_file_id=getattr(batch, "input_file_id", None),
         output_file_id=getattr(batch, "output_file_id", None),
         error_file_id=getattr(batch, "error_file_id", None),

@@ -42,6 +42,7 @@ from cuf_tui.errors import CufError
 from cuf_tui.store.claims import claim_units
 from cuf_tui.store.remote_batches import (
     KnownUnit,
+    forget_all_answers,
     forget_answers,
     forget_planned,
     known_units,
@@ -60,7 +61,14 @@ if TYPE_CHECKING:
 # The unit whose `ask` is running: its claim key, which names its requests.
 CURRENT_UNIT: ContextVar[str] = ContextVar("CURRENT_UNIT")
 CLAIM_CHUNK = 500  # units claimed in one transaction
-CANCEL_TIMEOUT_S = 60.0  # at most this long cancelling the remote batches on the way out
+CANCEL_TIMEOUT_S = 60.0
+FORGET_CHUNK = 200  # answer lines let go of in one transaction, once their units are stored
+REFUSALS_TO_STOP = 5  # checks of a batch refused in a row before the job stops
+# Answer lines that say the request was never run (OpenAI's error file of an expired or
+# cancelled batch): the request is sent again, as if the batch had left it out.
+NOT_RUN = frozenset(
+    {"batch_expired", "batch_cancelled"}
+)  # at most this long cancelling the remote batches on the way out
 
 
 def custom_id_of(claim: str, number: int) -> str:
@@ -91,6 +99,7 @@ class _Open:
     purpose: str
     status: str = "uploaded"
     adopted: bool = False  # left by an earlier run: its batch may exist unrecorded
+    refused: int = 0  # checks in a row refused (a 401, a 404): many end the job
     waiting: dict[str, _Request] = field(default_factory=dict)
     checked: float = 0.0  # monotonic time of the last check
 
@@ -224,7 +233,11 @@ class RemoteRun:
                 adopted=True,
             )
             if row.input_file_id is None:
-                file_id = await self.api.find_file(row.file_name)
+                try:
+                    file_id = await self.api.find_file(row.file_name)
+                except RequestFailed as failure:  # no listing here: a file costs nothing
+                    self.log(f"could not look for {row.file_name} ({failure}); sent again")
+                    file_id = None
                 if file_id is None:
                     await batch.writes(forget_planned, store, row.id)
                     self.log(f"{row.file_name} never arrived at the provider; sent again")
@@ -328,11 +341,15 @@ class RemoteRun:
         try:
             file_id = await self.api.upload(name, data)
         except RequestFailed as failure:
-            self.log(f"could not upload {len(chunk)} requests: {failure}")
-            await batch.writes(forget_planned, batch.store, row)
-            for request, _ in chunk:
-                request.answer.set_exception(failure)
-            return
+            found = await self._arrived(name) if failure.transient else None
+            if found is None:
+                self.log(f"could not upload {len(chunk)} requests: {failure}")
+                await batch.writes(forget_planned, batch.store, row)
+                for request, _ in chunk:
+                    request.answer.set_exception(failure)
+                return
+            self.log(f"the upload's reply was lost, but {name} arrived as {found}")
+            file_id = found
         await batch.writes(record_file, batch.store, row, file_id)
         remote = _Open(row, None, file_id, name, purpose)
         remote.waiting = {request.custom_id: request for request, _ in chunk}
@@ -340,13 +357,20 @@ class RemoteRun:
         self.log(f"uploaded {len(chunk)} requests ({len(data):,} bytes) as {file_id} ({purpose})")
         await self._create(remote)
 
+    async def _arrived(self, name: str) -> str | None:
+        """The id of the file called ``name`` if it arrived at the provider after all."""
+        try:
+            return await self.api.find_file(name)
+        except RequestFailed:
+            return None
+
     async def _create(self, remote: _Open) -> None:
         """Make the batch of an uploaded file (or, for a file an earlier run uploaded, find
         the batch its worker made and died before recording)."""
         assert remote.input_file_id is not None
         file_id = remote.input_file_id
         try:
-            status = await self.api.find(file_id) if remote.adopted else None
+            status = await self._made_of(file_id) if remote.adopted else None
             if status is None:
                 metadata = {"cuf_job": str(self.batch.job_id), "cuf_model": self.name}
                 status = await self.api.create(file_id, metadata)
@@ -355,12 +379,25 @@ class RemoteRun:
                 self.log(f"batch {status.batch_id} of {file_id} found; not made again")
         except RequestFailed as failure:
             if failure.transient:
+                # The batch may have been made with the reply lost: looked for first next time.
+                remote.adopted = True
                 self.log(f"could not create the batch of {file_id} yet: {failure}")
                 remote.checked = time.monotonic()
                 return
             await self._fail_all(remote, failure)
             return
         await self._record(remote, status)
+
+    async def _made_of(self, file_id: str) -> RemoteStatus | None:
+        """The batch made of ``file_id`` by an earlier attempt whose reply was lost. Where
+        the provider lists no batches, none is assumed (the window is a few milliseconds)."""
+        try:
+            return await self.api.find(file_id)
+        except RequestFailed as failure:
+            if failure.transient:
+                raise
+            self.log(f"could not look for a batch of {file_id} ({failure}); making one")
+            return None
 
     async def _record(self, remote: _Open, status: RemoteStatus) -> None:
         batch = self.batch
@@ -390,24 +427,16 @@ class RemoteRun:
             status = await self.api.retrieve(remote.batch_id)
         except RequestFailed as failure:
             remote.checked = time.monotonic()
-            if failure.transient:
-                self.log(f"could not check batch {remote.batch_id}: {failure}; trying again")
-                return
-            gone = RemoteStatus(
-                remote.batch_id,
-                "failed",
-                remote.input_file_id or remote.file_name,
-                None,
-                None,
-                0,
-                0,
-                0,
-                None,
-                None,
-                str(failure),
-            )
-            await self._record(remote, gone)
+            remote.refused = 0 if failure.transient else remote.refused + 1
+            if remote.refused >= REFUSALS_TO_STOP:
+                raise CufError(
+                    f"{self.name}: batch {remote.batch_id} could not be checked "
+                    f"{remote.refused} times in a row ({failure}); it is left as it is at the "
+                    "provider, and the same command takes it up again"
+                ) from None
+            self.log(f"could not check batch {remote.batch_id}: {failure}; trying again")
             return
+        remote.refused = 0
         await self._record(remote, status)
 
     async def _collect(self, remote: _Open, status: RemoteStatus) -> None:
@@ -425,10 +454,11 @@ class RemoteRun:
                 if failure.transient:
                     return  # asked again at the next check
                 data = b""
-            for line in data.decode("utf-8", errors="replace").splitlines():
+            # JSON Lines end at "\n" only: U+2028 and the like are text inside a line.
+            for line in data.decode("utf-8", errors="replace").split("\n"):
                 custom_id = _custom_id(line)
-                if custom_id is not None and custom_id not in answers:
-                    answers[custom_id] = line
+                if custom_id is not None and custom_id not in answers and not _not_run(line):
+                    answers[custom_id] = self.batch.secrets.remove(line)
         batch = self.batch
         await batch.writes(record_answers, batch.store, remote.row, answers)
         del self.open[remote.row]
@@ -507,6 +537,11 @@ class RemoteRun:
     async def cancel_open(self) -> None:
         """Cancel every remote batch still running (the job was cancelled)."""
         for remote in list(self.open.values()):
+            if remote.batch_id is None and remote.input_file_id is not None:
+                # Its creation may have reached the provider unanswered: look for it.
+                with contextlib.suppress(RequestFailed):
+                    made = await self.api.find(remote.input_file_id)
+                    remote.batch_id = made.batch_id if made is not None else None
             if remote.batch_id is None or remote.status in FINISHED:
                 continue
             try:
@@ -538,7 +573,9 @@ async def _stopped(batch: Batch, run: RemoteRun) -> None:
     """The run was stopped. A job cancelled (`cuf-tui cancel`, `c` in Jobs) cancels its
     remote batches; one merely stopped (Ctrl-C, the terminal gone) leaves them running at
     the provider, for the same command to collect."""
-    open_batches = [r for r in run.open.values() if r.batch_id and r.status not in FINISHED]
+    open_batches = [
+        r for r in run.open.values() if (r.batch_id or r.input_file_id) and r.status not in FINISHED
+    ]
     if not open_batches:
         return
     try:
@@ -555,6 +592,16 @@ async def _stopped(batch: Batch, run: RemoteRun) -> None:
         return
     with contextlib.suppress(Exception):
         await asyncio.wait_for(asyncio.shield(run.cancel_open()), CANCEL_TIMEOUT_S)
+
+
+def _not_run(line: str) -> bool:
+    """Whether an answer line says its request was never run (its batch expired first)."""
+    try:
+        answer = json.loads(line)
+    except ValueError:
+        return False
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return isinstance(error, dict) and error.get("code") in NOT_RUN
 
 
 def _custom_id(line: str) -> str | None:
@@ -619,6 +666,9 @@ async def send_batched(
                 )
             asked = endpoint.asked(key)
             stored.extend(custom_id_of(key, number) for number in range(1, asked + 1))
+            if len(stored) >= FORGET_CHUNK:  # their answer lines are in the store's tables now
+                done, stored[:] = list(stored), []
+                await batch.writes(forget_answers, batch.store, done, batch.job_id)
             batch.on_progress(batch.progress)
         except BaseException as err:
             failures.append(err)
@@ -632,14 +682,22 @@ async def send_batched(
     looping = asyncio.ensure_future(
         run.loop(lambda: not all(t.done() for t in tasks) and not failures)
     )
+    answered: asyncio.Future[Any] = asyncio.gather(*tasks)
     try:
-        await asyncio.gather(*tasks)
+        # The loop ending in a fault (not only the units) ends the batch, never hangs it.
+        either: set[asyncio.Future[Any]] = {answered, looping}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if looping.done() and not answered.done():
+            looping.result()
+        await answered
         await looping
+        # Every unit of the run is stored: no answer line of the job's is needed again.
+        await batch.writes(forget_all_answers, batch.store, batch.job_id, entry.name)
     except BaseException:
         looping.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(looping, *tasks, return_exceptions=True)
+        await asyncio.gather(answered, looping, *tasks, return_exceptions=True)
         if not failures or isinstance(failures[0], asyncio.CancelledError):
             await _stopped(batch, run)
         raise
@@ -662,7 +720,7 @@ def cancel_abandoned(workspace: Workspace, job_id: int) -> list[str]:
 
     async def cancel_all(store: Store) -> None:
         for row in open_remote_batches(store, job_id):
-            if not row.batch_id or row.status in FINISHED:
+            if row.status in FINISHED or not (row.batch_id or row.input_file_id):
                 continue
             entry = entries.get(row.model)
             if entry is None or entry.mode != "batch":
@@ -673,9 +731,20 @@ def cancel_abandoned(workspace: Workspace, job_id: int) -> list[str]:
                 continue
             api = BatchApi(entry, Secrets(), AttemptCounts())
             try:
-                status = await api.cancel(row.batch_id)
+                batch_id = row.batch_id
+                if not batch_id and row.input_file_id:  # made, its worker dead before recording
+                    made = await api.find(row.input_file_id)
+                    if made is None:
+                        continue
+                    batch_id = made.batch_id
+                if not batch_id:
+                    continue
+                status = await api.cancel(batch_id)
             except (RequestFailed, CufError) as failure:
-                said.append(f"batch {row.batch_id} of {row.model}: not cancelled: {failure}")
+                said.append(
+                    f"batch {row.batch_id or row.file_name} of {row.model}: "
+                    f"not cancelled: {failure}"
+                )
                 continue
             finally:
                 await api.close()

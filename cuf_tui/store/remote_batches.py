@@ -5,6 +5,7 @@ it, and each unit's answer line is kept as soon as it is downloaded."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -103,7 +104,9 @@ def record_planned(
             (job_id, model, endpoint, purpose, len(custom_ids)),
         )
         row_id = int(cursor.lastrowid or 0)
-        name = f"cuf-job{job_id}-batch{row_id}.jsonl"
+        # Unique beyond this store: another workspace on the same account (or this one,
+        # made again) names its files with the same job and row numbers.
+        name = f"cuf-job{job_id}-batch{row_id}-{uuid.uuid4().hex[:16]}.jsonl"
         store.db.execute("UPDATE remote_batches SET file_name = ? WHERE id = ?", (name, row_id))
         store.db.conn.executemany(
             "INSERT INTO remote_batch_units (remote_batch_id, custom_id) VALUES (?, ?)",
@@ -181,6 +184,16 @@ def forget_answers(store: Store, custom_ids: Sequence[str], job_id: int) -> None
             "remote_batch_id IN (SELECT id FROM remote_batches WHERE job_id = ?)",
             [(custom_id, job_id) for custom_id in custom_ids],
         )
+
+
+def forget_all_answers(store: Store, job_id: int, model: str) -> None:
+    """Every answer line of the job's batches to ``model`` (its run stored every unit)."""
+    store.write(
+        "UPDATE remote_batch_units SET answer = NULL WHERE answer IS NOT NULL AND "
+        "remote_batch_id IN (SELECT id FROM remote_batches WHERE job_id = ? AND model = ? "
+        "AND collected = 1)",
+        (job_id, model),
+    )
 
 
 @dataclass(frozen=True)
