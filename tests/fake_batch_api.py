@@ -47,6 +47,8 @@ class FakeBatchApi:
         self.drop_replies: set[str] = set()
         self.garbage_retrieves = 0  # the next retrieves answer 200 with an HTML page
         self.missing_retrieves = 0  # the next retrieves answer 404
+        self.unauthorized_retrieves = 0  # the next retrieves answer 401
+        self.garbage_downloads = 0  # the next downloads answer 200 with an HTML page
         self.expired_as_errors = False  # an expired batch lists what it did not run as errors
         self.refusal_extra = ""  # appended to the reason a refused batch gives
 
@@ -78,6 +80,10 @@ class FakeBatchApi:
             await self._send(writer, 200, {"object": "list", "data": listed, "has_more": False})
         elif len(parts) == 3 and parts[0] == "files" and parts[2] == "content":
             found = self.files.get(parts[1])
+            if self.garbage_downloads > 0:
+                self.garbage_downloads -= 1
+                await self._send(writer, 200, b"<html><body>Service is updating</body></html>")
+                return True
             if found is None:
                 await self._send(writer, 404, {"error": {"message": f"no file {parts[1]}"}})
             else:
@@ -92,6 +98,10 @@ class FakeBatchApi:
             if self.garbage_retrieves > 0:
                 self.garbage_retrieves -= 1
                 await self._send(writer, 200, b"<html><body>Service is updating</body></html>")
+                return True
+            if self.unauthorized_retrieves > 0:
+                self.unauthorized_retrieves -= 1
+                await self._send(writer, 401, {"error": {"message": "key revoked"}})
                 return True
             if batch is None or self.missing_retrieves > 0:
                 self.missing_retrieves = max(0, self.missing_retrieves - 1)

@@ -617,14 +617,14 @@ def test_a_check_answered_badly_is_asked_again(cli, server, tmp_path, fault):
 
 
 def test_a_batch_that_cannot_be_checked_stops_the_job_and_is_taken_up_later(cli, server, tmp_path):
-    server.missing_retrieves = 100
+    server.unauthorized_retrieves = 100  # a key revoked, say
     ws = batch_workspace(tmp_path / "ws", server.base_url)
     assert cli("generate", "-w", ws).code == 0
     run = cli("judge", "--wait", "-w", ws)
     assert run.code != 0
     assert "could not be checked 5 times in a row" in run.err
     assert rows(ws, "SELECT count(*) FROM judgments") == [(0,)]  # nothing failed for good
-    server.missing_retrieves = 0
+    server.unauthorized_retrieves = 0
     again = cli("judge", "--wait", "-w", ws)
     assert again.code == 0, again.err
     assert len(server.uploads) == 1 and len(server.batches) == 1
@@ -729,3 +729,26 @@ def test_a_file_of_another_workspace_is_never_taken_for_this_ones(server, tmp_pa
     ):
         assert hashlib.sha256(text.encode()).hexdigest()[:10] in response  # its own answer
     assert len(server.uploads) == 2  # one file each
+
+
+def test_a_batch_the_provider_no_longer_knows_is_sent_again(cli, server, tmp_path):
+    server.missing_retrieves = 5  # 404 for batch_0001, five checks in a row
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    assert rows(ws, "SELECT status, purpose FROM remote_batches ORDER BY id") == [
+        ("lost", "units"),
+        ("completed", "resubmitted"),
+    ]
+
+
+def test_a_download_that_is_no_file_of_answers_is_asked_again(cli, server, tmp_path):
+    server.garbage_downloads = 1
+    ws = batch_workspace(tmp_path / "ws", server.base_url)
+    assert cli("generate", "-w", ws).code == 0
+    run = cli("judge", "--wait", "-w", ws)
+    assert run.code == 0, run.err
+    assert "10 done, 0 failed of 10" in run.out
+    assert len(server.uploads) == 1 and len(server.batches) == 1

@@ -50,7 +50,8 @@ class RemoteStatus:
     errors: str | None  # why the whole batch failed, in the provider's words
 
 
-FINISHED = frozenset({"completed", "expired", "failed", "cancelled"})
+# "lost": the provider no longer knows the batch (the workbench's word, never the provider's).
+FINISHED = frozenset({"completed", "expired", "failed", "cancelled", "lost"})
 KNOWN_STATES = FINISHED | {"validating", "in_progress", "finalizing", "cancelling"}
 
 
@@ -111,6 +112,7 @@ class BatchApi:
                     f"{self.where}: {what}: HTTP {err.status_code}: {_status_message(err)}"
                 ),
                 transient=err.status_code in TRANSIENT_STATUS,
+                status=err.status_code,
             ) from None
         except openai.APITimeoutError:
             raise RequestFailed(f"{self.where}: {what}: no reply in time", transient=True) from None

@@ -37,9 +37,10 @@ class EngineError(CufError):
 class RequestFailed(Exception):
     """A request that did not give a completion, after the retries it was allowed."""
 
-    def __init__(self, message: str, *, transient: bool) -> None:
+    def __init__(self, message: str, *, transient: bool, status: int | None = None) -> None:
         super().__init__(message)
         self.transient = transient
+        self.status = status  # the HTTP status the server answered, when it answered one
 
 
 @dataclass(frozen=True)

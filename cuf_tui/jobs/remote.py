@@ -396,7 +396,11 @@ class RemoteRun:
         except RequestFailed as failure:
             if failure.transient:
                 raise
-            self.log(f"could not look for a batch of {file_id} ({failure}); making one")
+            self.log(
+                f"could not look for a batch of {file_id} ({failure}): this provider does not "
+                "list batches, so one made by a lost reply cannot be found; making one (if the "
+                "lost reply had made one too, cancel it at the provider)"
+            )
             return None
 
     async def _record(self, remote: _Open, status: RemoteStatus) -> None:
@@ -428,6 +432,24 @@ class RemoteRun:
         except RequestFailed as failure:
             remote.checked = time.monotonic()
             remote.refused = 0 if failure.transient else remote.refused + 1
+            if remote.refused >= REFUSALS_TO_STOP and failure.status == 404:
+                # The provider no longer knows the batch: what it carried is sent again.
+                self.log(f"batch {remote.batch_id} is unknown to the provider: {failure}")
+                gone = RemoteStatus(
+                    remote.batch_id,
+                    "lost",
+                    remote.input_file_id,
+                    None,
+                    None,
+                    0,
+                    0,
+                    0,
+                    None,
+                    None,
+                    "the provider no longer knows this batch",
+                )
+                await self._record(remote, gone)
+                return
             if remote.refused >= REFUSALS_TO_STOP:
                 raise CufError(
                     f"{self.name}: batch {remote.batch_id} could not be checked "
@@ -455,8 +477,22 @@ class RemoteRun:
                     return  # asked again at the next check
                 data = b""
             # JSON Lines end at "\n" only: U+2028 and the like are text inside a line.
-            for line in data.decode("utf-8", errors="replace").split("\n"):
-                custom_id = _custom_id(line)
+            lines = data.decode("utf-8", errors="replace").split("\n")
+            named = [(line, _custom_id(line)) for line in lines]
+            if data.strip() and not any(custom_id for _, custom_id in named):
+                # Not a file of answers (a proxy's page with a 200): asked again, never read
+                # as a batch that answered nothing.
+                remote.checked = time.monotonic()
+                remote.refused += 1
+                if remote.refused >= REFUSALS_TO_STOP:
+                    raise CufError(
+                        f"{self.name}: {file_id} of batch {status.batch_id} came back "
+                        f"{remote.refused} times as no file of answers; the same command "
+                        "takes the batch up again"
+                    )
+                self.log(f"{file_id} of batch {status.batch_id} holds no answers; asked again")
+                return
+            for line, custom_id in named:
                 if custom_id is not None and custom_id not in answers and not _not_run(line):
                     answers[custom_id] = self.batch.secrets.remove(line)
         batch = self.batch
@@ -761,7 +797,7 @@ def cancel_abandoned(workspace: Workspace, job_id: int) -> list[str]:
                 created_at=status.created_at,
                 expires_at=status.expires_at,
             )
-            said.append(f"batch {row.batch_id} of {row.model}: {status.status}")
+            said.append(f"batch {status.batch_id} of {row.model}: {status.status}")
 
     with workspace.open_store() as store:
         if open_remote_batches(store, job_id):
