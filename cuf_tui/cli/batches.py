@@ -104,8 +104,8 @@ def _waiting_notes(store: Store, entries: list[ModelEntry]) -> list[str]:
             which = ", ".join(str(j) for j in jobs)
             notes.append(
                 f"{count} requests to {entry.name} are in remote batches of job {which}, still "
-                "waiting for answers; the same command takes them up instead of sending them "
-                "again (they are counted above)"
+                "waiting for answers; that job's command takes them up instead of sending "
+                "them again"
             )
     return notes
 

@@ -250,7 +250,8 @@ def waiting_requests(store: Store, model: str) -> tuple[int, list[int]]:
     that sent them."""
     count, jobs = 0, set()
     for job_id, requests in store.db.execute(
-        "SELECT job_id, requests FROM remote_batches WHERE model = ? AND collected = 0",
+        "SELECT job_id, requests FROM remote_batches WHERE model = ? AND collected = 0 "
+        "AND status NOT IN ('cancelling', 'cancelled')",
         (model,),
     ):
         count += int(requests)
