@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from cuf_tui.config import ModelEntry
@@ -21,6 +21,7 @@ from cuf_tui.engines.openai_client import (
     api_key_for,
 )
 from cuf_tui.engines.replies import Secrets, replace_invalid_code_points
+from cuf_tui.store.remote_batches import FINISHED, RemoteStatus
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -33,25 +34,6 @@ SEARCHED = 2000  # the newest files or batches looked through for one a dead wor
 TRANSFER_TIMEOUT_S = 900.0  # an upload or download of up to 200 MB, per attempt
 
 
-@dataclass(frozen=True)
-class RemoteStatus:
-    """How the provider says a batch stands."""
-
-    batch_id: str
-    status: str  # validating, in_progress, finalizing, completed, expired, failed, ...
-    input_file_id: str | None
-    output_file_id: str | None
-    error_file_id: str | None
-    total: int
-    completed: int
-    failed: int
-    created_at: int | None
-    expires_at: int | None
-    errors: str | None  # why the whole batch failed, in the provider's words
-
-
-# "lost": the provider no longer knows the batch (the workbench's word, never the provider's).
-FINISHED = frozenset({"completed", "expired", "failed", "cancelled", "lost"})
 KNOWN_STATES = FINISHED | {"validating", "in_progress", "finalizing", "cancelling"}
 
 
@@ -108,9 +90,7 @@ class BatchApi:
             return await call(self._the_client())
         except openai.APIStatusError as err:
             raise RequestFailed(
-                self._clean(
-                    f"{self.where}: {what}: HTTP {err.status_code}: {_status_message(err)}"
-                ),
+                self.clean(f"{self.where}: {what}: HTTP {err.status_code}: {_status_message(err)}"),
                 transient=err.status_code in TRANSIENT_STATUS,
                 status=err.status_code,
             ) from None
@@ -119,14 +99,14 @@ class BatchApi:
         except openai.APIConnectionError as err:
             cause = err.__cause__ or err
             raise RequestFailed(
-                self._clean(f"{self.where}: {what}: {type(cause).__name__}: {cause}"),
+                self.clean(f"{self.where}: {what}: {type(cause).__name__}: {cause}"),
                 transient=True,
             ) from None
         except (ValueError, TypeError, AttributeError, KeyError, openai.OpenAIError) as err:
             # A reply the client could not read (a proxy's HTML page with a 200, a body of
             # another shape): worth asking again later, never the end of the batch.
             raise RequestFailed(
-                self._clean(
+                self.clean(
                     f"{self.where}: {what}: the reply could not be read "
                     f"({type(err).__name__}: {err})"
                 ),
@@ -148,10 +128,10 @@ class BatchApi:
                 f"{self.where}: {what}: the reply does not describe a batch", transient=True
             )
         if status.errors:
-            status = replace(status, errors=self._clean(status.errors))
+            status = replace(status, errors=self.clean(status.errors))
         return status
 
-    def _clean(self, message: str) -> str:
+    def clean(self, message: str) -> str:
         return replace_invalid_code_points(self.secrets.redact(message))[0]
 
     async def upload(self, name: str, lines: bytes) -> str:

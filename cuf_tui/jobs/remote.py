@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cuf_tui.config import ModelEntry
-from cuf_tui.engines.batch_api import FINISHED, BatchApi, RemoteStatus, request_line
+from cuf_tui.engines.batch_api import BatchApi, request_line
 from cuf_tui.engines.openai_client import (
     TRANSIENT_STATUS,
     ChatEndpoint,
@@ -40,8 +40,11 @@ from cuf_tui.engines.openai_client import (
 from cuf_tui.engines.replies import not_a_completion
 from cuf_tui.errors import CufError
 from cuf_tui.store.claims import claim_units
+from cuf_tui.store.jobs import cancel_requested
 from cuf_tui.store.remote_batches import (
+    FINISHED,
     KnownUnit,
+    RemoteStatus,
     forget_all_answers,
     forget_answers,
     forget_planned,
@@ -61,14 +64,12 @@ if TYPE_CHECKING:
 # The unit whose `ask` is running: its claim key, which names its requests.
 CURRENT_UNIT: ContextVar[str] = ContextVar("CURRENT_UNIT")
 CLAIM_CHUNK = 500  # units claimed in one transaction
-CANCEL_TIMEOUT_S = 60.0
+CANCEL_TIMEOUT_S = 60.0  # at most this long cancelling the remote batches on the way out
 FORGET_CHUNK = 200  # answer lines let go of in one transaction, once their units are stored
 REFUSALS_TO_STOP = 5  # checks of a batch refused in a row before the job stops
 # Answer lines that say the request was never run (OpenAI's error file of an expired or
 # cancelled batch): the request is sent again, as if the batch had left it out.
-NOT_RUN = frozenset(
-    {"batch_expired", "batch_cancelled"}
-)  # at most this long cancelling the remote batches on the way out
+NOT_RUN = frozenset({"batch_expired", "batch_cancelled"})
 
 
 def custom_id_of(claim: str, number: int) -> str:
@@ -198,7 +199,7 @@ class RemoteRun:
             message = said.get("message") if isinstance(said, dict) else said
             code = f"HTTP {status}" if isinstance(status, int) else "failed"
             raise RequestFailed(
-                self.api._clean(f"{where}: {code}: {message or 'no reason given'}"),
+                self.api.clean(f"{where}: {code}: {message or 'no reason given'}"),
                 transient=not isinstance(status, int) or status in TRANSIENT_STATUS,
             )
         problem = not_a_completion(body)
@@ -408,20 +409,7 @@ class RemoteRun:
         remote.batch_id = status.batch_id
         remote.status = status.status
         remote.checked = time.monotonic()
-        await batch.writes(
-            record_status,
-            batch.store,
-            remote.row,
-            batch_id=status.batch_id,
-            status=status.status,
-            completed=status.completed,
-            failed=status.failed,
-            output_file_id=status.output_file_id,
-            error_file_id=status.error_file_id,
-            error=status.errors,
-            created_at=status.created_at,
-            expires_at=status.expires_at,
-        )
+        await batch.writes(record_status, batch.store, remote.row, status)
         if status.status in FINISHED:
             await self._collect(remote, status)
 
@@ -439,14 +427,7 @@ class RemoteRun:
                     remote.batch_id,
                     "lost",
                     remote.input_file_id,
-                    None,
-                    None,
-                    0,
-                    0,
-                    0,
-                    None,
-                    None,
-                    "the provider no longer knows this batch",
+                    errors="the provider no longer knows this batch",
                 )
                 await self._record(remote, gone)
                 return
@@ -478,8 +459,8 @@ class RemoteRun:
                 data = b""
             # JSON Lines end at "\n" only: U+2028 and the like are text inside a line.
             lines = data.decode("utf-8", errors="replace").split("\n")
-            named = [(line, _custom_id(line)) for line in lines]
-            if data.strip() and not any(custom_id for _, custom_id in named):
+            named = [(line, *_named(line)) for line in lines]
+            if data.strip() and not any(custom_id for _, custom_id, _ in named):
                 # Not a file of answers (a proxy's page with a 200): asked again, never read
                 # as a batch that answered nothing.
                 remote.checked = time.monotonic()
@@ -492,8 +473,8 @@ class RemoteRun:
                     )
                 self.log(f"{file_id} of batch {status.batch_id} holds no answers; asked again")
                 return
-            for line, custom_id in named:
-                if custom_id is not None and custom_id not in answers and not _not_run(line):
+            for line, custom_id, run in named:
+                if custom_id is not None and custom_id not in answers and run:
                     answers[custom_id] = self.batch.secrets.remove(line)
         batch = self.batch
         await batch.writes(record_answers, batch.store, remote.row, answers)
@@ -533,7 +514,7 @@ class RemoteRun:
         where = f"{self.name}: batch {status.batch_id}"
         if not again:
             return RequestFailed(
-                self.api._clean(
+                self.api.clean(
                     f"{where} was refused by the provider{said}; if its limits are lower than "
                     "batch_max_requests or batch_max_bytes say, lower them in cuf.toml and run "
                     "again with --retry-failed"
@@ -541,7 +522,7 @@ class RemoteRun:
                 transient=False,
             )
         return RequestFailed(
-            self.api._clean(
+            self.api.clean(
                 f"{where} {status.status} again{said} without answering this request; run "
                 "the same command to ask again"
             ),
@@ -552,20 +533,8 @@ class RemoteRun:
         self.log(f"batch of {remote.input_file_id} cannot be made: {failure}")
         del self.open[remote.row]
         batch = self.batch
-        await batch.writes(
-            record_status,
-            batch.store,
-            remote.row,
-            batch_id="",
-            status="failed",
-            completed=0,
-            failed=0,
-            output_file_id=None,
-            error_file_id=None,
-            error=str(failure),
-            created_at=None,
-            expires_at=None,
-        )
+        failed = RemoteStatus("", "failed", remote.input_file_id, errors=str(failure))
+        await batch.writes(record_status, batch.store, remote.row, failed)
         await batch.writes(record_answers, batch.store, remote.row, {})
         for request in remote.waiting.values():
             request.answer.set_exception(failure)
@@ -573,36 +542,33 @@ class RemoteRun:
     async def cancel_open(self) -> None:
         """Cancel every remote batch still running (the job was cancelled)."""
         for remote in list(self.open.values()):
-            if remote.batch_id is None and remote.input_file_id is not None:
-                # Its creation may have reached the provider unanswered: look for it.
-                with contextlib.suppress(RequestFailed):
-                    made = await self.api.find(remote.input_file_id)
-                    remote.batch_id = made.batch_id if made is not None else None
-            if remote.batch_id is None or remote.status in FINISHED:
+            if remote.status in FINISHED:
                 continue
             try:
-                status = await self.api.cancel(remote.batch_id)
+                status = await cancel_remote(self.api, remote.batch_id, remote.input_file_id)
             except RequestFailed as failure:
                 self.log(f"could not cancel batch {remote.batch_id}: {failure}")
                 continue
-            self.log(f"batch {remote.batch_id} cancelled ({status.status})")
+            if status is None:
+                continue
+            self.log(f"batch {status.batch_id} cancelled ({status.status})")
             remote.status = status.status
             batch = self.batch
             with contextlib.suppress(CufError):
-                await batch.writes(
-                    record_status,
-                    batch.store,
-                    remote.row,
-                    batch_id=status.batch_id,
-                    status=status.status,
-                    completed=status.completed,
-                    failed=status.failed,
-                    output_file_id=status.output_file_id,
-                    error_file_id=status.error_file_id,
-                    error=status.errors,
-                    created_at=status.created_at,
-                    expires_at=status.expires_at,
-                )
+                await batch.writes(record_status, batch.store, remote.row, status)
+
+
+async def cancel_remote(
+    api: BatchApi, batch_id: str | None, input_file_id: str | None
+) -> RemoteStatus | None:
+    """Cancel a remote batch; one whose creation reached the provider unrecorded (its reply
+    lost, its worker dead) is looked for by its file first. None: there is no batch."""
+    if not batch_id and input_file_id:
+        made = await api.find(input_file_id)
+        batch_id = made.batch_id if made is not None else None
+    if not batch_id:
+        return None
+    return await api.cancel(batch_id)
 
 
 async def _stopped(batch: Batch, run: RemoteRun) -> None:
@@ -615,9 +581,7 @@ async def _stopped(batch: Batch, run: RemoteRun) -> None:
     if not open_batches:
         return
     try:
-        cancelled = bool(
-            batch.store.scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (batch.job_id,))
-        )
+        cancelled = cancel_requested(batch.store, batch.job_id)
     except CufError:
         cancelled = False
     if not cancelled:
@@ -630,23 +594,17 @@ async def _stopped(batch: Batch, run: RemoteRun) -> None:
         await asyncio.wait_for(asyncio.shield(run.cancel_open()), CANCEL_TIMEOUT_S)
 
 
-def _not_run(line: str) -> bool:
-    """Whether an answer line says its request was never run (its batch expired first)."""
+def _named(line: str) -> tuple[str | None, bool]:
+    """An answer line's custom_id (None: no line of an answer), and whether its request was
+    run (not so for one its batch expired or was cancelled before)."""
     try:
         answer = json.loads(line)
     except ValueError:
-        return False
-    error = answer.get("error") if isinstance(answer, dict) else None
-    return isinstance(error, dict) and error.get("code") in NOT_RUN
-
-
-def _custom_id(line: str) -> str | None:
-    try:
-        answer = json.loads(line)
-    except ValueError:
-        return None
-    custom_id = answer.get("custom_id") if isinstance(answer, dict) else None
-    return custom_id if isinstance(custom_id, str) else None
+        return None, False
+    if not isinstance(answer, dict) or not isinstance(answer.get("custom_id"), str):
+        return None, False
+    error = answer.get("error")
+    return answer["custom_id"], not (isinstance(error, dict) and error.get("code") in NOT_RUN)
 
 
 async def send_batched(
@@ -655,7 +613,7 @@ async def send_batched(
     """All of ``units`` to ``entry`` through its provider's Batch API: each unit claimed,
     asked, and its answer recorded as online; the batch's remote work cancelled if the job is."""
     run = RemoteRun(batch, entry)
-    online = batch._endpoint(entry) if entry.batch_repair == "online" else None
+    online = batch.endpoint_for(entry) if entry.batch_repair == "online" else None
     endpoint = BatchedEndpoint(run, online)
     work: UnitWork[Any, Any] = make_work(endpoint)  # type: ignore[arg-type]
     await run.adopt()
@@ -668,7 +626,7 @@ async def send_batched(
             claim_units, batch.store, batch.job_id, batch.token, list(by_key), batch.planned_at
         )
         taken.extend(by_key[key] for key in claimed.taken)
-        await batch._left_to_others(claimed)
+        await batch.left_to_others(claimed)
 
     failures: list[BaseException] = []
     stored: list[str] = []
@@ -682,24 +640,8 @@ async def send_batched(
             except CufError:
                 raise
             except Exception as err:  # noqa: BLE001 - a bad answer fails its unit only
-                result = work.failure(
-                    unit, batch.secrets.redact(f"{entry.name}: {type(err).__name__}: {err}")
-                )
-            try:
-                await work.record(unit, result)
-            except CufError:
-                raise
-            except Exception as err:  # noqa: BLE001 - an answer that cannot be stored fails
-                await work.record(
-                    unit,
-                    work.failure(
-                        unit,
-                        batch.secrets.redact(
-                            f"{entry.name}: its reply could not be handled: "
-                            f"{type(err).__name__}: {err}"
-                        ),
-                    ),
-                )
+                result = work.failure(unit, batch.unusable(entry.name, err))
+            await batch.record(work, unit, result, entry.name)
             asked = endpoint.asked(key)
             stored.extend(custom_id_of(key, number) for number in range(1, asked + 1))
             if len(stored) >= FORGET_CHUNK:  # their answer lines are in the store's tables now
@@ -767,15 +709,7 @@ def cancel_abandoned(workspace: Workspace, job_id: int) -> list[str]:
                 continue
             api = BatchApi(entry, Secrets(), AttemptCounts())
             try:
-                batch_id = row.batch_id
-                if not batch_id and row.input_file_id:  # made, its worker dead before recording
-                    made = await api.find(row.input_file_id)
-                    if made is None:
-                        continue
-                    batch_id = made.batch_id
-                if not batch_id:
-                    continue
-                status = await api.cancel(batch_id)
+                status = await cancel_remote(api, row.batch_id, row.input_file_id)
             except (RequestFailed, CufError) as failure:
                 said.append(
                     f"batch {row.batch_id or row.file_name} of {row.model}: "
@@ -784,19 +718,9 @@ def cancel_abandoned(workspace: Workspace, job_id: int) -> list[str]:
                 continue
             finally:
                 await api.close()
-            record_status(
-                store,
-                row.id,
-                batch_id=status.batch_id,
-                status=status.status,
-                completed=status.completed,
-                failed=status.failed,
-                output_file_id=status.output_file_id,
-                error_file_id=status.error_file_id,
-                error=status.errors,
-                created_at=status.created_at,
-                expires_at=status.expires_at,
-            )
+            if status is None:
+                continue
+            record_status(store, row.id, status)
             said.append(f"batch {status.batch_id} of {row.model}: {status.status}")
 
     with workspace.open_store() as store:

@@ -164,10 +164,10 @@ class Batch:
         elif entry.managed:
             await self._serve_and_send(entry, units, make_work)
         else:
-            endpoint = self._endpoint(entry)
+            endpoint = self.endpoint_for(entry)
             await self._drain(endpoint, units, make_work(endpoint))
 
-    def _endpoint(self, entry: ModelEntry) -> ChatEndpoint:
+    def endpoint_for(self, entry: ModelEntry) -> ChatEndpoint:
         endpoint = ChatEndpoint(entry, self.secrets, self.attempts)
         self.endpoints.append(endpoint)
         return endpoint
@@ -200,7 +200,7 @@ class Batch:
                     claim_units, self.store, self.job_id, self.token, list(by_key), self.planned_at
                 )
                 ready.extend(by_key[key] for key in claimed.taken)
-                await self._left_to_others(claimed)
+                await self.left_to_others(claimed)
 
         async def next_unit() -> U | None:
             while not ready:
@@ -216,20 +216,8 @@ class Batch:
                 refill.add_done_callback(recorded)
             return unit
 
-        def unusable(err: Exception) -> str:
-            message = (
-                f"{endpoint.entry.name}: its reply could not be handled: "
-                f"{type(err).__name__}: {err}"
-            )
-            return self.secrets.redact(message)
-
         async def record(unit: U, result: R) -> None:
-            try:
-                await work.record(unit, result)
-            except CufError:  # the store, a server, a configuration: the job's end
-                raise
-            except Exception as err:  # noqa: BLE001 - a reply that cannot be stored fails
-                await work.record(unit, work.failure(unit, unusable(err)))
+            await self.record(work, unit, result, endpoint.entry.name)
             self.on_progress(self.progress)
 
         async def worker() -> None:
@@ -240,7 +228,7 @@ class Batch:
                 except CufError:
                     raise
                 except Exception as err:  # noqa: BLE001 - a bad reply fails its unit only
-                    result = work.failure(unit, unusable(err))
+                    result = work.failure(unit, self.unusable(endpoint.entry.name, err))
                 finally:
                     self.progress.in_flight -= 1
                 task = asyncio.ensure_future(record(unit, result))
@@ -262,7 +250,23 @@ class Batch:
         if failures:
             raise failures[0]
 
-    async def _left_to_others(self, claimed: Claimed) -> None:
+    def unusable(self, name: str, err: Exception) -> str:
+        """The error of a unit whose reply from ``name`` could not be handled."""
+        return self.secrets.redact(
+            f"{name}: its reply could not be handled: {type(err).__name__}: {err}"
+        )
+
+    async def record(self, work: UnitWork[U, R], unit: U, result: R, name: str) -> None:
+        """Store a unit's result; one that cannot be stored is stored as failed. A fault of
+        the store, a server or the configuration ends the job."""
+        try:
+            await work.record(unit, result)
+        except CufError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a reply that cannot be stored fails
+            await work.record(unit, work.failure(unit, self.unusable(name, err)))
+
+    async def left_to_others(self, claimed: Claimed) -> None:
         skipped = len(claimed.elsewhere) + len(claimed.stored)
         if not skipped:
             return
@@ -291,7 +295,7 @@ class Batch:
         self.log(f"job {self.job_id}: starting {entry.engine} for {entry.name} ({entry.replicas}x)")
         async with managed.serving(entry, self._server_log(entry), self._server_event) as servers:
             served = entry.model_copy(update={"base_url": [s.launch.base_url for s in servers]})
-            endpoint = self._endpoint(served)
+            endpoint = self.endpoint_for(served)
             self.progress.phase = None
             self.log(f"job {self.job_id}: {entry.name} ready; sending {len(units)} requests")
             sending = asyncio.ensure_future(self._drain(endpoint, units, make_work(endpoint)))

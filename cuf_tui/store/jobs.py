@@ -208,8 +208,13 @@ def heartbeat(
         )
         if cursor.rowcount != 1:
             return False, False
-        cancel = store.scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,))
-    return True, bool(cancel)
+        cancel = cancel_requested(store, job_id)
+    return True, cancel
+
+
+def cancel_requested(store: Store, job_id: int) -> bool:
+    """Whether someone asked the job to stop (`cuf-tui cancel`, `c` in Jobs)."""
+    return bool(store.scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)))
 
 
 def finish_job(

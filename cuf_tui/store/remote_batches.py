@@ -11,6 +11,27 @@ from dataclasses import dataclass, fields
 
 from cuf_tui.store.db import NOW, Store
 
+
+@dataclass(frozen=True)
+class RemoteStatus:
+    """How the provider says a batch stands."""
+
+    batch_id: str
+    status: str  # validating, in_progress, finalizing, completed, expired, failed, ...
+    input_file_id: str | None = None
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    created_at: int | None = None
+    expires_at: int | None = None
+    errors: str | None = None  # why the whole batch failed, in the provider's words
+
+
+# The states in which a batch has ended: the provider's, and "lost" (the provider no longer
+# knows it: the workbench's word, never the provider's).
+FINISHED = frozenset({"completed", "expired", "failed", "cancelled", "lost"})
 # The provider's states in which a batch will still change (and may be cancelled).
 OPEN_STATES = frozenset(
     {"uploading", "uploaded", "validating", "in_progress", "finalizing", "cancelling"}
@@ -131,35 +152,22 @@ def forget_planned(store: Store, row_id: int) -> None:
         store.db.execute("DELETE FROM remote_batches WHERE id = ?", (row_id,))
 
 
-def record_status(
-    store: Store,
-    row_id: int,
-    *,
-    batch_id: str,
-    status: str,
-    completed: int,
-    failed: int,
-    output_file_id: str | None,
-    error_file_id: str | None,
-    error: str | None,
-    created_at: int | None,
-    expires_at: int | None,
-) -> None:
+def record_status(store: Store, row_id: int, status: RemoteStatus) -> None:
     """What the provider said of the batch, the last time it was asked."""
     store.write(
         "UPDATE remote_batches SET batch_id = ?, status = ?, completed = ?, failed = ?, "
         "output_file_id = ?, error_file_id = ?, error = ?, remote_created_at = ?, "
         f"expires_at = ?, checked_at = {NOW} WHERE id = ?",
         (
-            batch_id,
-            status,
-            completed,
-            failed,
-            output_file_id,
-            error_file_id,
-            error,
-            created_at,
-            expires_at,
+            status.batch_id,
+            status.status,
+            status.completed,
+            status.failed,
+            status.output_file_id,
+            status.error_file_id,
+            status.errors,
+            status.created_at,
+            status.expires_at,
             row_id,
         ),
     )
