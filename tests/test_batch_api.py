@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,41 @@ def judged(ws: Path) -> list[tuple[object, ...]]:
         "JOIN instructions i ON i.id = j.instruction_id "
         "JOIN judgment_ratings r ON r.judgment_id = j.id ORDER BY i.text, r.model",
     )
+
+
+def cuf(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real command in a process of its own, to the end."""
+    return subprocess.run(
+        [sys.executable, "-m", "cuf_tui", *map(str, args)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def stopped_when(
+    condition, what: str, *args: object, stop: signal.Signals = signal.SIGKILL
+) -> subprocess.CompletedProcess[str]:
+    """The real command in a process of its own, sent ``stop`` once ``condition`` holds
+    (SIGKILL: a worker killed at that point); how it ended."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cuf_tui", *map(str, args)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(condition, timeout=60, what=what)
+    finally:
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def one_batch_in_progress(ws: Path):
+    return lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)]
 
 
 def batch_workspace(
@@ -207,43 +243,15 @@ def test_failed_requests_in_the_error_file_are_stored_as_failures(cli, server, t
 
 def test_a_killed_worker_resumes_its_batch_without_uploading_again(server, tmp_path):
     ws = batch_workspace(tmp_path / "ws", server.base_url)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    generate = subprocess.run(
-        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)], env=env, capture_output=True
-    )
+    generate = cuf("generate", "-w", ws)
     assert generate.returncode == 0, generate.stderr
     server.hold_in_progress = True
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(
-            lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)],
-            timeout=60,
-            what="the batch in progress",
-        )
-    finally:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
+    stopped_when(one_batch_in_progress(ws), "the batch in progress", "judge", "--wait", "-w", ws)
     assert rows(ws, "SELECT count(*) FROM judgments") == [(0,)]
-    dry = subprocess.run(
-        [sys.executable, "-m", "cuf_tui", "judge", "--dry-run", "-w", str(ws)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    dry = cuf("judge", "--dry-run", "-w", ws)
     assert "10 requests to judge-markdown are in remote batches of job 2" in dry.stderr
     server.hold_in_progress = False
-    resumed = subprocess.run(
-        [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    resumed = cuf("judge", "--wait", "-w", ws)
     assert resumed.returncode == 0, resumed.stderr
     assert len(server.uploads) == 1 and len(server.batches) == 1
     assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
@@ -288,31 +296,24 @@ def test_cancel_cancels_the_remote_batches(cli, server, tmp_path, detached):
 
 def test_ctrl_c_leaves_the_remote_batches_running_for_the_same_command(server, tmp_path):
     ws = batch_workspace(tmp_path / "ws", server.base_url)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    command = [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)]
-    generate = subprocess.run(
-        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)], env=env, capture_output=True
-    )
+    generate = cuf("generate", "-w", ws)
     assert generate.returncode == 0, generate.stderr
     server.hold_in_progress = True
-    foreground = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    foreground = stopped_when(
+        one_batch_in_progress(ws),
+        "the batch in progress",
+        "judge",
+        "--wait",
+        "-w",
+        ws,
+        stop=signal.SIGINT,
     )
-    try:
-        wait_for(
-            lambda: rows(ws, "SELECT status FROM remote_batches") == [("in_progress",)],
-            timeout=60,
-            what="the batch in progress",
-        )
-    finally:
-        foreground.send_signal(signal.SIGINT)
-        _, err = foreground.communicate(timeout=60)
     assert foreground.returncode == 130
-    assert "remote batches keep running at the provider" in err
-    assert "cuf-tui cancel" in err
+    assert "remote batches keep running at the provider" in foreground.stderr
+    assert "cuf-tui cancel" in foreground.stderr
     assert server.cancelled == []
     server.hold_in_progress = False
-    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    resumed = cuf("judge", "--wait", "-w", ws)
     assert resumed.returncode == 0, resumed.stderr
     assert len(server.uploads) == 1 and len(server.batches) == 1
     assert rows(ws, "SELECT count(*) FROM judgments WHERE state = 'done'") == [(10,)]
@@ -503,38 +504,26 @@ def test_a_worker_killed_mid_request_never_uploads_or_creates_twice(
     server, tmp_path, stall, uploads, left
 ):
     ws = batch_workspace(tmp_path / "ws", server.base_url)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    command = [sys.executable, "-m", "cuf_tui", "judge", "--wait", "-w", str(ws)]
-    generate = subprocess.run(
-        [sys.executable, "-m", "cuf_tui", "generate", "-w", str(ws)], env=env, capture_output=True
-    )
+    generate = cuf("generate", "-w", ws)
     assert generate.returncode == 0, generate.stderr
     server.stall = {stall}
-    worker = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        arrived = {
-            "upload": lambda: True,
-            "uploaded": lambda: server.uploads,
-            "create": lambda: server.batches,
-        }
-        wait_for(
-            lambda: (
-                rows(ws, "SELECT status, batch_id FROM remote_batches") == [left]
-                and arrived[stall]()
-            ),
-            timeout=60,
-            what=f"the worker stalled at {stall}",
-        )
-        import time
+    arrived = {
+        "upload": lambda: True,
+        "uploaded": lambda: server.uploads,
+        "create": lambda: server.batches,
+    }
 
+    def stalled() -> bool:
+        if rows(ws, "SELECT status, batch_id FROM remote_batches") != [left]:
+            return False
+        if not arrived[stall]():
+            return False
         time.sleep(0.3)  # the stalled request is in the server's hands
-    finally:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
+        return True
+
+    stopped_when(stalled, f"the worker stalled at {stall}", "judge", "--wait", "-w", ws)
     server.stall = set()
-    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    resumed = cuf("judge", "--wait", "-w", ws)
     assert resumed.returncode == 0, resumed.stderr
     assert len(server.uploads) == uploads
     assert len(server.batches) == 1
@@ -672,17 +661,6 @@ def test_no_secret_is_kept_from_a_batch_or_its_answers(cli, server, tmp_path):
 
 
 def test_a_file_of_another_workspace_is_never_taken_for_this_ones(server, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-
-    def cuf(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "cuf_tui", *map(str, args)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
     def tasks(name: str) -> list[dict[str, str]]:
         return [
             {"instruction": f"Workspace {name}, task {i}.", "preference": "style"} for i in range(4)
@@ -705,21 +683,14 @@ def test_a_file_of_another_workspace_is_never_taken_for_this_ones(server, tmp_pa
         entries=entry,
     )
     server.stall = {"upload"}  # this workspace's upload never arrives
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "cuf_tui", "generate", "--wait", "-w", str(ws)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    stopped_when(
+        lambda: rows(ws, "SELECT status FROM remote_batches") == [("uploading",)],
+        "the upload under way",
+        "generate",
+        "--wait",
+        "-w",
+        ws,
     )
-    try:
-        wait_for(
-            lambda: rows(ws, "SELECT status FROM remote_batches") == [("uploading",)],
-            timeout=60,
-            what="the upload under way",
-        )
-    finally:
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
     server.stall = set()
     assert cuf("generate", "--wait", "-w", ws).returncode == 0
     import hashlib
