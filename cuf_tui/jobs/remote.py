@@ -112,7 +112,6 @@ class BatchedEndpoint:
         self.run = run
         self.entry = run.entry
         self.online = online
-        self.capacity = 1  # unused: every unit is asked at once
         self._asked: dict[str, int] = {}
 
     async def chat(self, messages: Sequence[dict[str, str]], **overrides: Any) -> Completion:
